@@ -1,10 +1,94 @@
-//! Placeholder crate root; filled in below.
+//! A blocking client for the Felhom host agent's per-guest local API, trusting the agent only by
+//! the SHA-256 pin of its certificate.
+//!
+//! ```
+//! # #[cfg(feature = "devagent")] {
+//! # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+//! # let (endpoint, token, pin) = (agent.endpoint(), agent.token().to_string(), agent.fingerprint().to_string());
+//! use felhom_agentapi::{Client, Error};
+//!
+//! // The endpoint, the per-guest token and the pin come from the guest's bootstrap config.
+//! let client = Client::new(&endpoint, &token, &pin)?;
+//!
+//! let due = client.backup_due()?;
+//! if due.due {
+//!     // Quiesce the application, then back up and wait for the job.
+//!     let status = client.run_backup(
+//!         std::time::Duration::from_millis(10),
+//!         std::time::Duration::from_secs(60),
+//!     )?;
+//!     println!("backup {} is {}", status.job_id, status.phase);
+//! }
+//!
+//! // A data-bearing drive is never formatted from a guest: the refusal says who must sign what.
+//! if let Err(Error::FormatRefused(refusal)) = client.format_disk("/dev/sdb", "ext4") {
+//!     println!("operator, please run: {}", refusal.opsign_command().unwrap());
+//! }
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What it is
+//!
+//! A Felhom host agent runs on a Proxmox host and serves each guest a local HTTPS API over the
+//! bridge: storage mounts, app-consistent backups, disk management and host health. This crate
+//! is the guest's side: a [`Client`] with one plain, blocking method per endpoint, safe to share
+//! between threads, with no async runtime. It is wire-compatible with the agent's Go reference
+//! client, field for field.
+//!
+//! # Security model
+//!
+//! - **The pin is the trust anchor.** The agent serves a self-signed certificate. The client
+//!   accepts a server only when the SHA-256 of its leaf certificate's DER bytes equals a pinned
+//!   [`Fingerprint`]; no certificate authority, host name or expiry date is consulted, and no
+//!   other certificate in the chain can stand in for the leaf. The TLS handshake signature is
+//!   still verified, so a server that merely copied the agent's public certificate is refused.
+//!   TLS 1.2 is the oldest version spoken.
+//! - **The token goes to the agent and nowhere else.** Only `https` URLs to the configured
+//!   endpoint are built; redirects are never followed; proxy variables in the environment are
+//!   ignored. The token is redacted from every `Debug` output, and any agent text that echoes it
+//!   is scrubbed before it reaches an [`Error`].
+//! - **A refusal never reads as success.** [`Client::format_disk`] succeeds only on an explicit
+//!   "formatted"; a refusal is [`Error::FormatRefused`] even when its body is unreadable.
+//! - **Bounded.** Every call has a time limit (15 s, connect plus handshake 5 s by default) and
+//!   reads at most 1 MiB.
+//!
+//! # Errors and retries
+//!
+//! Every failure is an [`Error`] naming the method and path. The client never retries:
+//! [`Error::may_have_reached_agent`] tells whether a non-idempotent call such as
+//! [`Client::start_backup`] may be repeated safely.
+//!
+//! # Features
+//!
+//! - `devagent` (off by default): [`devagent`], a stand-in agent serving real HTTPS on
+//!   127.0.0.1, for tests of this crate and of the programs that use it.
+//! - `cli` (off by default): the `felhom-agentctl` command-line tool.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod client;
+mod endpoint;
+mod error;
+mod exchange;
 mod fingerprint;
-
-pub use fingerprint::{Fingerprint, ParseFingerprintError};
+mod pin;
+mod shell;
+mod transport;
+mod wire;
 
 #[cfg(feature = "devagent")]
 pub mod devagent;
+
+pub use client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
+};
+pub use error::{Error, FormatRefused, TimeoutStage};
+pub use exchange::MAX_BODY as MAX_RESPONSE_BYTES;
+pub use fingerprint::{Fingerprint, ParseFingerprintError};
+pub use wire::{
+    BackupPhase, BackupResponse, DiskInfo, DisksResponse, DueResponse, EjectResult, FormatResult,
+    HostMetrics, HostMetricsResponse, MountInfo, PendingOp, SmartSummary, StatusResponse,
+    StorageResponse, StorageTarget, ThinPoolFill,
+};

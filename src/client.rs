@@ -1,0 +1,503 @@
+//! The client: configuration, and one plain method per endpoint.
+
+use std::fmt;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use ureq::http::HeaderValue;
+
+use crate::endpoint;
+use crate::error::{Error, FormatRefused, TimeoutStage};
+use crate::exchange::{Answer, Call, Context, MAX_BODY};
+use crate::pin::PinnedVerifier;
+use crate::transport::{LiteralResolver, PinnedTlsConnector};
+use crate::wire::{
+    BackupPhase, BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult,
+    HostMetricsResponse, StatusResponse, StorageResponse,
+};
+use crate::Fingerprint;
+
+/// The whole-call time limit unless set otherwise: 15 s, as the Go client.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+/// The TCP connect plus TLS handshake time limit unless set otherwise: 5 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many idle connections a client keeps for reuse unless set otherwise.
+pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 16;
+
+const USER_AGENT: &str = concat!("felhom-agentapi/", env!("CARGO_PKG_VERSION"));
+
+/// A blocking client for one agent endpoint, pinned to the agent's certificate.
+///
+/// `Client` is cheap to clone, and `Send + Sync`: clones share one pool of kept-alive
+/// connections, so threads can share a client and sequential calls reuse one TLS connection.
+/// Every method blocks until the answer arrives or a time limit runs out (15 s for the whole
+/// call and 5 s for connect plus handshake by default; see [`ClientBuilder`]).
+///
+/// ```
+/// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+/// # let (endpoint, token, pin) = (agent.endpoint(), agent.token().to_string(), agent.fingerprint().to_string());
+/// use felhom_agentapi::Client;
+///
+/// let client = Client::new(&endpoint, &token, &pin)?;
+/// for mount in client.storage()?.mounts {
+///     println!("{} at {}", mount.storage, mount.mount_point);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    agent: ureq::Agent,
+    endpoint: String,
+    base_url: String,
+    token: String,
+    authorization: HeaderValue,
+    pins: Vec<Fingerprint>,
+    timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint)
+            .field("token", &"[redacted]")
+            .field("pins", &self.inner.pins)
+            .field("timeout", &self.inner.timeout)
+            .field("connect_timeout", &self.inner.connect_timeout)
+            .finish()
+    }
+}
+
+/// Configures a [`Client`]. Made by [`Client::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use felhom_agentapi::Client;
+///
+/// let old = "1f".repeat(32);
+/// let new = "2e".repeat(32);
+/// let client = Client::builder("10.0.0.1:8443", "per-guest-token", &old)
+///     .also_pin(&new) // accept the next certificate too, during a rotation
+///     .timeout(Duration::from_secs(30))
+///     .connect_timeout(Duration::from_secs(3))
+///     .build()?;
+/// assert_eq!(client.pins().len(), 2);
+/// # Ok::<(), felhom_agentapi::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientBuilder {
+    endpoint: String,
+    token: String,
+    pins: Vec<String>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    max_idle_connections: usize,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("token", &"[redacted]")
+            .field("pins", &self.pins)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_idle_connections", &self.max_idle_connections)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// Also trusts a certificate with this fingerprint. Pin the next certificate alongside the
+    /// current one while the agent's certificate is rotated, then drop the old pin.
+    pub fn also_pin(mut self, fingerprint: &str) -> ClientBuilder {
+        self.pins.push(fingerprint.to_string());
+        self
+    }
+
+    /// The time limit for a whole call, from connecting to the last byte of the answer.
+    /// Default 15 s.
+    pub fn timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The time limit for the TCP connect plus the TLS handshake. Default 5 s. A call that
+    /// times out here certainly did not reach the agent.
+    pub fn connect_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How many idle connections to keep for reuse: about the number of threads that share the
+    /// client. Default 16.
+    pub fn max_idle_connections(mut self, n: usize) -> ClientBuilder {
+        self.max_idle_connections = n;
+        self
+    }
+
+    /// Checks the configuration and builds the client. Nothing is sent yet.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a bad endpoint (see [`Client::new`]), an empty token or one that
+    /// cannot be an HTTP header value, a fingerprint that is not a SHA-256, or a zero timeout.
+    pub fn build(self) -> Result<Client, Error> {
+        let config_error = |message: String| Error::Config { message };
+        let endpoint = endpoint::parse(&self.endpoint).map_err(config_error)?;
+        if self.token.is_empty() {
+            return Err(config_error("the token is empty: give the per-guest bearer token".into()));
+        }
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
+            .map_err(|_| {
+                config_error(
+                    "the token holds a character that cannot go into an HTTP header (a \
+                     trailing newline from a file?): pass the token without it"
+                        .into(),
+                )
+            })?;
+        authorization.set_sensitive(true);
+
+        let mut pins = Vec::with_capacity(self.pins.len());
+        for (i, text) in self.pins.iter().enumerate() {
+            let fp: Fingerprint = text.parse().map_err(|e| {
+                config_error(format!("pinned fingerprint #{}: {e}", i + 1))
+            })?;
+            if !pins.contains(&fp) {
+                pins.push(fp);
+            }
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(config_error("timeouts must be longer than zero".into()));
+        }
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = Arc::new(PinnedVerifier::new(pins.clone(), &provider));
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| config_error(format!("TLS setup failed: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+
+        // Each setting below replaces a ureq default that is wrong for this client; see
+        // docs/decisions.md.
+        let config = ureq::Agent::config_builder()
+            .https_only(true)
+            .proxy(None)
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .timeout_global(Some(self.timeout))
+            .timeout_connect(Some(self.connect_timeout))
+            .user_agent(USER_AGENT)
+            .max_idle_connections(self.max_idle_connections)
+            .max_idle_connections_per_host(self.max_idle_connections)
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            PinnedTlsConnector::new(Arc::new(tls)),
+            LiteralResolver::default(),
+        );
+
+        Ok(Client {
+            inner: Arc::new(Inner {
+                agent,
+                base_url: endpoint.base_url(),
+                endpoint: endpoint.authority,
+                token: self.token,
+                authorization,
+                pins,
+                timeout: self.timeout,
+                connect_timeout: self.connect_timeout,
+            }),
+        })
+    }
+}
+
+impl Client {
+    /// A client for the agent at `endpoint`, authenticating with `token`, trusting only the
+    /// certificate whose SHA-256 is `fingerprint`, with default time limits.
+    ///
+    /// `endpoint` is `host:port` or `[ipv6]:port`, optionally after `https://`; anything else
+    /// (`http://`, a path, no port) is refused. The fingerprint may be written in any case, with
+    /// `:` or spaces between digits and an optional `sha256:` prefix (see [`Fingerprint`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`], the only error this returns; nothing is sent until a call.
+    ///
+    /// ```
+    /// use felhom_agentapi::{Client, Error};
+    ///
+    /// let pin = "AB:".repeat(31) + "AB";
+    /// assert!(Client::new("10.0.0.1:8443", "token", &pin).is_ok());
+    /// assert!(matches!(Client::new("http://10.0.0.1:8443", "token", &pin), Err(Error::Config { .. })));
+    /// ```
+    pub fn new(endpoint: &str, token: &str, fingerprint: &str) -> Result<Client, Error> {
+        Client::builder(endpoint, token, fingerprint).build()
+    }
+
+    /// A builder, to set more pins or other time limits than [`Client::new`] does.
+    pub fn builder(endpoint: &str, token: &str, fingerprint: &str) -> ClientBuilder {
+        ClientBuilder {
+            endpoint: endpoint.to_string(),
+            token: token.to_string(),
+            pins: vec![fingerprint.to_string()],
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
+        }
+    }
+
+    /// The endpoint, normalized (`host:port`).
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    /// The fingerprints this client trusts.
+    pub fn pins(&self) -> &[Fingerprint] {
+        &self.inner.pins
+    }
+
+    /// `GET /storage`: this guest's mounts. Also the cheapest way to check connectivity.
+    pub fn storage(&self) -> Result<StorageResponse, Error> {
+        self.get("/storage")
+    }
+
+    /// `GET /backup/due`: whether a scheduled backup is due (the signal to quiesce).
+    pub fn backup_due(&self) -> Result<DueResponse, Error> {
+        self.get("/backup/due")
+    }
+
+    /// `POST /backup`: asks the agent to back this guest up. Returns the job to poll.
+    ///
+    /// Not idempotent: on an error, retry only if [`Error::may_have_reached_agent`] is false.
+    pub fn start_backup(&self) -> Result<BackupResponse, Error> {
+        self.post("/backup", &serde_json::json!({}))
+    }
+
+    /// `GET /backup/status`: the phase of this guest's current or last backup job.
+    pub fn backup_status(&self) -> Result<StatusResponse, Error> {
+        self.get("/backup/status")
+    }
+
+    /// Starts a backup and waits for it: polls the status every `poll_every` until the job is
+    /// done, for at most `give_up_after`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BackupFailed`] when the job failed; [`Error::Timeout`] with
+    /// [`TimeoutStage::BackupWait`] when it was still going after `give_up_after` (the job may
+    /// still finish); [`Error::Agent`] when the agent reports a different job than the one
+    /// started; otherwise any error of [`start_backup`](Client::start_backup) or
+    /// [`backup_status`](Client::backup_status), returned at once.
+    pub fn run_backup(
+        &self,
+        poll_every: Duration,
+        give_up_after: Duration,
+    ) -> Result<StatusResponse, Error> {
+        let started = Instant::now();
+        let job = self.start_backup()?;
+        let mut last_phase = job.phase.clone();
+        loop {
+            if started.elapsed() + poll_every > give_up_after {
+                return Err(Error::Timeout {
+                    method: "GET",
+                    path: "/backup/status",
+                    stage: TimeoutStage::BackupWait { job_id: job.job_id, last_phase },
+                    limit: give_up_after,
+                });
+            }
+            thread::sleep(poll_every);
+            let status = self.backup_status()?;
+            if !job.job_id.is_empty() && !status.job_id.is_empty() && status.job_id != job.job_id
+            {
+                return Err(Error::Agent {
+                    method: "GET",
+                    path: "/backup/status",
+                    message: format!(
+                        "the agent reports backup job {:?}, not the job {:?} just started",
+                        status.job_id, job.job_id
+                    ),
+                });
+            }
+            match status.phase {
+                BackupPhase::Done => return Ok(status),
+                BackupPhase::Failed => {
+                    return Err(Error::BackupFailed { job_id: job.job_id, status });
+                }
+                ref phase => last_phase = phase.clone(),
+            }
+        }
+    }
+
+    /// `GET /disks`: the host drives the agent manages, each with a data-bearing flag.
+    pub fn disks(&self) -> Result<DisksResponse, Error> {
+        self.get("/disks")
+    }
+
+    /// `POST /disks/assign`: mounts the drive whose filesystem UUID is `uuid` (see
+    /// [`DiskInfo::fs_uuid`](crate::DiskInfo::fs_uuid)) on the host at `where_`.
+    pub fn assign_disk(
+        &self,
+        uuid: &str,
+        where_: &str,
+        fstype: &str,
+        options: &str,
+    ) -> Result<(), Error> {
+        let body = serde_json::json!({
+            "uuid": uuid, "where": where_, "fstype": fstype, "options": options,
+        });
+        self.post::<serde::de::IgnoredAny>("/disks/assign", &body).map(|_| ())
+    }
+
+    /// `POST /disks/eject`: safely unmounts the host mount at `where_` (the data stays), and
+    /// names the guests that depended on it.
+    pub fn eject_disk(&self, where_: &str) -> Result<EjectResult, Error> {
+        self.post("/disks/eject", &serde_json::json!({ "where": where_ }))
+    }
+
+    /// `POST /disks/format`: asks the agent to format `device` with `fstype`.
+    ///
+    /// The agent, not the caller, decides whether the device holds data. Only a device it reads
+    /// as blank is formatted; for any other, the answer is [`Error::FormatRefused`], which
+    /// carries the operation an operator must sign, and the command to do it.
+    ///
+    /// Unlike the Go client, no answer but an explicit "formatted" is a success: a refusal
+    /// whose body cannot be read is still a refusal, and any other status is an error.
+    ///
+    /// ```
+    /// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+    /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
+    /// use felhom_agentapi::Error;
+    ///
+    /// match client.format_disk("/dev/sdb", "ext4") {
+    ///     Err(Error::FormatRefused(refusal)) => {
+    ///         let command = refusal.opsign_command().expect("the agent bound an operation");
+    ///         assert!(command.starts_with("felhom-opsign -op storage_wipe "));
+    ///     }
+    ///     other => panic!("a data-bearing device must be refused, got {other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn format_disk(&self, device: &str, fstype: &str) -> Result<FormatResult, Error> {
+        let call = Call { method: "POST", path: "/disks/format" };
+        let body = serde_json::json!({ "device": device, "fstype": fstype });
+        let answer = self.send(call, Some(&body))?;
+        let ctx = self.context();
+        let refused = |mut result: FormatResult, message: Option<String>| {
+            result.data_bearing = true;
+            result.formatted = false;
+            if result.device.is_empty() {
+                result.device = device.to_string();
+            }
+            Error::FormatRefused(FormatRefused { result, http_status: answer.status, message })
+        };
+
+        match answer.status {
+            // A refusal. Read what can be read of it, but never let a bad body turn it into
+            // anything else.
+            403 => {
+                let envelope = serde_json::from_slice::<crate::wire::Envelope<'_>>(&answer.body);
+                let (result, message) = match envelope {
+                    Ok(envelope) => (
+                        ctx.data::<FormatResult>(call, envelope.data).unwrap_or_default(),
+                        Some(ctx.scrub(&envelope.error)).filter(|m| !m.is_empty()),
+                    ),
+                    Err(_) => (FormatResult::default(), None),
+                };
+                Err(refused(result, message))
+            }
+            200 | 202 => {
+                let envelope = ctx.envelope(call, &answer.body)?;
+                let result: FormatResult = ctx.data(call, envelope.data)?;
+                let message = Some(ctx.scrub(&envelope.error)).filter(|m| !m.is_empty());
+                if result.data_bearing && !result.formatted {
+                    Err(refused(result, message))
+                } else if !envelope.ok {
+                    let message = message.unwrap_or_else(|| "ok: false, with no error text".into());
+                    Err(Error::Agent { method: call.method, path: call.path, message })
+                } else if !result.formatted {
+                    Err(Error::Agent {
+                        method: call.method,
+                        path: call.path,
+                        message: format!(
+                            "the agent answered ok but did not format {device:?} (formatted: \
+                             false); treat the device as not formatted"
+                        ),
+                    })
+                } else {
+                    Ok(result)
+                }
+            }
+            _ => Err(ctx.unexpected_status(call, &answer)),
+        }
+    }
+
+    /// `GET /host/metrics`: the host's live health and per-storage capacity.
+    pub fn host_metrics(&self) -> Result<HostMetricsResponse, Error> {
+        self.get("/host/metrics")
+    }
+
+    fn get<T: DeserializeOwned + Default>(&self, path: &'static str) -> Result<T, Error> {
+        let call = Call { method: "GET", path };
+        let answer = self.send(call, None)?;
+        self.context().payload(call, &answer, &[200])
+    }
+
+    fn post<T: DeserializeOwned + Default>(
+        &self,
+        path: &'static str,
+        body: &serde_json::Value,
+    ) -> Result<T, Error> {
+        let call = Call { method: "POST", path };
+        let answer = self.send(call, Some(body))?;
+        self.context().payload(call, &answer, &[200, 202])
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context {
+            endpoint: &self.inner.endpoint,
+            token: &self.inner.token,
+            pins: &self.inner.pins,
+            timeout: self.inner.timeout,
+            connect_timeout: self.inner.connect_timeout,
+        }
+    }
+
+    /// Sends one request and reads the whole answer (at most [`MAX_BODY`] bytes).
+    fn send(&self, call: Call, body: Option<&serde_json::Value>) -> Result<Answer, Error> {
+        let inner = &*self.inner;
+        let url = format!("{}{}", inner.base_url, call.path);
+        let result = match body {
+            None => inner.agent.get(&url).header("authorization", inner.authorization.clone()).call(),
+            Some(json) => {
+                // Serializing a `serde_json::Value` cannot fail.
+                let bytes = serde_json::to_vec(json).unwrap_or_default();
+                inner
+                    .agent
+                    .post(&url)
+                    .header("authorization", inner.authorization.clone())
+                    .header("content-type", "application/json")
+                    .send(&bytes[..])
+            }
+        };
+        let ctx = self.context();
+        let mut response = result.map_err(|e| ctx.map_ureq(call, e))?;
+        let status = response.status().as_u16();
+        // ureq's limit is exclusive: one more than the largest body accepted.
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY + 1)
+            .read_to_vec()
+            .map_err(|e| ctx.map_ureq(call, e))?;
+        Ok(Answer { status, body })
+    }
+}

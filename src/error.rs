@@ -1,0 +1,389 @@
+//! The crate's one error type, and the typed format refusal.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use crate::wire::{FormatResult, PendingOp, StatusResponse};
+use crate::Fingerprint;
+
+/// Everything that can go wrong, named precisely enough to act on.
+///
+/// Every variant that comes from a call names the method and path (`GET /storage`) in its
+/// message. No message ever contains the bearer token: text that came from the agent is
+/// scrubbed of it before it is stored.
+///
+/// Whether a failed call may be retried depends on whether the agent may have seen it: see
+/// [`Error::may_have_reached_agent`]. The client itself never retries.
+///
+/// ```
+/// use felhom_agentapi::{Client, Error};
+///
+/// let err = Client::new("10.0.0.1", "token", "ab").unwrap_err();
+/// assert!(matches!(err, Error::Config { .. }));
+/// assert!(!err.may_have_reached_agent());
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client was built with a bad endpoint, an empty token or a bad fingerprint.
+    ///
+    /// Only [`Client::new`](crate::Client::new) and
+    /// [`ClientBuilder::build`](crate::ClientBuilder::build) return it; a built client never does.
+    Config {
+        /// What is wrong, and how to fix it.
+        message: String,
+    },
+    /// The agent's leaf certificate matched none of the pinned fingerprints. Nothing was sent.
+    ///
+    /// Either the agent's certificate changed (pin the new one, with
+    /// [`ClientBuilder::also_pin`](crate::ClientBuilder::also_pin) during a rotation), or something
+    /// other than the agent answers at this address.
+    PinMismatch {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: &'static str,
+        /// The fingerprint of the leaf certificate the server presented.
+        presented: Fingerprint,
+        /// The fingerprints the client would have accepted.
+        expected: Vec<Fingerprint>,
+    },
+    /// The TLS handshake failed for another reason: no shared protocol version or cipher suite,
+    /// a server that presents the pinned certificate but cannot sign with its key, a connection
+    /// closed during the handshake. Nothing was sent.
+    Tls {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: &'static str,
+        /// What failed, in rustls's words.
+        message: String,
+    },
+    /// The TCP connection could not be made. Nothing was sent.
+    Connect {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: &'static str,
+        /// The endpoint the client tried.
+        endpoint: String,
+        /// The operating system's error.
+        error: io::Error,
+    },
+    /// A time limit ran out. [`TimeoutStage`] says which, and so whether the request was sent.
+    Timeout {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: &'static str,
+        /// What the client was waiting for.
+        stage: TimeoutStage,
+        /// The limit that ran out.
+        limit: Duration,
+    },
+    /// The connection failed after the request started: closed, reset, or an answer cut short.
+    /// The agent may have received and acted on the request.
+    Io {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: &'static str,
+        /// The underlying error.
+        error: io::Error,
+    },
+    /// The agent answered with an HTTP status the call does not expect (redirects included: they
+    /// are never followed).
+    Http {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: &'static str,
+        /// The HTTP status code.
+        status: u16,
+        /// The envelope's `error` text, when the body was an envelope that had one.
+        message: Option<String>,
+    },
+    /// The agent answered 2xx with `ok: false`: it understood the request and declined it.
+    Agent {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: &'static str,
+        /// The envelope's `error` text.
+        message: String,
+    },
+    /// The answer was not a valid envelope, or its payload had the wrong shape.
+    Decode {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: &'static str,
+        /// What did not parse.
+        message: String,
+    },
+    /// The answer was larger than the client reads (1 MiB).
+    ResponseTooLarge {
+        /// The request's method.
+        method: &'static str,
+        /// The request's path.
+        path: &'static str,
+        /// The largest body the client accepts, in bytes.
+        limit: u64,
+    },
+    /// The agent refused to format a data-bearing device. See [`FormatRefused`].
+    FormatRefused(FormatRefused),
+    /// A backup job that [`Client::run_backup`](crate::Client::run_backup) waited for failed.
+    BackupFailed {
+        /// The job.
+        job_id: String,
+        /// The agent's last status, whose `error` says why.
+        status: StatusResponse,
+    },
+}
+
+/// What the client was waiting for when an [`Error::Timeout`] struck.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutStage {
+    /// The TCP connection or the TLS handshake: the request was not sent.
+    Connect,
+    /// Sending the request or receiving the answer: the agent may have received the request.
+    Exchange,
+    /// [`Client::run_backup`](crate::Client::run_backup) gave up waiting for a job that the agent
+    /// accepted and that may still finish.
+    BackupWait {
+        /// The job it waited for.
+        job_id: String,
+        /// The job's phase at the last poll.
+        last_phase: crate::BackupPhase,
+    },
+}
+
+impl Error {
+    /// Whether the agent may have received the request, and so may have acted on it.
+    ///
+    /// `false` means certainly not: the client was misconfigured, could not connect, did not
+    /// trust the server, or timed out before the handshake finished. Such a call can be retried
+    /// safely, even a non-idempotent one like [`format_disk`](crate::Client::format_disk) or
+    /// [`start_backup`](crate::Client::start_backup). `true` means the request left, or may have:
+    /// check the agent's state before repeating a non-idempotent call.
+    ///
+    /// ```
+    /// use felhom_agentapi::{Client, Error};
+    ///
+    /// // Nothing listens on port 1 of the loopback address: the connection is refused.
+    /// let client = Client::new("127.0.0.1:1", "token", &"ab".repeat(32))?;
+    /// let err = client.storage().unwrap_err();
+    /// assert!(matches!(err, Error::Connect { .. }));
+    /// assert!(!err.may_have_reached_agent());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn may_have_reached_agent(&self) -> bool {
+        match self {
+            Error::Config { .. }
+            | Error::PinMismatch { .. }
+            | Error::Tls { .. }
+            | Error::Connect { .. } => false,
+            Error::Timeout { stage, .. } => !matches!(stage, TimeoutStage::Connect),
+            Error::Io { .. }
+            | Error::Http { .. }
+            | Error::Agent { .. }
+            | Error::Decode { .. }
+            | Error::ResponseTooLarge { .. }
+            | Error::FormatRefused(_)
+            | Error::BackupFailed { .. } => true,
+        }
+    }
+
+    /// The HTTP status of an [`Error::Http`] or an [`Error::FormatRefused`].
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Http { status, .. } => Some(*status),
+            Error::FormatRefused(refusal) => Some(refusal.http_status),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config { message } => write!(f, "invalid client configuration: {message}"),
+            Error::PinMismatch { method, path, presented, expected } => {
+                write!(
+                    f,
+                    "{method} {path}: the agent's certificate matches no pinned fingerprint: \
+                     it presented sha256 {presented}, the client pins "
+                )?;
+                for (i, fp) in expected.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" or ")?;
+                    }
+                    write!(f, "{fp}")?;
+                }
+                f.write_str(
+                    "; nothing was sent. If the agent's certificate was replaced on purpose, pin \
+                     the new fingerprint; otherwise something else answers at this address",
+                )
+            }
+            Error::Tls { method, path, message } => write!(
+                f,
+                "{method} {path}: TLS handshake with the agent failed: {message}; nothing was sent"
+            ),
+            Error::Connect { method, path, endpoint, error } => write!(
+                f,
+                "{method} {path}: could not connect to the agent at {endpoint}: {error}; check \
+                 that the agent runs and that the endpoint is right"
+            ),
+            Error::Timeout { method, path, stage, limit } => match stage {
+                TimeoutStage::Connect => write!(
+                    f,
+                    "{method} {path}: no TLS connection to the agent within {limit:?} (connect \
+                     timeout); nothing was sent"
+                ),
+                TimeoutStage::Exchange => write!(
+                    f,
+                    "{method} {path}: no complete answer from the agent within {limit:?}; the \
+                     request may have reached the agent"
+                ),
+                TimeoutStage::BackupWait { job_id, last_phase } => write!(
+                    f,
+                    "{method} {path}: backup job {job_id:?} was still {last_phase:?} after \
+                     {limit:?}; stopped waiting, but the job may still finish: poll \
+                     /backup/status before starting another"
+                ),
+            },
+            Error::Io { method, path, error } => write!(
+                f,
+                "{method} {path}: the connection to the agent failed mid-exchange: {error}; the \
+                 request may have reached the agent"
+            ),
+            Error::Http { method, path, status, message } => {
+                write!(f, "{method} {path}: the agent answered HTTP {status}")?;
+                if let Some(message) = message.as_deref().filter(|m| !m.is_empty()) {
+                    write!(f, ": {message}")?;
+                }
+                match status {
+                    300..=399 => f.write_str(" (a redirect, which the client never follows)"),
+                    401 => f.write_str(" (check the bearer token)"),
+                    _ => Ok(()),
+                }
+            }
+            Error::Agent { method, path, message } => {
+                write!(f, "{method} {path}: the agent declined: {message}")
+            }
+            Error::Decode { method, path, message } => {
+                write!(f, "{method} {path}: could not decode the agent's answer: {message}")
+            }
+            Error::ResponseTooLarge { method, path, limit } => write!(
+                f,
+                "{method} {path}: the agent's answer is larger than {limit} bytes, refusing to \
+                 read it"
+            ),
+            Error::FormatRefused(refusal) => refusal.fmt(f),
+            Error::BackupFailed { job_id, status } => {
+                let reason = if status.error.is_empty() { "no reason given" } else { &status.error };
+                write!(f, "GET /backup/status: backup job {job_id:?} failed: {reason}")
+            }
+        }
+    }
+}
+
+// No `source()`: the underlying errors' text is already part of each message, and a chain that
+// printed it again would repeat it.
+impl std::error::Error for Error {}
+
+/// The agent refused to format a device because it holds data.
+///
+/// A guest cannot complete such a format: an operator must authorize the wipe, offline, with the
+/// command [`opsign_command`](FormatRefused::opsign_command) gives. `Display` ends with that
+/// command.
+///
+/// ```
+/// use felhom_agentapi::{Client, Error};
+/// # fn demo(client: &Client) -> Result<(), Error> {
+/// match client.format_disk("/dev/sdb", "ext4") {
+///     Ok(result) => println!("formatted {}", result.device),
+///     Err(Error::FormatRefused(refusal)) => match refusal.opsign_command() {
+///         Some(command) => eprintln!("ask an operator to run: {command}"),
+///         None => eprintln!("refused: {refusal}"),
+///     },
+///     Err(other) => return Err(other),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormatRefused {
+    pub(crate) result: FormatResult,
+    pub(crate) http_status: u16,
+    pub(crate) message: Option<String>,
+}
+
+impl FormatRefused {
+    /// The agent's full answer. `data_bearing` is always true and `formatted` always false.
+    pub fn result(&self) -> &FormatResult {
+        &self.result
+    }
+
+    /// The destructive operation the agent bound to the refusal, if it sent one.
+    pub fn pending_op(&self) -> Option<&PendingOp> {
+        self.result.pending_op.as_ref()
+    }
+
+    /// The command an operator runs to authorize the wipe (see [`PendingOp::opsign_command`]).
+    ///
+    /// `None` when the agent sent no pending operation, or one with a NUL byte in a value, which
+    /// no command line can carry.
+    pub fn opsign_command(&self) -> Option<String> {
+        let op = self.pending_op()?;
+        let values = [&op.op, &op.host_scope, &op.durable_id];
+        if values.iter().any(|v| v.contains('\0')) {
+            return None;
+        }
+        Some(op.opsign_command())
+    }
+
+    /// The HTTP status of the refusal: 403 normally, or 2xx when the agent reported the
+    /// refusal in a successful answer.
+    pub fn http_status(&self) -> u16 {
+        self.http_status
+    }
+
+    /// The envelope's `error` text, if the agent sent one.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+impl fmt::Display for FormatRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let device = if self.result.device.is_empty() { "the device" } else { &self.result.device };
+        write!(f, "POST /disks/format: the agent refused to format {device:?}: it holds data")?;
+        let reason = if self.result.reason.is_empty() {
+            self.message.as_deref().unwrap_or_default()
+        } else {
+            &self.result.reason
+        };
+        if !reason.is_empty() {
+            write!(f, " ({reason})")?;
+        }
+        match self.opsign_command() {
+            // Control characters could rewrite the operator's terminal; such a command is only
+            // given through `opsign_command()`, never printed raw.
+            Some(command) if command.chars().any(char::is_control) => f.write_str(
+                "; an operator must authorize the wipe, but the operation holds control \
+                 characters: read the command from FormatRefused::opsign_command",
+            ),
+            Some(command) => {
+                write!(f, "; an operator must authorize the wipe by running: {command}")
+            }
+            None => f.write_str(
+                "; the agent bound no signable operation to the refusal, so no felhom-opsign \
+                 command can be given: ask the agent's operator",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FormatRefused {}

@@ -1,0 +1,172 @@
+//! One HTTP exchange with the agent, and turning its outcome into a typed result: ureq's errors
+//! into [`Error`], and the `{ok, data, error}` envelope into a payload.
+
+use std::io;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, TimeoutStage};
+use crate::transport::HandshakeFailure;
+use crate::wire::Envelope;
+use crate::Fingerprint;
+
+/// The largest answer body the client reads: 1 MiB, as the Go client.
+/// The largest answer body the client reads, in bytes: 1 MiB, as the Go client. A body of
+/// exactly this size is read; one byte more is [`Error::ResponseTooLarge`].
+pub const MAX_BODY: u64 = 1 << 20;
+
+/// Which call an error belongs to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Call {
+    pub(crate) method: &'static str,
+    pub(crate) path: &'static str,
+}
+
+/// A complete answer: status and body, read in full.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+}
+
+/// What the error mapping needs to know about the client.
+pub(crate) struct Context<'a> {
+    pub(crate) endpoint: &'a str,
+    pub(crate) token: &'a str,
+    pub(crate) pins: &'a [Fingerprint],
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+}
+
+impl Context<'_> {
+    /// Removes the token from text that came from the agent, so that an agent echoing the
+    /// request back cannot put the token into an error message or a log.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        if self.token.is_empty() || !text.contains(self.token) {
+            text.to_string()
+        } else {
+            text.replace(self.token, "[redacted]")
+        }
+    }
+
+    /// Maps a ureq failure of `call` to the crate's error.
+    pub(crate) fn map_ureq(&self, call: Call, err: ureq::Error) -> Error {
+        let Call { method, path } = call;
+        match err {
+            ureq::Error::Other(boxed) => match boxed.downcast::<HandshakeFailure>() {
+                Ok(failure) => self.map_handshake(call, *failure),
+                Err(other) => Error::Io { method, path, error: io::Error::other(other.to_string()) },
+            },
+            ureq::Error::Timeout(ureq::Timeout::Resolve) => Error::Timeout {
+                method,
+                path,
+                stage: TimeoutStage::Connect,
+                limit: self.connect_timeout.min(self.timeout),
+            },
+            ureq::Error::Timeout(_) => Error::Timeout {
+                method,
+                path,
+                stage: TimeoutStage::Exchange,
+                limit: self.timeout,
+            },
+            ureq::Error::HostNotFound => Error::Connect {
+                method,
+                path,
+                endpoint: self.endpoint.to_string(),
+                error: io::Error::new(io::ErrorKind::NotFound, "the host name did not resolve"),
+            },
+            ureq::Error::BodyExceedsLimit(_) => {
+                Error::ResponseTooLarge { method, path, limit: MAX_BODY }
+            }
+            ureq::Error::LargeResponseHeader(_, _) => Error::Decode {
+                method,
+                path,
+                message: "the answer's HTTP header is too large".into(),
+            },
+            ureq::Error::Io(error) => Error::Io { method, path, error },
+            ureq::Error::Protocol(e) => Error::Io {
+                method,
+                path,
+                error: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("malformed HTTP from the agent: {e}"),
+                ),
+            },
+            other => Error::Io { method, path, error: io::Error::other(other.to_string()) },
+        }
+    }
+
+    fn map_handshake(&self, call: Call, failure: HandshakeFailure) -> Error {
+        let Call { method, path } = call;
+        match failure {
+            HandshakeFailure::Connect(error) => {
+                Error::Connect { method, path, endpoint: self.endpoint.to_string(), error }
+            }
+            HandshakeFailure::Timeout => Error::Timeout {
+                method,
+                path,
+                stage: TimeoutStage::Connect,
+                limit: self.connect_timeout.min(self.timeout),
+            },
+            HandshakeFailure::PinMismatch(presented) => {
+                Error::PinMismatch { method, path, presented, expected: self.pins.to_vec() }
+            }
+            HandshakeFailure::Tls(message) => Error::Tls { method, path, message },
+        }
+    }
+
+    /// Unwraps an answer whose status is one of `accepted`: the envelope must say `ok: true`,
+    /// and its `data` must decode as `T` (a missing or `null` data is `T`'s zero value, as in Go).
+    pub(crate) fn payload<T: DeserializeOwned + Default>(
+        &self,
+        call: Call,
+        answer: &Answer,
+        accepted: &[u16],
+    ) -> Result<T, Error> {
+        let Call { method, path } = call;
+        if !accepted.contains(&answer.status) {
+            return Err(self.unexpected_status(call, answer));
+        }
+        let envelope = self.envelope(call, &answer.body)?;
+        if !envelope.ok {
+            let message = if envelope.error.is_empty() {
+                "ok: false, with no error text".to_string()
+            } else {
+                self.scrub(&envelope.error)
+            };
+            return Err(Error::Agent { method, path, message });
+        }
+        self.data(call, envelope.data)
+    }
+
+    pub(crate) fn envelope<'b>(&self, call: Call, body: &'b [u8]) -> Result<Envelope<'b>, Error> {
+        serde_json::from_slice(body).map_err(|e| Error::Decode {
+            method: call.method,
+            path: call.path,
+            message: self.scrub(&format!("the body is not an {{ok, data, error}} envelope: {e}")),
+        })
+    }
+
+    pub(crate) fn data<T: DeserializeOwned + Default>(
+        &self,
+        call: Call,
+        data: Option<&serde_json::value::RawValue>,
+    ) -> Result<T, Error> {
+        let Some(raw) = data else { return Ok(T::default()) };
+        serde_json::from_str(raw.get()).map_err(|e| Error::Decode {
+            method: call.method,
+            path: call.path,
+            message: self.scrub(&format!("the data has the wrong shape: {e}")),
+        })
+    }
+
+    /// An [`Error::Http`], with the envelope's error text when the body is an envelope.
+    pub(crate) fn unexpected_status(&self, call: Call, answer: &Answer) -> Error {
+        let message = serde_json::from_slice::<Envelope<'_>>(&answer.body)
+            .ok()
+            .map(|envelope| envelope.error)
+            .filter(|m| !m.is_empty())
+            .map(|m| self.scrub(&m));
+        Error::Http { method: call.method, path: call.path, status: answer.status, message }
+    }
+}
