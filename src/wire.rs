@@ -500,3 +500,116 @@ pub(crate) struct Envelope<'a> {
     #[serde(deserialize_with = "null_as_default")]
     pub error: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn null_and_missing_fields_take_the_zero_value_like_go() {
+        let storage: StorageResponse = serde_json::from_value(json!({"mounts": null})).unwrap();
+        assert_eq!(storage, StorageResponse::default());
+        let mount: MountInfo =
+            serde_json::from_value(json!({"key": null, "backup": null, "class": "fast"})).unwrap();
+        assert_eq!((mount.key.as_str(), mount.backup, mount.class.as_str()), ("", false, "fast"));
+        let eject: EjectResult =
+            serde_json::from_value(json!({"ejected": "/mnt/x", "dependent_guests": null})).unwrap();
+        assert!(eject.dependent_guests.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let due: DueResponse =
+            serde_json::from_value(json!({"due": true, "new_in_agent_v9": {"x": [1, 2]}})).unwrap();
+        assert!(due.due);
+    }
+
+    #[test]
+    fn null_options_stay_apart_from_zero() {
+        let host: HostMetrics = serde_json::from_value(json!({"cpu_temp_c": null})).unwrap();
+        assert_eq!(host.cpu_temp_c, None);
+        let host: HostMetrics = serde_json::from_value(json!({"cpu_temp_c": 0})).unwrap();
+        assert_eq!(host.cpu_temp_c, Some(0));
+        let smart: SmartSummary =
+            serde_json::from_value(json!({"temperature_c": 0, "percentage_used": null})).unwrap();
+        assert_eq!((smart.temperature_c, smart.percentage_used), (Some(0), None));
+        let target: StorageTarget = serde_json::from_value(json!({"thin_pool": null})).unwrap();
+        assert_eq!(target.thin_pool, None);
+        let target: StorageTarget = serde_json::from_value(
+            json!({"thin_pool": {"data_used_fraction": 0.5, "metadata_used_fraction": 0.0}}),
+        )
+        .unwrap();
+        assert_eq!(target.thin_pool.unwrap().metadata_used_fraction, Some(0.0));
+        let result: FormatResult = serde_json::from_value(json!({"pending_op": null})).unwrap();
+        assert_eq!(result.pending_op, None);
+    }
+
+    #[test]
+    fn a_wrong_type_is_an_error_as_in_go() {
+        assert!(serde_json::from_value::<StorageResponse>(json!({"vmid": "101"})).is_err());
+        assert!(serde_json::from_value::<StorageResponse>(json!({"mounts": 7})).is_err());
+        assert!(serde_json::from_value::<DueResponse>(json!({"due": "yes"})).is_err());
+        assert!(serde_json::from_value::<HostMetrics>(json!({"cpu_temp_c": "hot"})).is_err());
+    }
+
+    #[test]
+    fn the_type_key_is_the_kind_field_both_ways() {
+        let disk: DiskInfo = serde_json::from_value(json!({"type": "usb"})).unwrap();
+        assert_eq!(disk.kind, "usb");
+        let back = serde_json::to_value(&disk).unwrap();
+        assert_eq!(back["type"], "usb");
+        assert!(back.get("kind").is_none());
+    }
+
+    #[test]
+    fn backup_phases_round_trip_including_unknown_ones() {
+        for (text, phase) in [
+            ("idle", BackupPhase::Idle),
+            ("running", BackupPhase::Running),
+            ("done", BackupPhase::Done),
+            ("failed", BackupPhase::Failed),
+            ("paused", BackupPhase::Other("paused".into())),
+            ("", BackupPhase::Other(String::new())),
+        ] {
+            let status: StatusResponse =
+                serde_json::from_value(json!({"phase": text})).unwrap();
+            assert_eq!(status.phase, phase);
+            assert_eq!(serde_json::to_value(&status).unwrap()["phase"], text);
+        }
+        let missing: StatusResponse = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(missing.phase.as_str(), "");
+        assert!(BackupPhase::Done.is_finished() && !BackupPhase::Running.is_finished());
+    }
+
+    #[test]
+    fn every_go_field_name_is_a_json_key() {
+        let metrics = serde_json::to_value(HostMetricsResponse {
+            storage_targets: vec![StorageTarget::default()],
+            ..Default::default()
+        })
+        .unwrap();
+        let host = metrics["host"].as_object().unwrap();
+        for key in [
+            "node", "cpu_percent", "memory_total_bytes", "memory_used_bytes", "memory_percent",
+            "disk_total_bytes", "disk_used_bytes", "disk_percent", "loadavg", "uptime_seconds",
+            "cpu_temp_c",
+        ] {
+            assert!(host.contains_key(key), "host.{key}");
+        }
+        let target = metrics["storage_targets"][0].as_object().unwrap();
+        for key in [
+            "name", "type", "state", "reachable", "total_bytes", "used_bytes", "avail_bytes",
+            "used_fraction", "content", "mount_path", "class_hint", "smart",
+        ] {
+            assert!(target.contains_key(key), "storage_targets.{key}");
+        }
+        let disk = serde_json::to_value(DiskInfo::default()).unwrap();
+        for key in [
+            "name", "type", "state", "backing_device", "mount_path", "class", "data_bearing",
+            "data_reason", "durable_id",
+        ] {
+            assert!(disk.get(key).is_some(), "disk.{key}");
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `run_backup`: start, poll, and the three ways it ends.
+
+use std::time::Duration;
+
+use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault};
+use felhom_agentapi::{BackupPhase, Error, TimeoutStage};
+
+use crate::client;
+
+const POLL: Duration = Duration::from_millis(5);
+
+#[test]
+fn run_backup_polls_until_done() {
+    let agent = DevAgent::builder().backup_polls(3).start().unwrap();
+    let status = client(&agent).run_backup(POLL, Duration::from_secs(30)).unwrap();
+    assert_eq!(status.phase, BackupPhase::Done);
+    assert!(status.job_id.starts_with("job-"));
+    let paths: Vec<String> = agent.requests().into_iter().map(|r| r.path).collect();
+    let polls = paths.iter().filter(|p| *p == "/backup/status").count();
+    assert_eq!(paths[0], "/backup");
+    assert_eq!(polls, 4, "three answers say running, the fourth done: {paths:?}");
+}
+
+#[test]
+fn a_failed_job_is_backup_failed_with_the_agents_reason() {
+    let agent = DevAgent::builder()
+        .backup_polls(1)
+        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
+        .start()
+        .unwrap();
+    let err = client(&agent).run_backup(POLL, Duration::from_secs(30)).unwrap_err();
+    match &err {
+        Error::BackupFailed { job_id, status } => {
+            assert!(job_id.starts_with("job-"));
+            assert_eq!(status.phase, BackupPhase::Failed);
+            assert_eq!(status.error, "vzdump exited with status 2");
+        }
+        other => panic!("got {other:?}"),
+    }
+    assert!(err.to_string().contains("vzdump exited with status 2"), "{err}");
+}
+
+#[test]
+fn giving_up_is_a_timeout_that_says_the_job_may_still_finish() {
+    let agent = DevAgent::builder().backup_polls(1_000_000).start().unwrap();
+    let err = client(&agent).run_backup(POLL, Duration::from_millis(60)).unwrap_err();
+    match &err {
+        Error::Timeout { stage: TimeoutStage::BackupWait { job_id, last_phase }, limit, .. } => {
+            assert!(job_id.starts_with("job-"));
+            assert_eq!(*last_phase, BackupPhase::Running);
+            assert_eq!(*limit, Duration::from_millis(60));
+        }
+        other => panic!("got {other:?}"),
+    }
+    assert!(err.may_have_reached_agent());
+    assert!(err.to_string().contains("may still finish"), "{err}");
+}
+
+#[test]
+fn a_refused_start_is_returned_at_once() {
+    let agent = DevAgent::builder().backup_polls(1_000_000).start().unwrap();
+    let client = client(&agent);
+    client.start_backup().unwrap();
+    // One job is running: the agent refuses a second with 409.
+    let err = client.run_backup(POLL, Duration::from_secs(30)).unwrap_err();
+    assert!(matches!(err, Error::Http { status: 409, .. }), "{err:?}");
+}
+
+#[test]
+fn a_poll_that_fails_ends_the_wait_with_that_error() {
+    let agent = DevAgent::builder().backup_polls(1_000_000).start().unwrap();
+    agent.set_fault(Fault::Cycle(vec![None, Some(Fault::Status(500))]));
+    let err = client(&agent).run_backup(POLL, Duration::from_secs(30)).unwrap_err();
+    assert!(matches!(err, Error::Http { status: 500, path: "/backup/status", .. }), "{err:?}");
+}

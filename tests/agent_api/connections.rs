@@ -1,0 +1,96 @@
+//! Connection reuse, sharing between threads, and connections the agent closed.
+
+use std::thread;
+
+use felhom_agentapi::Client;
+use felhom_agentapi::devagent::DevAgent;
+
+use crate::{agent, client};
+
+#[test]
+fn client_is_clone_send_sync_and_errors_cross_threads() {
+    fn clone_send_sync<T: Clone + Send + Sync + 'static>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+    clone_send_sync::<Client>();
+    error::<felhom_agentapi::Error>();
+}
+
+#[test]
+fn sequential_calls_reuse_one_kept_alive_connection() {
+    let agent = agent();
+    let client = client(&agent);
+    for _ in 0..5 {
+        client.storage().unwrap();
+        client.start_backup().ok();
+        client.host_metrics().unwrap();
+    }
+    let stats = agent.stats();
+    assert_eq!(stats.connections, 1, "{stats:?}");
+    assert_eq!(stats.handshakes, 1, "{stats:?}");
+    assert_eq!(stats.requests, 15);
+    assert!(agent.requests().iter().all(|r| r.connection == 1));
+}
+
+#[test]
+fn clones_share_the_pool() {
+    let agent = agent();
+    let client = client(&agent);
+    client.storage().unwrap();
+    let clone = client.clone();
+    clone.storage().unwrap();
+    drop(client);
+    clone.disks().unwrap();
+    assert_eq!(agent.stats().connections, 1);
+}
+
+#[test]
+fn threads_share_one_client() {
+    const THREADS: usize = 8;
+    const CALLS: usize = 25;
+    let agent = agent();
+    let client = client(&agent);
+    thread::scope(|scope| {
+        for _ in 0..THREADS {
+            let client = client.clone();
+            scope.spawn(move || {
+                for _ in 0..CALLS {
+                    assert_eq!(client.storage().unwrap().vmid, 101);
+                }
+            });
+        }
+    });
+    let stats = agent.stats();
+    assert_eq!(stats.requests, (THREADS * CALLS) as u64);
+    // At most one connection per thread in flight, and the idle pool keeps them all.
+    assert!(stats.connections <= THREADS as u64, "{stats:?}");
+}
+
+#[test]
+fn a_connection_the_agent_closed_while_idle_is_never_reused() {
+    let agent = agent();
+    let client = client(&agent);
+    client.storage().unwrap();
+    agent.close_idle_connections();
+    // Both a GET and a POST go out on a fresh connection, once each.
+    client.storage().unwrap();
+    agent.close_idle_connections();
+    client.start_backup().unwrap();
+    let requests = agent.requests();
+    let connections: Vec<u64> = requests.iter().map(|r| r.connection).collect();
+    assert_eq!(connections, vec![1, 2, 3], "one request per connection, none sent twice");
+    assert_eq!(requests.iter().filter(|r| r.path == "/backup").count(), 1);
+}
+
+#[test]
+fn a_restarted_agent_is_reached_on_a_fresh_connection() {
+    let agent = agent();
+    let client = client(&agent);
+    client.storage().unwrap();
+    let (identity, addr, token) = (agent.identity(), agent.addr(), agent.token().to_string());
+    drop(agent);
+    let agent = DevAgent::builder().identity(identity).bind(addr).token(token).start().unwrap();
+    client.start_backup().unwrap();
+    client.storage().unwrap();
+    assert_eq!(agent.stats().connections, 1);
+    assert_eq!(agent.requests().len(), 2);
+}

@@ -1,0 +1,121 @@
+//! Time limits and broken connections: which error each is, and whether the request may have
+//! reached the agent.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use felhom_agentapi::devagent::Fault;
+use felhom_agentapi::{Client, Error, Fingerprint, TimeoutStage};
+
+use crate::{agent, builder, client};
+
+fn any_pin() -> String {
+    Fingerprint::of_der(b"whatever").to_string()
+}
+
+/// A loopback listener that hands each accepted socket to `serve`, for one connection, and
+/// stops by itself when `serve` returns or after five seconds.
+fn raw_server(serve: impl FnOnce(TcpStream, mpsc::Receiver<()>) + Send + 'static) -> (String, mpsc::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = mpsc::channel();
+    thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        for _ in 0..500 {
+            match listener.accept() {
+                Ok((socket, _)) => {
+                    socket.set_nonblocking(false).unwrap();
+                    return serve(socket, stopped);
+                }
+                Err(_) => thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    (endpoint, stop)
+}
+
+#[test]
+fn a_refused_port_is_connect_and_never_reached_the_agent() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = Client::new(&format!("127.0.0.1:{port}"), "token", &any_pin()).unwrap();
+    let err = client.start_backup().unwrap_err();
+    assert!(matches!(err, Error::Connect { method: "POST", path: "/backup", .. }), "{err:?}");
+    assert!(!err.may_have_reached_agent());
+    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+}
+
+#[test]
+fn a_server_that_never_finishes_the_handshake_is_a_connect_timeout() {
+    // Accepts TCP, then says nothing until the test is over.
+    let (endpoint, stop) = raw_server(|_socket, stopped| {
+        let _ = stopped.recv_timeout(Duration::from_secs(5));
+    });
+    let client = Client::builder(&endpoint, "token", &any_pin())
+        .connect_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let err = client.format_disk("/dev/sdc", "ext4").unwrap_err();
+    let _ = stop.send(());
+    match &err {
+        Error::Timeout { stage: TimeoutStage::Connect, limit, .. } => {
+            assert_eq!(*limit, Duration::from_millis(200));
+        }
+        other => panic!("got {other:?}"),
+    }
+    assert!(!err.may_have_reached_agent(), "a handshake timeout certainly sent nothing");
+}
+
+#[test]
+fn a_server_that_does_not_speak_tls_is_a_tls_error() {
+    let (endpoint, _stop) = raw_server(|mut socket, _| {
+        let mut buf = [0u8; 512];
+        let _ = socket.read(&mut buf);
+        let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+    });
+    let client = Client::new(&endpoint, "token", &any_pin()).unwrap();
+    let err = client.storage().unwrap_err();
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+    assert!(!err.may_have_reached_agent());
+}
+
+#[test]
+fn a_slow_answer_is_an_exchange_timeout_that_may_have_reached_the_agent() {
+    let agent = agent();
+    let client = builder(&agent).timeout(Duration::from_millis(300)).build().unwrap();
+    agent.set_fault(Fault::Slow(Duration::from_secs(10)));
+    let err = client.start_backup().unwrap_err();
+    match &err {
+        Error::Timeout { stage: TimeoutStage::Exchange, limit, .. } => {
+            assert_eq!(*limit, Duration::from_millis(300));
+        }
+        other => panic!("got {other:?}"),
+    }
+    assert!(err.may_have_reached_agent());
+}
+
+#[test]
+fn a_body_that_stalls_is_an_exchange_timeout() {
+    let agent = agent();
+    let client = builder(&agent).timeout(Duration::from_millis(300)).build().unwrap();
+    agent.set_fault(Fault::StallBody(Duration::from_secs(10)));
+    let err = client.host_metrics().unwrap_err();
+    assert!(matches!(err, Error::Timeout { stage: TimeoutStage::Exchange, .. }), "{err:?}");
+}
+
+#[test]
+fn a_truncated_body_or_a_dropped_connection_is_io_and_may_have_reached_the_agent() {
+    let agent = agent();
+    let client = client(&agent);
+    for fault in [Fault::Truncate, Fault::Drop] {
+        agent.set_fault(fault.clone());
+        let err = client.disks().unwrap_err();
+        assert!(matches!(err, Error::Io { method: "GET", path: "/disks", .. }), "{fault:?}: {err:?}");
+        assert!(err.may_have_reached_agent());
+        assert!(err.to_string().starts_with("GET /disks: "), "{err}");
+    }
+    agent.clear_fault();
+    client.disks().expect("the client works again once the agent does");
+}

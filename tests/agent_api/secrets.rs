@@ -1,0 +1,73 @@
+//! The token never shows: not in `Debug`, not in any error, even when the agent echoes it.
+
+use std::time::Duration;
+
+use felhom_agentapi::devagent::{DevAgent, Fault};
+use felhom_agentapi::{Client, Fingerprint};
+
+use crate::builder;
+
+const TOKEN: &str = "tok-5ecret-do-not-print";
+
+fn agent() -> DevAgent {
+    DevAgent::builder().token(TOKEN).start().unwrap()
+}
+
+#[test]
+fn debug_output_redacts_the_token() {
+    let agent = agent();
+    let builder = builder(&agent);
+    let client = builder.clone().build().unwrap();
+    for debug in [format!("{builder:?}"), format!("{client:?}"), format!("{client:#?}")] {
+        assert!(!debug.contains(TOKEN), "{debug}");
+        assert!(debug.contains("redacted"), "{debug}");
+    }
+}
+
+#[test]
+fn no_error_contains_the_token() {
+    let agent = agent();
+    let client = builder(&agent).timeout(Duration::from_millis(300)).build().unwrap();
+    let faults = [
+        Fault::Status(500),
+        Fault::StatusWithoutEnvelope(403),
+        Fault::Garbage,
+        Fault::WrongType,
+        Fault::Truncate,
+        Fault::Drop,
+        Fault::Redirect(format!("https://example.invalid/?token={TOKEN}")),
+        Fault::Slow(Duration::from_secs(5)),
+        Fault::OtherCert,
+        Fault::WrongKey,
+        // An agent that echoes the token back in its error text.
+        Fault::NotOk(format!("bad request with Authorization: Bearer {TOKEN}")),
+    ];
+    for fault in faults {
+        agent.set_fault(fault.clone());
+        let errors = [
+            client.storage().unwrap_err(),
+            client.format_disk("/dev/sdb", "ext4").unwrap_err(),
+        ];
+        for err in errors {
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains(TOKEN), "{fault:?} leaked the token: {shown}");
+        }
+    }
+}
+
+#[test]
+fn an_echoed_token_is_replaced_by_a_marker() {
+    let agent = agent();
+    agent.set_fault(Fault::NotOk(format!("bearer {TOKEN} refused")));
+    let err = builder(&agent).build().unwrap().storage().unwrap_err();
+    assert_eq!(err.to_string(), "GET /storage: the agent declined: bearer [redacted] refused");
+}
+
+#[test]
+fn configuration_errors_do_not_echo_the_token() {
+    let pin = Fingerprint::of_der(b"x").to_string();
+    let err = Client::new("127.0.0.1:1", &format!("{TOKEN}\n"), &pin).unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(shown.contains("newline"), "{shown}");
+}
