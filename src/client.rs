@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use ureq::http::HeaderValue;
 
 use crate::endpoint;
-use crate::error::{Error, FormatRefused, TimeoutStage};
+use crate::error::{Error, TimeoutStage};
 use crate::exchange::{Answer, Call, Context, MAX_BODY};
 use crate::pin::PinnedVerifier;
 use crate::transport::{LiteralResolver, PinnedTlsConnector};
@@ -390,54 +390,7 @@ impl Client {
         let call = Call { method: "POST", path: "/disks/format" };
         let body = serde_json::json!({ "device": device, "fstype": fstype });
         let answer = self.send(call, Some(&body))?;
-        let ctx = self.context();
-        let refused = |mut result: FormatResult, message: Option<String>| {
-            result.data_bearing = true;
-            result.formatted = false;
-            if result.device.is_empty() {
-                result.device = device.to_string();
-            }
-            Error::FormatRefused(FormatRefused { result, http_status: answer.status, message })
-        };
-
-        match answer.status {
-            // A refusal. Read what can be read of it, but never let a bad body turn it into
-            // anything else.
-            403 => {
-                let envelope = serde_json::from_slice::<crate::wire::Envelope<'_>>(&answer.body);
-                let (result, message) = match envelope {
-                    Ok(envelope) => (
-                        ctx.data::<FormatResult>(call, envelope.data).unwrap_or_default(),
-                        Some(ctx.scrub(&envelope.error)).filter(|m| !m.is_empty()),
-                    ),
-                    Err(_) => (FormatResult::default(), None),
-                };
-                Err(refused(result, message))
-            }
-            200 | 202 => {
-                let envelope = ctx.envelope(call, &answer.body)?;
-                let result: FormatResult = ctx.data(call, envelope.data)?;
-                let message = Some(ctx.scrub(&envelope.error)).filter(|m| !m.is_empty());
-                if result.data_bearing && !result.formatted {
-                    Err(refused(result, message))
-                } else if !envelope.ok {
-                    let message = message.unwrap_or_else(|| "ok: false, with no error text".into());
-                    Err(Error::Agent { method: call.method, path: call.path, message })
-                } else if !result.formatted {
-                    Err(Error::Agent {
-                        method: call.method,
-                        path: call.path,
-                        message: format!(
-                            "the agent answered ok but did not format {device:?} (formatted: \
-                             false); treat the device as not formatted"
-                        ),
-                    })
-                } else {
-                    Ok(result)
-                }
-            }
-            _ => Err(ctx.unexpected_status(call, &answer)),
-        }
+        self.context().format_outcome(device, &answer)
     }
 
     /// `GET /host/metrics`: the host's live health and per-storage capacity.

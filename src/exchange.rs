@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, TimeoutStage};
+use crate::error::{Error, FormatRefused, TimeoutStage};
 use crate::transport::HandshakeFailure;
-use crate::wire::Envelope;
+use crate::wire::{Envelope, FormatResult};
 use crate::Fingerprint;
 
 /// The largest answer body the client reads: 1 MiB, as the Go client.
@@ -168,5 +168,60 @@ impl Context<'_> {
             .filter(|m| !m.is_empty())
             .map(|m| self.scrub(&m));
         Error::Http { method: call.method, path: call.path, status: answer.status, message }
+    }
+
+    /// Judges the answer to `POST /disks/format` for `device`. Only an explicit "formatted" is a
+    /// success; a refusal is [`Error::FormatRefused`] however unreadable its body.
+    pub(crate) fn format_outcome(&self, device: &str, answer: &Answer) -> Result<FormatResult, Error> {
+        let call = Call { method: "POST", path: "/disks/format" };
+        let refused = |mut result: FormatResult, message: Option<String>| {
+            result.data_bearing = true;
+            result.formatted = false;
+            if result.device.is_empty() {
+                result.device = device.to_string();
+            }
+            Error::FormatRefused(FormatRefused { result, http_status: answer.status, message })
+        };
+        let message_of = |envelope: &Envelope<'_>| {
+            Some(self.scrub(&envelope.error)).filter(|m| !m.is_empty())
+        };
+
+        match answer.status {
+            // A refusal. Read what can be read of it, but never let a bad body turn it into
+            // anything else.
+            403 => {
+                let (result, message) = match serde_json::from_slice::<Envelope<'_>>(&answer.body) {
+                    Ok(envelope) => (
+                        self.data::<FormatResult>(call, envelope.data).unwrap_or_default(),
+                        message_of(&envelope),
+                    ),
+                    Err(_) => (FormatResult::default(), None),
+                };
+                Err(refused(result, message))
+            }
+            200 | 202 => {
+                let envelope = self.envelope(call, &answer.body)?;
+                let result: FormatResult = self.data(call, envelope.data)?;
+                let message = message_of(&envelope);
+                if result.data_bearing && !result.formatted {
+                    Err(refused(result, message))
+                } else if !envelope.ok {
+                    let message = message.unwrap_or_else(|| "ok: false, with no error text".into());
+                    Err(Error::Agent { method: call.method, path: call.path, message })
+                } else if !result.formatted {
+                    Err(Error::Agent {
+                        method: call.method,
+                        path: call.path,
+                        message: format!(
+                            "the agent answered ok but did not format {device:?} (formatted: \
+                             false); treat the device as not formatted"
+                        ),
+                    })
+                } else {
+                    Ok(result)
+                }
+            }
+            _ => Err(self.unexpected_status(call, answer)),
+        }
     }
 }

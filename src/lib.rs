@@ -74,6 +74,8 @@ mod error;
 mod exchange;
 mod fingerprint;
 mod pin;
+#[cfg(test)]
+mod proptests;
 mod shell;
 mod transport;
 mod wire;
