@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use ureq::http::HeaderValue;
 
+use crate::Fingerprint;
 use crate::endpoint;
 use crate::error::{Error, TimeoutStage};
 use crate::exchange::{Answer, Call, Context, MAX_BODY};
@@ -17,7 +18,6 @@ use crate::wire::{
     BackupPhase, BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult,
     HostMetricsResponse, StatusResponse, StorageResponse,
 };
-use crate::Fingerprint;
 
 /// The whole-call time limit unless set otherwise: 15 s, as the Go client.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -152,10 +152,12 @@ impl ClientBuilder {
         let config_error = |message: String| Error::Config { message };
         let endpoint = endpoint::parse(&self.endpoint).map_err(config_error)?;
         if self.token.is_empty() {
-            return Err(config_error("the token is empty: give the per-guest bearer token".into()));
+            return Err(config_error(
+                "the token is empty: give the per-guest bearer token".into(),
+            ));
         }
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
-            .map_err(|_| {
+        let mut authorization =
+            HeaderValue::from_str(&format!("Bearer {}", self.token)).map_err(|_| {
                 config_error(
                     "the token holds a character that cannot go into an HTTP header (a \
                      trailing newline from a file?): pass the token without it"
@@ -166,9 +168,9 @@ impl ClientBuilder {
 
         let mut pins = Vec::with_capacity(self.pins.len());
         for (i, text) in self.pins.iter().enumerate() {
-            let fp: Fingerprint = text.parse().map_err(|e| {
-                config_error(format!("pinned fingerprint #{}: {e}", i + 1))
-            })?;
+            let fp: Fingerprint = text
+                .parse()
+                .map_err(|e| config_error(format!("pinned fingerprint #{}: {e}", i + 1)))?;
             if !pins.contains(&fp) {
                 pins.push(fp);
             }
@@ -305,36 +307,49 @@ impl Client {
         let started = Instant::now();
         let job = self.start_backup()?;
         let mut last_phase = job.phase.clone();
-        loop {
-            if started.elapsed() + poll_every > give_up_after {
-                return Err(Error::Timeout {
-                    method: "GET",
-                    path: "/backup/status",
-                    stage: TimeoutStage::BackupWait { job_id: job.job_id, last_phase },
-                    limit: give_up_after,
-                });
-            }
-            thread::sleep(poll_every);
-            let status = self.backup_status()?;
-            if !job.job_id.is_empty() && !status.job_id.is_empty() && status.job_id != job.job_id
-            {
+        // Poll at least once, and never sleep past the deadline.
+        while let Some(left) = give_up_after
+            .checked_sub(started.elapsed())
+            .filter(|d| !d.is_zero())
+        {
+            thread::sleep(poll_every.min(left));
+            let mut status = self.backup_status()?;
+            if !job.job_id.is_empty() && !status.job_id.is_empty() && status.job_id != job.job_id {
                 return Err(Error::Agent {
                     method: "GET",
                     path: "/backup/status",
-                    message: format!(
+                    message: self.context().scrub(&format!(
                         "the agent reports backup job {:?}, not the job {:?} just started",
                         status.job_id, job.job_id
-                    ),
+                    )),
                 });
             }
             match status.phase {
                 BackupPhase::Done => return Ok(status),
                 BackupPhase::Failed => {
-                    return Err(Error::BackupFailed { job_id: job.job_id, status });
+                    // Agent text bound for an error: keep the token out of it.
+                    let ctx = self.context();
+                    let mut job_id = job.job_id;
+                    for field in [&mut job_id, &mut status.job_id, &mut status.error] {
+                        ctx.redact(field);
+                    }
+                    return Err(Error::BackupFailed {
+                        job_id,
+                        status: Box::new(status),
+                    });
                 }
                 ref phase => last_phase = phase.clone(),
             }
         }
+        Err(Error::Timeout {
+            method: "GET",
+            path: "/backup/status",
+            stage: TimeoutStage::BackupWait {
+                job_id: job.job_id,
+                last_phase,
+            },
+            limit: give_up_after,
+        })
     }
 
     /// `GET /disks`: the host drives the agent manages, each with a data-bearing flag.
@@ -354,7 +369,8 @@ impl Client {
         let body = serde_json::json!({
             "uuid": uuid, "where": where_, "fstype": fstype, "options": options,
         });
-        self.post::<serde::de::IgnoredAny>("/disks/assign", &body).map(|_| ())
+        self.post::<serde::de::IgnoredAny>("/disks/assign", &body)
+            .map(|_| ())
     }
 
     /// `POST /disks/eject`: safely unmounts the host mount at `where_` (the data stays), and
@@ -387,7 +403,10 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn format_disk(&self, device: &str, fstype: &str) -> Result<FormatResult, Error> {
-        let call = Call { method: "POST", path: "/disks/format" };
+        let call = Call {
+            method: "POST",
+            path: "/disks/format",
+        };
         let body = serde_json::json!({ "device": device, "fstype": fstype });
         let answer = self.send(call, Some(&body))?;
         self.context().format_outcome(device, &answer)
@@ -399,7 +418,10 @@ impl Client {
     }
 
     fn get<T: DeserializeOwned + Default>(&self, path: &'static str) -> Result<T, Error> {
-        let call = Call { method: "GET", path };
+        let call = Call {
+            method: "GET",
+            path,
+        };
         let answer = self.send(call, None)?;
         self.context().payload(call, &answer, &[200])
     }
@@ -409,7 +431,10 @@ impl Client {
         path: &'static str,
         body: &serde_json::Value,
     ) -> Result<T, Error> {
-        let call = Call { method: "POST", path };
+        let call = Call {
+            method: "POST",
+            path,
+        };
         let answer = self.send(call, Some(body))?;
         self.context().payload(call, &answer, &[200, 202])
     }
@@ -429,7 +454,11 @@ impl Client {
         let inner = &*self.inner;
         let url = format!("{}{}", inner.base_url, call.path);
         let result = match body {
-            None => inner.agent.get(&url).header("authorization", inner.authorization.clone()).call(),
+            None => inner
+                .agent
+                .get(&url)
+                .header("authorization", inner.authorization.clone())
+                .call(),
             Some(json) => {
                 // Serializing a `serde_json::Value` cannot fail.
                 let bytes = serde_json::to_vec(json).unwrap_or_default();

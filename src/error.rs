@@ -1,11 +1,12 @@
 //! The crate's one error type, and the typed format refusal.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use crate::wire::{FormatResult, PendingOp, StatusResponse};
 use crate::Fingerprint;
+use crate::wire::{FormatResult, PendingOp, StatusResponse};
 
 /// Everything that can go wrong, named precisely enough to act on.
 ///
@@ -138,7 +139,7 @@ pub enum Error {
         /// The job.
         job_id: String,
         /// The agent's last status, whose `error` says why.
-        status: StatusResponse,
+        status: Box<StatusResponse>,
     },
 }
 
@@ -210,7 +211,12 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Config { message } => write!(f, "invalid client configuration: {message}"),
-            Error::PinMismatch { method, path, presented, expected } => {
+            Error::PinMismatch {
+                method,
+                path,
+                presented,
+                expected,
+            } => {
                 write!(
                     f,
                     "{method} {path}: the agent's certificate matches no pinned fingerprint: \
@@ -227,16 +233,30 @@ impl fmt::Display for Error {
                      the new fingerprint; otherwise something else answers at this address",
                 )
             }
-            Error::Tls { method, path, message } => write!(
+            Error::Tls {
+                method,
+                path,
+                message,
+            } => write!(
                 f,
                 "{method} {path}: TLS handshake with the agent failed: {message}; nothing was sent"
             ),
-            Error::Connect { method, path, endpoint, error } => write!(
+            Error::Connect {
+                method,
+                path,
+                endpoint,
+                error,
+            } => write!(
                 f,
                 "{method} {path}: could not connect to the agent at {endpoint}: {error}; check \
                  that the agent runs and that the endpoint is right"
             ),
-            Error::Timeout { method, path, stage, limit } => match stage {
+            Error::Timeout {
+                method,
+                path,
+                stage,
+                limit,
+            } => match stage {
                 TimeoutStage::Connect => write!(
                     f,
                     "{method} {path}: no TLS connection to the agent within {limit:?} (connect \
@@ -249,17 +269,27 @@ impl fmt::Display for Error {
                 ),
                 TimeoutStage::BackupWait { job_id, last_phase } => write!(
                     f,
-                    "{method} {path}: backup job {job_id:?} was still {last_phase:?} after \
+                    "{method} {path}: backup job {job_id:?} was still {:?} after \
                      {limit:?}; stopped waiting, but the job may still finish: poll \
-                     /backup/status before starting another"
+                     /backup/status before starting another",
+                    last_phase.as_str()
                 ),
             },
-            Error::Io { method, path, error } => write!(
+            Error::Io {
+                method,
+                path,
+                error,
+            } => write!(
                 f,
                 "{method} {path}: the connection to the agent failed mid-exchange: {error}; the \
                  request may have reached the agent"
             ),
-            Error::Http { method, path, status, message } => {
+            Error::Http {
+                method,
+                path,
+                status,
+                message,
+            } => {
                 write!(f, "{method} {path}: the agent answered HTTP {status}")?;
                 if let Some(message) = message.as_deref().filter(|m| !m.is_empty()) {
                     write!(f, ": {message}")?;
@@ -270,21 +300,44 @@ impl fmt::Display for Error {
                     _ => Ok(()),
                 }
             }
-            Error::Agent { method, path, message } => {
+            Error::Agent {
+                method,
+                path,
+                message,
+            } => {
                 write!(f, "{method} {path}: the agent declined: {message}")
             }
-            Error::Decode { method, path, message } => {
-                write!(f, "{method} {path}: could not decode the agent's answer: {message}")
+            Error::Decode {
+                method,
+                path,
+                message,
+            } => {
+                write!(
+                    f,
+                    "{method} {path}: could not decode the agent's answer: {message}"
+                )
             }
-            Error::ResponseTooLarge { method, path, limit } => write!(
+            Error::ResponseTooLarge {
+                method,
+                path,
+                limit,
+            } => write!(
                 f,
                 "{method} {path}: the agent's answer is larger than {limit} bytes, refusing to \
                  read it"
             ),
             Error::FormatRefused(refusal) => refusal.fmt(f),
             Error::BackupFailed { job_id, status } => {
-                let reason = if status.error.is_empty() { "no reason given" } else { &status.error };
-                write!(f, "GET /backup/status: backup job {job_id:?} failed: {reason}")
+                let reason = if status.error.is_empty() {
+                    "no reason given"
+                } else {
+                    &status.error
+                };
+                write!(
+                    f,
+                    "GET /backup/status: backup job {job_id:?} failed: {}",
+                    printable(reason)
+                )
             }
         }
     }
@@ -315,7 +368,8 @@ impl std::error::Error for Error {}
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormatRefused {
-    pub(crate) result: FormatResult,
+    // Boxed: it keeps every `Result<_, Error>` small.
+    pub(crate) result: Box<FormatResult>,
     pub(crate) http_status: u16,
     pub(crate) message: Option<String>,
 }
@@ -358,25 +412,35 @@ impl FormatRefused {
 
 impl fmt::Display for FormatRefused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let device = if self.result.device.is_empty() { "the device" } else { &self.result.device };
-        write!(f, "POST /disks/format: the agent refused to format {device:?}: it holds data")?;
+        let device = if self.result.device.is_empty() {
+            "the device"
+        } else {
+            &self.result.device
+        };
+        write!(
+            f,
+            "POST /disks/format: the agent refused to format {device:?}: it holds data"
+        )?;
         let reason = if self.result.reason.is_empty() {
             self.message.as_deref().unwrap_or_default()
         } else {
             &self.result.reason
         };
         if !reason.is_empty() {
-            write!(f, " ({reason})")?;
+            write!(f, " ({})", printable(reason))?;
         }
         match self.opsign_command() {
             // Control characters could rewrite the operator's terminal; such a command is only
             // given through `opsign_command()`, never printed raw.
             Some(command) if command.chars().any(char::is_control) => f.write_str(
-                "; an operator must authorize the wipe, but the operation holds control \
-                 characters: read the command from FormatRefused::opsign_command",
+                "; an operator must authorize the wipe, but the command holds control \
+                 characters, so it is not printed here: take it from opsign_command()",
             ),
             Some(command) => {
-                write!(f, "; an operator must authorize the wipe by running: {command}")
+                write!(
+                    f,
+                    "; an operator must authorize the wipe by running: {command}"
+                )
             }
             None => f.write_str(
                 "; the agent bound no signable operation to the refusal, so no felhom-opsign \
@@ -387,3 +451,36 @@ impl fmt::Display for FormatRefused {
 }
 
 impl std::error::Error for FormatRefused {}
+
+/// `text` with control characters and bidirectional overrides escaped (`\n`, `\u{202e}`), so
+/// that text from the agent cannot rewrite the terminal of whoever reads an error message.
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn printable_escapes_what_could_rewrite_a_terminal() {
+        assert_eq!(printable("plain text, ünïcode"), "plain text, ünïcode");
+        assert_eq!(printable("a\x1b[2Kb\nc"), "a\\u{1b}[2Kb\\nc");
+        assert_eq!(printable("x\u{202e}y"), "x\\u{202e}y");
+    }
+}

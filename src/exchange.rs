@@ -1,17 +1,17 @@
 //! One HTTP exchange with the agent, and turning its outcome into a typed result: ureq's errors
 //! into [`Error`], and the `{ok, data, error}` envelope into a payload.
 
+use std::borrow::Cow;
 use std::io;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, FormatRefused, TimeoutStage};
+use crate::Fingerprint;
+use crate::error::{Error, FormatRefused, TimeoutStage, printable};
 use crate::transport::HandshakeFailure;
 use crate::wire::{Envelope, FormatResult};
-use crate::Fingerprint;
 
-/// The largest answer body the client reads: 1 MiB, as the Go client.
 /// The largest answer body the client reads, in bytes: 1 MiB, as the Go client. A body of
 /// exactly this size is read; one byte more is [`Error::ResponseTooLarge`].
 pub const MAX_BODY: u64 = 1 << 20;
@@ -39,13 +39,22 @@ pub(crate) struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Removes the token from text that came from the agent, so that an agent echoing the
-    /// request back cannot put the token into an error message or a log.
+    /// Makes text that came from the agent fit for an error message: the token is replaced,
+    /// so an agent echoing the request cannot put it into a log, and control characters are
+    /// escaped, so it cannot rewrite the reader's terminal.
     pub(crate) fn scrub(&self, text: &str) -> String {
-        if self.token.is_empty() || !text.contains(self.token) {
-            text.to_string()
+        let redacted = if self.token.is_empty() || !text.contains(self.token) {
+            Cow::Borrowed(text)
         } else {
-            text.replace(self.token, "[redacted]")
+            Cow::Owned(text.replace(self.token, "[redacted]"))
+        };
+        printable(&redacted).into_owned()
+    }
+
+    /// Replaces the token in a string field the agent sent (the field keeps its other text).
+    pub(crate) fn redact(&self, field: &mut String) {
+        if !self.token.is_empty() && field.contains(self.token) {
+            *field = field.replace(self.token, "[redacted]");
         }
     }
 
@@ -55,7 +64,11 @@ impl Context<'_> {
         match err {
             ureq::Error::Other(boxed) => match boxed.downcast::<HandshakeFailure>() {
                 Ok(failure) => self.map_handshake(call, *failure),
-                Err(other) => Error::Io { method, path, error: io::Error::other(other.to_string()) },
+                Err(other) => Error::Io {
+                    method,
+                    path,
+                    error: io::Error::other(other.to_string()),
+                },
             },
             ureq::Error::Timeout(ureq::Timeout::Resolve) => Error::Timeout {
                 method,
@@ -75,15 +88,21 @@ impl Context<'_> {
                 endpoint: self.endpoint.to_string(),
                 error: io::Error::new(io::ErrorKind::NotFound, "the host name did not resolve"),
             },
-            ureq::Error::BodyExceedsLimit(_) => {
-                Error::ResponseTooLarge { method, path, limit: MAX_BODY }
-            }
+            ureq::Error::BodyExceedsLimit(_) => Error::ResponseTooLarge {
+                method,
+                path,
+                limit: MAX_BODY,
+            },
             ureq::Error::LargeResponseHeader(_, _) => Error::Decode {
                 method,
                 path,
                 message: "the answer's HTTP header is too large".into(),
             },
-            ureq::Error::Io(error) => Error::Io { method, path, error },
+            ureq::Error::Io(error) => Error::Io {
+                method,
+                path,
+                error,
+            },
             ureq::Error::Protocol(e) => Error::Io {
                 method,
                 path,
@@ -92,26 +111,40 @@ impl Context<'_> {
                     format!("malformed HTTP from the agent: {e}"),
                 ),
             },
-            other => Error::Io { method, path, error: io::Error::other(other.to_string()) },
+            other => Error::Io {
+                method,
+                path,
+                error: io::Error::other(other.to_string()),
+            },
         }
     }
 
     fn map_handshake(&self, call: Call, failure: HandshakeFailure) -> Error {
         let Call { method, path } = call;
         match failure {
-            HandshakeFailure::Connect(error) => {
-                Error::Connect { method, path, endpoint: self.endpoint.to_string(), error }
-            }
+            HandshakeFailure::Connect(error) => Error::Connect {
+                method,
+                path,
+                endpoint: self.endpoint.to_string(),
+                error,
+            },
             HandshakeFailure::Timeout => Error::Timeout {
                 method,
                 path,
                 stage: TimeoutStage::Connect,
                 limit: self.connect_timeout.min(self.timeout),
             },
-            HandshakeFailure::PinMismatch(presented) => {
-                Error::PinMismatch { method, path, presented, expected: self.pins.to_vec() }
-            }
-            HandshakeFailure::Tls(message) => Error::Tls { method, path, message },
+            HandshakeFailure::PinMismatch(presented) => Error::PinMismatch {
+                method,
+                path,
+                presented,
+                expected: self.pins.to_vec(),
+            },
+            HandshakeFailure::Tls(message) => Error::Tls {
+                method,
+                path,
+                message,
+            },
         }
     }
 
@@ -134,7 +167,11 @@ impl Context<'_> {
             } else {
                 self.scrub(&envelope.error)
             };
-            return Err(Error::Agent { method, path, message });
+            return Err(Error::Agent {
+                method,
+                path,
+                message,
+            });
         }
         self.data(call, envelope.data)
     }
@@ -143,7 +180,9 @@ impl Context<'_> {
         serde_json::from_slice(body).map_err(|e| Error::Decode {
             method: call.method,
             path: call.path,
-            message: self.scrub(&format!("the body is not an {{ok, data, error}} envelope: {e}")),
+            message: self.scrub(&format!(
+                "the body is not an {{ok, data, error}} envelope: {e}"
+            )),
         })
     }
 
@@ -152,7 +191,9 @@ impl Context<'_> {
         call: Call,
         data: Option<&serde_json::value::RawValue>,
     ) -> Result<T, Error> {
-        let Some(raw) = data else { return Ok(T::default()) };
+        let Some(raw) = data else {
+            return Ok(T::default());
+        };
         serde_json::from_str(raw.get()).map_err(|e| Error::Decode {
             method: call.method,
             path: call.path,
@@ -167,24 +208,52 @@ impl Context<'_> {
             .map(|envelope| envelope.error)
             .filter(|m| !m.is_empty())
             .map(|m| self.scrub(&m));
-        Error::Http { method: call.method, path: call.path, status: answer.status, message }
+        Error::Http {
+            method: call.method,
+            path: call.path,
+            status: answer.status,
+            message,
+        }
     }
 
     /// Judges the answer to `POST /disks/format` for `device`. Only an explicit "formatted" is a
     /// success; a refusal is [`Error::FormatRefused`] however unreadable its body.
-    pub(crate) fn format_outcome(&self, device: &str, answer: &Answer) -> Result<FormatResult, Error> {
-        let call = Call { method: "POST", path: "/disks/format" };
+    pub(crate) fn format_outcome(
+        &self,
+        device: &str,
+        answer: &Answer,
+    ) -> Result<FormatResult, Error> {
+        let call = Call {
+            method: "POST",
+            path: "/disks/format",
+        };
         let refused = |mut result: FormatResult, message: Option<String>| {
+            // The refusal becomes an error: no agent text in it may carry the token.
+            self.redact(&mut result.device);
+            self.redact(&mut result.reason);
+            if let Some(op) = result.pending_op.as_mut() {
+                for field in [
+                    &mut op.op,
+                    &mut op.host_scope,
+                    &mut op.durable_id,
+                    &mut op.fstype,
+                ] {
+                    self.redact(field);
+                }
+            }
             result.data_bearing = true;
             result.formatted = false;
             if result.device.is_empty() {
                 result.device = device.to_string();
             }
-            Error::FormatRefused(FormatRefused { result, http_status: answer.status, message })
+            Error::FormatRefused(FormatRefused {
+                result: Box::new(result),
+                http_status: answer.status,
+                message,
+            })
         };
-        let message_of = |envelope: &Envelope<'_>| {
-            Some(self.scrub(&envelope.error)).filter(|m| !m.is_empty())
-        };
+        let message_of =
+            |envelope: &Envelope<'_>| Some(self.scrub(&envelope.error)).filter(|m| !m.is_empty());
 
         match answer.status {
             // A refusal. Read what can be read of it, but never let a bad body turn it into
@@ -192,7 +261,8 @@ impl Context<'_> {
             403 => {
                 let (result, message) = match serde_json::from_slice::<Envelope<'_>>(&answer.body) {
                     Ok(envelope) => (
-                        self.data::<FormatResult>(call, envelope.data).unwrap_or_default(),
+                        self.data::<FormatResult>(call, envelope.data)
+                            .unwrap_or_default(),
                         message_of(&envelope),
                     ),
                     Err(_) => (FormatResult::default(), None),
@@ -207,7 +277,11 @@ impl Context<'_> {
                     Err(refused(result, message))
                 } else if !envelope.ok {
                     let message = message.unwrap_or_else(|| "ok: false, with no error text".into());
-                    Err(Error::Agent { method: call.method, path: call.path, message })
+                    Err(Error::Agent {
+                        method: call.method,
+                        path: call.path,
+                        message,
+                    })
                 } else if !result.formatted {
                     Err(Error::Agent {
                         method: call.method,

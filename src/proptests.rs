@@ -28,10 +28,17 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         ".{0,12}".prop_map(Value::String),
-        prop_oneof![Just("running"), Just("done"), Just("failed"), Just("uuid:x")]
-            .prop_map(|s| Value::String(s.into())),
+        prop_oneof![
+            Just("running"),
+            Just("done"),
+            Just("failed"),
+            Just("uuid:x")
+        ]
+        .prop_map(|s| Value::String(s.into())),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         let keys = prop_oneof![
@@ -67,8 +74,14 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
 
 fn decode_all(status: u16, body: &[u8]) {
     let ctx = context();
-    let call = crate::exchange::Call { method: "GET", path: "/fuzz" };
-    let answer = Answer { status, body: body.to_vec() };
+    let call = crate::exchange::Call {
+        method: "GET",
+        path: "/fuzz",
+    };
+    let answer = Answer {
+        status,
+        body: body.to_vec(),
+    };
     let _ = ctx.payload::<StorageResponse>(call, &answer, &[200]);
     let _ = ctx.payload::<DueResponse>(call, &answer, &[200]);
     let _ = ctx.payload::<BackupResponse>(call, &answer, &[200, 202]);
@@ -83,7 +96,11 @@ fn decode_all(status: u16, body: &[u8]) {
 /// What `sh` parses a command line into, after the program name.
 fn shell_words(command: &str) -> Vec<String> {
     let script = format!("set -- {command}; shift; printf '%s\\0' \"$@\"");
-    let out = Command::new("sh").arg("-c").arg(script).output().expect("run sh");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("run sh");
     assert!(out.status.success(), "sh failed on {command:?}");
     let mut words: Vec<String> = out
         .stdout
@@ -187,10 +204,12 @@ proptest! {
         host in prop_oneof!["[^\0]{0,16}", "[ '\"$`\\\\;|&<>(){}*?~#!\n\t-]{0,8}"],
         id in "[^\0]{0,16}",
     ) {
-        let mut pending = PendingOp::default();
-        pending.op = op.clone();
-        pending.host_scope = host.clone();
-        pending.durable_id = id.clone();
+        let pending = PendingOp {
+            op: op.clone(),
+            host_scope: host.clone(),
+            durable_id: id.clone(),
+            ..Default::default()
+        };
         let command = pending.opsign_command();
         prop_assert_eq!(
             shell_words(&command),

@@ -1,0 +1,416 @@
+//! The command line, declared with clap's derive API.
+//!
+//! Options that configure the connection, the token and the output are `global`, so they are
+//! accepted before or after the subcommand. None of them is `required` at the clap level (clap
+//! cannot require a global option): `main` checks what the chosen subcommand needs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use felhom_agentapi::Fingerprint;
+
+use crate::duration::parse_duration;
+
+const ABOUT: &str =
+    "Talk to the Felhom host agent from a guest: storage, backups, disks, host health.";
+
+const LONG_ABOUT: &str = "\
+Talk to the Felhom host agent from a guest: storage, backups, disks, host health.
+
+Each subcommand makes one call (two or more for 'backup run') to the agent's local API over TLS,
+trusting the agent only if the SHA-256 of its certificate equals a pinned fingerprint. On success
+the answer is printed on standard output as one line of JSON, ready for jq; --human prints a
+summary for people instead.
+
+Connection settings come from flags or the environment; flags win. The endpoint and at least one
+fingerprint are needed by every subcommand but 'fingerprint', which is how to learn the pin in
+the first place.";
+
+/// The exit-status-3 example, shared by the top-level `--help` and `disk format --help`. A macro,
+/// because `concat!` takes only literals.
+macro_rules! format_example {
+    () => {
+        "    felhom-agentctl disk format --device /dev/sdb > format.json
+    status=$?
+    case $status in
+        0) echo \"formatted\" ;;
+        3) echo \"an operator must run: $(jq -r .opsign_command format.json)\" ;;
+        *) echo \"format failed with status $status\" >&2; exit 1 ;;
+    esac"
+    };
+}
+
+const AFTER_HELP: &str = "\
+Exit status: 0 ok, 1 agent error, 2 usage, 3 format refused, 4 pin mismatch, 5 unreachable,
+6 backup failed. Use --help for the token rules, the output and an example.";
+
+const AFTER_LONG_HELP: &str = concat!(
+    "\
+TOKEN:
+    The bearer token is never taken from the command line, where every user of the machine can
+    read it (ps, /proc). It is read from, in order of precedence:
+
+      1. --token-stdin: the first line of standard input.
+      2. --token-file PATH, or FELHOM_AGENT_TOKEN_FILE: the whole file, less one trailing
+         newline (\\n or \\r\\n). The file must not be readable or writable by group or others:
+         it is refused unless its mode is like 0600 or 0400 (chmod 600 PATH).
+      3. FELHOM_AGENT_TOKEN.
+
+    An empty token is an error. 'fingerprint' needs no token and reads none.
+
+OUTPUT:
+    Success prints the agent's answer as one line of JSON on standard output; --pretty indents
+    it. 'disk assign' prints {\"assigned\":true,\"uuid\":...,\"where\":...,\"fstype\":...,
+    \"options\":...}, as the agent answers nothing for it. --human prints a readable summary
+    instead, with tables and sizes like 1.5 GiB; its layout may change between versions, so
+    scripts should read the JSON.
+
+    Errors are printed on standard error as 'felhom-agentctl: <message>'. The token is never
+    printed, and control characters from the agent are shown escaped.
+
+EXIT STATUS:
+    0  Success.
+    1  The agent answered with an error: an HTTP error status, 'ok: false', or an answer that
+       could not be decoded or was too large. Also: the answer could not be written to standard
+       output (a closed pipe is not an error).
+    2  Usage or configuration error: bad arguments, a missing or malformed endpoint or
+       fingerprint, a missing, empty or unsafe token.
+    3  'disk format' was refused because the device holds data. Standard output carries the
+       refusal as JSON: {\"result\": {...}, \"pending_op\": {...} or null,
+       \"opsign_command\": \"...\" or null}; standard error says what the operator must run.
+    4  The agent's certificate matches no pinned fingerprint (nothing was sent), or
+       'fingerprint --expect' did not match. Standard error shows both fingerprints.
+    5  The agent could not be reached: connection refused, TLS handshake failed, the connection
+       broke, or a time limit ran out (also 'backup run --give-up-after': the job may still
+       finish, see 'backup status').
+    6  'backup run': the backup job failed. Standard output carries the job's last status as
+       JSON, whose \"error\" says why.
+
+EXAMPLE:
+    A format that may need an operator's signature:
+
+",
+    format_example!(),
+    "
+
+    Trust on first use, then pin:
+
+    fp=$(felhom-agentctl --endpoint 10.0.0.1:8443 fingerprint | jq -r .sha256)
+    export FELHOM_AGENT_FINGERPRINT=$fp",
+);
+
+/// The whole command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "felhom-agentctl",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    after_long_help = AFTER_LONG_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub token: TokenArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+// Doc comments below are hand-wrapped and `verbatim_doc_comment`, because clap wraps help text
+// only with its `wrap_help` feature, which this crate does not enable.
+
+/// Where the agent is and how to recognize it.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnectionArgs {
+    /// The agent's address: HOST:PORT or [IPV6]:PORT.
+    #[arg(
+        long,
+        global = true,
+        env = "FELHOM_AGENT_ENDPOINT",
+        hide_env_values = true,
+        value_name = "HOST:PORT"
+    )]
+    pub endpoint: Option<String>,
+
+    /// The SHA-256 of the agent's certificate; repeat to pin several
+    ///
+    /// 64 hex digits, in any case, with or without colons. Give the flag more than once, or
+    /// separate fingerprints with commas (the only way with the environment variable), to trust
+    /// several certificates, as during a rotation. Not used by 'fingerprint': see --expect.
+    #[arg(
+        long,
+        global = true,
+        env = "FELHOM_AGENT_FINGERPRINT",
+        hide_env_values = true,
+        value_name = "SHA256",
+        value_delimiter = ',',
+        value_parser = parse_fingerprint,
+        verbatim_doc_comment
+    )]
+    pub fingerprint: Vec<Fingerprint>,
+
+    /// The time limit of each call, e.g. 30, 500ms, 15s, 2m. [default: 15s]
+    ///
+    /// A bare number is seconds; units are ms, s, m and h. It covers one call from connecting
+    /// to the last byte of the answer; 'backup run' has --give-up-after for the whole job.
+    #[arg(
+        long,
+        global = true,
+        env = "FELHOM_AGENT_TIMEOUT",
+        hide_env_values = true,
+        value_name = "DURATION",
+        value_parser = parse_positive_duration,
+        verbatim_doc_comment
+    )]
+    pub timeout: Option<Duration>,
+
+    /// The time limit of connecting plus the TLS handshake. [default: 5s]
+    #[arg(
+        long,
+        global = true,
+        env = "FELHOM_AGENT_CONNECT_TIMEOUT",
+        hide_env_values = true,
+        value_name = "DURATION",
+        value_parser = parse_positive_duration
+    )]
+    pub connect_timeout: Option<Duration>,
+}
+
+/// Where the token comes from. See the TOKEN section of the long help for the precedence.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Token")]
+pub struct TokenArgs {
+    /// Read the token from this file, which must be private (chmod 600)
+    ///
+    /// One trailing newline is removed. A file that group or others may read or write is
+    /// refused. Overrides FELHOM_AGENT_TOKEN.
+    #[arg(
+        long,
+        global = true,
+        env = "FELHOM_AGENT_TOKEN_FILE",
+        hide_env_values = true,
+        value_name = "PATH",
+        verbatim_doc_comment
+    )]
+    pub token_file: Option<PathBuf>,
+
+    /// Read the token from the first line of standard input
+    ///
+    /// Overrides --token-file, FELHOM_AGENT_TOKEN_FILE and FELHOM_AGENT_TOKEN.
+    #[arg(long, global = true, verbatim_doc_comment)]
+    pub token_stdin: bool,
+
+    /// Never accepted: present only to refuse it with a useful message, without echoing it.
+    #[arg(long, global = true, hide = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+/// How to print the answer.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Indent the JSON output.
+    #[arg(long, global = true)]
+    pub pretty: bool,
+
+    /// Print a summary for people instead of JSON.
+    #[arg(long, global = true)]
+    pub human: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show this guest's storage mounts (GET /storage)
+    ///
+    /// Also the cheapest way to check that the endpoint, the pin and the token work.
+    #[command(verbatim_doc_comment)]
+    Storage,
+
+    /// List the host drives the agent manages (GET /disks)
+    ///
+    /// Each drive says whether it holds data ("data_bearing"). A "durable_id" of the form
+    /// uuid:<UUID> gives the UUID that 'disk assign --uuid' takes.
+    #[command(verbatim_doc_comment)]
+    Disks,
+
+    /// Show the host's health and its storage capacity (GET /host/metrics).
+    Metrics,
+
+    /// Ask for, start and follow backups of this guest.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+
+    /// Assign, eject and format host drives.
+    #[command(subcommand)]
+    Disk(DiskCommand),
+
+    /// Print the fingerprint of the agent's certificate, to pin it
+    ///
+    /// Makes a TLS handshake and nothing more: no token is needed, none is read and none is
+    /// sent, and the connection is closed before any request. Prints
+    ///
+    ///     {"endpoint": "...", "sha256": "<64 hex digits>", "sha256_colon": "AB:CD:..."}
+    ///
+    /// This is the trust-on-first-use step: compare the fingerprint with the one the host's
+    /// operator sees (Proxmox shows the colon form), then pin it with --fingerprint.
+    ///
+    /// With --expect, it checks instead: exit status 0 when the agent presents one of the
+    /// expected certificates, 4 when it does not (nothing is printed on standard output then,
+    /// and standard error shows both fingerprints).
+    #[command(verbatim_doc_comment)]
+    Fingerprint(FingerprintArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Ask whether a scheduled backup is due: the signal to quiesce (GET /backup/due).
+    Due,
+
+    /// Start a backup of this guest and print the job to follow (POST /backup)
+    ///
+    /// Not idempotent: after exit status 1, or 5 with "may have reached the agent" in the
+    /// message, the agent may have started the job anyway. Check 'backup status' before
+    /// starting another.
+    #[command(verbatim_doc_comment)]
+    Start,
+
+    /// Show this guest's current or last backup job (GET /backup/status)
+    ///
+    /// A failed job is still a successful answer (exit status 0), with "phase": "failed".
+    #[command(verbatim_doc_comment)]
+    Status,
+
+    /// Start a backup and wait until it is done; print its final status
+    ///
+    /// Exit status 0 when the job is done; 6 when it failed, with the job's last status on
+    /// standard output, whose "error" says why; 5 when it was still running after
+    /// --give-up-after (the job is not cancelled and may still finish: follow it with
+    /// 'backup status').
+    #[command(verbatim_doc_comment)]
+    Run(BackupRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupRunArgs {
+    /// How often to ask for the job's status.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5s",
+        value_parser = parse_positive_duration
+    )]
+    pub poll: Duration,
+
+    /// Stop waiting after this long (the job goes on).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "2h",
+        value_parser = parse_positive_duration
+    )]
+    pub give_up_after: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiskCommand {
+    /// Mount a drive on the host by its filesystem UUID (POST /disks/assign)
+    ///
+    /// The agent answers nothing but success, so the request is printed back:
+    ///
+    ///     {"assigned": true, "uuid": "...", "where": "...", "fstype": "...", "options": "..."}
+    #[command(verbatim_doc_comment)]
+    Assign(AssignArgs),
+
+    /// Unmount a host mount safely; the data stays (POST /disks/eject)
+    ///
+    /// Prints the guests that depended on the mount, in "dependent_guests".
+    #[command(verbatim_doc_comment)]
+    Eject(EjectArgs),
+
+    /// Format a blank device (POST /disks/format)
+    ///
+    /// The agent, not this tool, decides whether the device holds data. A blank device is
+    /// formatted. A device that holds data is refused with exit status 3, and standard output
+    /// carries the refusal:
+    ///
+    ///     {"result": {...}, "pending_op": {...} or null, "opsign_command": "..." or null}
+    ///
+    /// An operator must then authorize the wipe, offline, by running the opsign command.
+    #[command(
+        verbatim_doc_comment,
+        after_long_help = concat!("Example:\n\n", format_example!())
+    )]
+    Format(FormatArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AssignArgs {
+    /// The filesystem UUID: a drive's "durable_id" from 'disks', less "uuid:".
+    #[arg(long, value_name = "UUID")]
+    pub uuid: String,
+
+    /// Where to mount it on the host.
+    #[arg(long = "where", value_name = "PATH")]
+    pub where_: String,
+
+    /// The filesystem type; empty lets the agent detect it.
+    #[arg(long, value_name = "TYPE", default_value = "")]
+    pub fstype: String,
+
+    /// Mount options; empty means the agent's defaults.
+    #[arg(long, value_name = "OPTIONS", default_value = "")]
+    pub options: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EjectArgs {
+    /// The host mount path to unmount.
+    #[arg(long = "where", value_name = "PATH")]
+    pub where_: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// The block device to format, e.g. /dev/sdc.
+    #[arg(long, value_name = "DEV")]
+    pub device: String,
+
+    /// The filesystem to create.
+    #[arg(long, value_name = "TYPE", default_value = "ext4")]
+    pub fstype: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FingerprintArgs {
+    /// Succeed only if the agent presents this certificate; repeat to accept several.
+    #[arg(long, value_name = "SHA256", value_parser = parse_fingerprint)]
+    pub expect: Vec<Fingerprint>,
+}
+
+fn parse_fingerprint(s: &str) -> Result<Fingerprint, String> {
+    s.parse::<Fingerprint>().map_err(|e| e.to_string())
+}
+
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err("must be longer than zero".to_string()),
+        d => Ok(d),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
