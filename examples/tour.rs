@@ -35,14 +35,21 @@ fn tour() -> Result<(), String> {
     println!("  pinned leaf sha256 {}", agent.fingerprint());
     println!("  (colon form: {:#})", agent.fingerprint());
 
-    let client = Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())
-        .map_err(|e| e.to_string())?;
+    let client = Client::new(
+        &agent.endpoint(),
+        agent.token(),
+        &agent.fingerprint().to_string(),
+    )
+    .map_err(|e| e.to_string())?;
 
     step("GET /storage");
     let storage = client.storage().map_err(|e| e.to_string())?;
     for m in &storage.mounts {
         let class = if m.class.is_empty() { "-" } else { &m.class };
-        println!("  {:<4} {:<10} {:<14} class {class:<5} backup {}", m.key, m.storage, m.mount_point, m.backup);
+        println!(
+            "  {:<4} {:<10} {:<14} class {class:<5} backup {}",
+            m.key, m.storage, m.mount_point, m.backup
+        );
     }
 
     step("GET /backup/due");
@@ -62,8 +69,15 @@ fn tour() -> Result<(), String> {
     step("GET /disks");
     let disks = client.disks().map_err(|e| e.to_string())?;
     for d in &disks.disks {
-        let data = if d.data_bearing { "holds data" } else { "blank" };
-        println!("  {:<12} {:<5} {:<10} {:<26} {data}", d.name, d.kind, d.state, d.backing_device);
+        let data = if d.data_bearing {
+            "holds data"
+        } else {
+            "blank"
+        };
+        println!(
+            "  {:<12} {:<5} {:<10} {:<26} {data}",
+            d.name, d.kind, d.state, d.backing_device
+        );
     }
     let assignable = disks
         .disks
@@ -72,22 +86,33 @@ fn tour() -> Result<(), String> {
         .ok_or("no disk with a filesystem uuid to assign")?;
 
     step("POST /disks/assign");
-    client.assign_disk(assignable, "/mnt/archive2", "ext4", "noatime").map_err(|e| e.to_string())?;
+    client
+        .assign_disk(assignable, "/mnt/archive2", "ext4", "noatime")
+        .map_err(|e| e.to_string())?;
     println!("  assigned uuid {assignable} at /mnt/archive2");
 
     step("POST /disks/eject");
-    let ejected = client.eject_disk("/mnt/usb-archive").map_err(|e| e.to_string())?;
-    println!("  ejected {}; dependent guests {:?}", ejected.ejected, ejected.dependent_guests);
+    let ejected = client
+        .eject_disk("/mnt/usb-archive")
+        .map_err(|e| e.to_string())?;
+    println!(
+        "  ejected {}; dependent guests {:?}",
+        ejected.ejected, ejected.dependent_guests
+    );
 
     step("POST /disks/format on the blank /dev/sdc");
-    let formatted = client.format_disk("/dev/sdc", "ext4").map_err(|e| e.to_string())?;
+    let formatted = client
+        .format_disk("/dev/sdc", "ext4")
+        .map_err(|e| e.to_string())?;
     println!("  formatted {}: {}", formatted.device, formatted.formatted);
 
     step("POST /disks/format on the data-bearing /dev/sdb");
     match client.format_disk("/dev/sdb", "ext4") {
         Err(Error::FormatRefused(refusal)) => {
             println!("  refused, as it must be: {}", refusal.result().reason);
-            let command = refusal.opsign_command().ok_or("the refusal carries no pending op")?;
+            let command = refusal
+                .opsign_command()
+                .ok_or("the refusal carries no pending op")?;
             println!("  an operator authorizes the wipe with:\n    {command}");
         }
         Ok(result) => return Err(format!("a data-bearing device was formatted: {result:?}")),
@@ -97,7 +122,9 @@ fn tour() -> Result<(), String> {
     step("GET /host/metrics");
     let metrics = client.host_metrics().map_err(|e| e.to_string())?;
     let h = &metrics.host;
-    let temp = h.cpu_temp_c.map_or("n/a".to_string(), |t| format!("{t} °C"));
+    let temp = h
+        .cpu_temp_c
+        .map_or("n/a".to_string(), |t| format!("{t} °C"));
     println!(
         "  {}: cpu {:.1}%, memory {:.1}%, root disk {:.1}%, load {}, cpu temp {temp}",
         h.node,
@@ -107,12 +134,19 @@ fn tour() -> Result<(), String> {
         h.loadavg.join(" ")
     );
     for t in &metrics.storage_targets {
-        println!("  {:<12} {:<8} {:>5.1}% used, SMART {}", t.name, t.kind, t.used_fraction * 100.0, t.smart.health);
+        println!(
+            "  {:<12} {:<8} {:>5.1}% used, SMART {}",
+            t.name,
+            t.kind,
+            t.used_fraction * 100.0,
+            t.smart.health
+        );
     }
 
     step("the same agent, pinned to the wrong fingerprint");
     let wrong = Fingerprint::of_der(b"not the agent's certificate").to_string();
-    let impostor_check = Client::new(&agent.endpoint(), agent.token(), &wrong).map_err(|e| e.to_string())?;
+    let impostor_check =
+        Client::new(&agent.endpoint(), agent.token(), &wrong).map_err(|e| e.to_string())?;
     match impostor_check.storage() {
         Err(e @ Error::PinMismatch { .. }) => {
             println!("  refused before anything was sent:\n    {e}");

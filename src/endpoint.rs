@@ -39,7 +39,9 @@ pub(crate) fn parse(input: &str) -> Result<Endpoint, String> {
         ));
     }
     if rest.contains('@') {
-        return Err(format!("the endpoint {trimmed:?} holds user information: give only host:port"));
+        return Err(format!(
+            "the endpoint {trimmed:?} holds user information: give only host:port"
+        ));
     }
 
     let (host, port) = split_host_port(rest).ok_or_else(|| {
@@ -59,11 +61,15 @@ pub(crate) fn parse(input: &str) -> Result<Endpoint, String> {
 
     let authority = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         let ip: Ipv6Addr = v6.parse().map_err(|_| {
-            format!("the endpoint {trimmed:?} has {host:?} in brackets, which is not an IPv6 address")
+            format!(
+                "the endpoint {trimmed:?} has {host:?} in brackets, which is not an IPv6 address"
+            )
         })?;
         format!("[{ip}]:{port}")
     } else if host.is_empty() {
-        return Err(format!("the endpoint {trimmed:?} has no host before the port"));
+        return Err(format!(
+            "the endpoint {trimmed:?} has no host before the port"
+        ));
     } else if host.contains(':') {
         return Err(format!(
             "the endpoint {trimmed:?} looks like a bare IPv6 address: put it in brackets, \
@@ -100,7 +106,9 @@ fn is_dns_name(host: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -118,7 +126,11 @@ mod tests {
             ("https://[FD00:0::1]:8443", "[fd00::1]:8443"),
             ("Agent.Local:1", "agent.local:1"),
         ] {
-            assert_eq!(parse(input).map(|e| e.authority), Ok(authority.to_string()), "{input}");
+            assert_eq!(
+                parse(input).map(|e| e.authority),
+                Ok(authority.to_string()),
+                "{input}"
+            );
         }
     }
 

@@ -94,7 +94,10 @@ impl FromStr for Fingerprint {
                 continue;
             }
             let Some(value) = c.to_digit(16) else {
-                return Err(ParseFingerprintError::InvalidCharacter { character: c, position });
+                return Err(ParseFingerprintError::InvalidCharacter {
+                    character: c,
+                    position,
+                });
             };
             count += 1;
             let value = value as u8;
@@ -115,7 +118,8 @@ impl FromStr for Fingerprint {
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 impl serde::Serialize for Fingerprint {
@@ -157,7 +161,10 @@ impl fmt::Display for ParseFingerprintError {
             ParseFingerprintError::Empty => {
                 f.write_str("fingerprint is empty: expected the 64 hex digits of a SHA-256")
             }
-            ParseFingerprintError::InvalidCharacter { character, position } => write!(
+            ParseFingerprintError::InvalidCharacter {
+                character,
+                position,
+            } => write!(
                 f,
                 "fingerprint has {character:?} at offset {position}, which is not a hex digit \
                  (only hex digits, ':' and white space are allowed)"
@@ -214,12 +221,21 @@ mod tests {
             Err(ParseFingerprintError::WrongLength { hex_digits: 63 })
         ));
         assert_eq!("".parse::<Fingerprint>(), Err(ParseFingerprintError::Empty));
-        assert_eq!(" :: \n".parse::<Fingerprint>(), Err(ParseFingerprintError::Empty));
-        assert_eq!("sha256:".parse::<Fingerprint>(), Err(ParseFingerprintError::Empty));
+        assert_eq!(
+            " :: \n".parse::<Fingerprint>(),
+            Err(ParseFingerprintError::Empty)
+        );
+        assert_eq!(
+            "sha256:".parse::<Fingerprint>(),
+            Err(ParseFingerprintError::Empty)
+        );
         let bad = format!("{}g", &HEX[..63]);
         assert_eq!(
             bad.parse::<Fingerprint>(),
-            Err(ParseFingerprintError::InvalidCharacter { character: 'g', position: 63 })
+            Err(ParseFingerprintError::InvalidCharacter {
+                character: 'g',
+                position: 63
+            })
         );
         // A prefix that is not sha256 is not silently skipped.
         assert!(format!("md5:{HEX}").parse::<Fingerprint>().is_err());

@@ -32,7 +32,11 @@ pub(crate) struct PinMismatch {
 
 impl fmt::Display for PinMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "leaf certificate sha256 {} matches no pin", self.presented)
+        write!(
+            f,
+            "leaf certificate sha256 {} matches no pin",
+            self.presented
+        )
     }
 }
 
@@ -40,13 +44,18 @@ impl std::error::Error for PinMismatch {}
 
 impl PinnedVerifier {
     pub(crate) fn new(pins: Vec<Fingerprint>, provider: &CryptoProvider) -> PinnedVerifier {
-        PinnedVerifier { pins, algorithms: provider.signature_verification_algorithms }
+        PinnedVerifier {
+            pins,
+            algorithms: provider.signature_verification_algorithms,
+        }
     }
 }
 
 impl fmt::Debug for PinnedVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PinnedVerifier").field("pins", &self.pins).finish_non_exhaustive()
+        f.debug_struct("PinnedVerifier")
+            .field("pins", &self.pins)
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,9 +73,9 @@ impl ServerCertVerifier for PinnedVerifier {
         if self.pins.contains(&presented) {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
-                Arc::new(PinMismatch { presented }),
-            ))))
+            Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                rustls::OtherError(Arc::new(PinMismatch { presented })),
+            )))
         }
     }
 
@@ -103,9 +112,15 @@ mod tests {
         PinnedVerifier::new(pins, &rustls::crypto::ring::default_provider())
     }
 
-    fn check(v: &PinnedVerifier, leaf: &[u8], intermediates: &[&[u8]]) -> Result<(), rustls::Error> {
-        let chain: Vec<CertificateDer<'_>> =
-            intermediates.iter().map(|d| CertificateDer::from(*d)).collect();
+    fn check(
+        v: &PinnedVerifier,
+        leaf: &[u8],
+        intermediates: &[&[u8]],
+    ) -> Result<(), rustls::Error> {
+        let chain: Vec<CertificateDer<'_>> = intermediates
+            .iter()
+            .map(|d| CertificateDer::from(*d))
+            .collect();
         v.verify_server_cert(
             &CertificateDer::from(leaf),
             &chain,
@@ -118,7 +133,10 @@ mod tests {
 
     #[test]
     fn accepts_a_leaf_matching_any_pin() {
-        let v = verifier(vec![Fingerprint::of_der(b"old"), Fingerprint::of_der(b"new")]);
+        let v = verifier(vec![
+            Fingerprint::of_der(b"old"),
+            Fingerprint::of_der(b"new"),
+        ]);
         assert!(check(&v, b"old", &[]).is_ok());
         assert!(check(&v, b"new", &[]).is_ok());
     }
@@ -130,7 +148,10 @@ mod tests {
         let rustls::Error::InvalidCertificate(CertificateError::Other(other)) = err else {
             panic!("wrong error kind: {err:?}");
         };
-        let mismatch = other.0.downcast_ref::<PinMismatch>().expect("a PinMismatch");
+        let mismatch = other
+            .0
+            .downcast_ref::<PinMismatch>()
+            .expect("a PinMismatch");
         assert_eq!(mismatch.presented, Fingerprint::of_der(b"attacker leaf"));
     }
 

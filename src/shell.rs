@@ -35,7 +35,13 @@ mod tests {
 
     #[test]
     fn plain_values_are_unchanged() {
-        for v in ["storage_wipe", "pve-1", "byid:usb-WD_1", "a@b%c+d=e,f.g/h", "-op"] {
+        for v in [
+            "storage_wipe",
+            "pve-1",
+            "byid:usb-WD_1",
+            "a@b%c+d=e,f.g/h",
+            "-op",
+        ] {
             assert_eq!(quote(v), v);
         }
     }

@@ -66,9 +66,9 @@ impl HandshakeFailure {
             }
         }
         match e.kind() {
-            io::ErrorKind::UnexpectedEof => {
-                HandshakeFailure::Tls("the server closed the connection during the handshake".into())
-            }
+            io::ErrorKind::UnexpectedEof => HandshakeFailure::Tls(
+                "the server closed the connection during the handshake".into(),
+            ),
             _ => HandshakeFailure::Tls(format!("I/O error during the handshake: {e}")),
         }
     }
@@ -129,7 +129,11 @@ impl Connector<()> for PinnedTlsConnector {
 
         let mut sock = TransportAdapter::new(tcp.boxed(), details.current_time.clone());
         // The connect budget started before the TCP connect: the handshake gets what is left.
-        sock.set_timeout(remaining(details.timeout, details.now, (details.current_time)()));
+        sock.set_timeout(remaining(
+            details.timeout,
+            details.now,
+            (details.current_time)(),
+        ));
         while conn.is_handshaking() {
             conn.complete_io(&mut sock)
                 .map_err(|e| HandshakeFailure::from_handshake_io(e).into_ureq())?;
@@ -139,7 +143,10 @@ impl Connector<()> for PinnedTlsConnector {
             details.config.input_buffer_size(),
             details.config.output_buffer_size(),
         );
-        Ok(Some(TlsTransport { buffers, stream: StreamOwned::new(conn, sock) }))
+        Ok(Some(TlsTransport {
+            buffers,
+            stream: StreamOwned::new(conn, sock),
+        }))
     }
 }
 
@@ -172,7 +179,9 @@ pub(crate) struct TlsTransport {
 
 impl fmt::Debug for TlsTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsTransport").field("tcp", &self.stream.sock.inner()).finish()
+        f.debug_struct("TlsTransport")
+            .field("tcp", &self.stream.sock.inner())
+            .finish()
     }
 }
 
@@ -225,7 +234,10 @@ impl Resolver for LiteralResolver {
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let literal = uri.authority().and_then(|authority| {
-            let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+            let host = authority
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']');
             let ip: IpAddr = host.parse().ok()?;
             Some(SocketAddr::new(ip, authority.port_u16()?))
         });

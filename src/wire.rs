@@ -512,7 +512,10 @@ mod tests {
         assert_eq!(storage, StorageResponse::default());
         let mount: MountInfo =
             serde_json::from_value(json!({"key": null, "backup": null, "class": "fast"})).unwrap();
-        assert_eq!((mount.key.as_str(), mount.backup, mount.class.as_str()), ("", false, "fast"));
+        assert_eq!(
+            (mount.key.as_str(), mount.backup, mount.class.as_str()),
+            ("", false, "fast")
+        );
         let eject: EjectResult =
             serde_json::from_value(json!({"ejected": "/mnt/x", "dependent_guests": null})).unwrap();
         assert!(eject.dependent_guests.is_empty());
@@ -533,7 +536,10 @@ mod tests {
         assert_eq!(host.cpu_temp_c, Some(0));
         let smart: SmartSummary =
             serde_json::from_value(json!({"temperature_c": 0, "percentage_used": null})).unwrap();
-        assert_eq!((smart.temperature_c, smart.percentage_used), (Some(0), None));
+        assert_eq!(
+            (smart.temperature_c, smart.percentage_used),
+            (Some(0), None)
+        );
         let target: StorageTarget = serde_json::from_value(json!({"thin_pool": null})).unwrap();
         assert_eq!(target.thin_pool, None);
         let target: StorageTarget = serde_json::from_value(
@@ -572,8 +578,7 @@ mod tests {
             ("paused", BackupPhase::Other("paused".into())),
             ("", BackupPhase::Other(String::new())),
         ] {
-            let status: StatusResponse =
-                serde_json::from_value(json!({"phase": text})).unwrap();
+            let status: StatusResponse = serde_json::from_value(json!({"phase": text})).unwrap();
             assert_eq!(status.phase, phase);
             assert_eq!(serde_json::to_value(&status).unwrap()["phase"], text);
         }
@@ -591,23 +596,48 @@ mod tests {
         .unwrap();
         let host = metrics["host"].as_object().unwrap();
         for key in [
-            "node", "cpu_percent", "memory_total_bytes", "memory_used_bytes", "memory_percent",
-            "disk_total_bytes", "disk_used_bytes", "disk_percent", "loadavg", "uptime_seconds",
+            "node",
+            "cpu_percent",
+            "memory_total_bytes",
+            "memory_used_bytes",
+            "memory_percent",
+            "disk_total_bytes",
+            "disk_used_bytes",
+            "disk_percent",
+            "loadavg",
+            "uptime_seconds",
             "cpu_temp_c",
         ] {
             assert!(host.contains_key(key), "host.{key}");
         }
         let target = metrics["storage_targets"][0].as_object().unwrap();
         for key in [
-            "name", "type", "state", "reachable", "total_bytes", "used_bytes", "avail_bytes",
-            "used_fraction", "content", "mount_path", "class_hint", "smart",
+            "name",
+            "type",
+            "state",
+            "reachable",
+            "total_bytes",
+            "used_bytes",
+            "avail_bytes",
+            "used_fraction",
+            "content",
+            "mount_path",
+            "class_hint",
+            "smart",
         ] {
             assert!(target.contains_key(key), "storage_targets.{key}");
         }
         let disk = serde_json::to_value(DiskInfo::default()).unwrap();
         for key in [
-            "name", "type", "state", "backing_device", "mount_path", "class", "data_bearing",
-            "data_reason", "durable_id",
+            "name",
+            "type",
+            "state",
+            "backing_device",
+            "mount_path",
+            "class",
+            "data_bearing",
+            "data_reason",
+            "durable_id",
         ] {
             assert!(disk.get(key).is_some(), "disk.{key}");
         }

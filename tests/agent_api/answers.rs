@@ -13,13 +13,24 @@ fn an_unexpected_status_is_http_with_the_envelopes_error() {
         agent.set_fault(Fault::Status(status));
         let err = client.storage().unwrap_err();
         match &err {
-            Error::Http { status: got, message, .. } => {
+            Error::Http {
+                status: got,
+                message,
+                ..
+            } => {
                 assert_eq!(*got, status);
-                assert_eq!(message.as_deref(), Some(format!("injected HTTP {status}").as_str()));
+                assert_eq!(
+                    message.as_deref(),
+                    Some(format!("injected HTTP {status}").as_str())
+                );
             }
             other => panic!("HTTP {status}: got {other:?}"),
         }
-        assert!(err.to_string().starts_with("GET /storage: the agent answered HTTP "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("GET /storage: the agent answered HTTP "),
+            "{err}"
+        );
         assert!(err.may_have_reached_agent());
     }
 }
@@ -29,7 +40,17 @@ fn a_status_without_an_envelope_is_http_without_a_message() {
     let agent = agent();
     agent.set_fault(Fault::StatusWithoutEnvelope(502));
     let err = client(&agent).backup_due().unwrap_err();
-    assert!(matches!(err, Error::Http { status: 502, message: None, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Http {
+                status: 502,
+                message: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -52,13 +73,20 @@ fn ok_false_in_a_2xx_is_an_agent_error_with_its_message() {
     agent.set_fault(Fault::NotOk("storage backend offline".into()));
     let err = client(&agent).storage().unwrap_err();
     match &err {
-        Error::Agent { message, method, path } => {
+        Error::Agent {
+            message,
+            method,
+            path,
+        } => {
             assert_eq!(message, "storage backend offline");
             assert_eq!((*method, *path), ("GET", "/storage"));
         }
         other => panic!("got {other:?}"),
     }
-    assert_eq!(err.to_string(), "GET /storage: the agent declined: storage backend offline");
+    assert_eq!(
+        err.to_string(),
+        "GET /storage: the agent declined: storage backend offline"
+    );
 }
 
 #[test]
@@ -67,7 +95,10 @@ fn a_body_that_is_not_json_is_a_decode_error() {
     agent.set_fault(Fault::Garbage);
     let err = client(&agent).disks().unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
-    assert!(err.to_string().starts_with("GET /disks: could not decode"), "{err}");
+    assert!(
+        err.to_string().starts_with("GET /disks: could not decode"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -81,11 +112,17 @@ fn a_payload_of_the_wrong_shape_is_a_decode_error_for_every_endpoint() {
         ("start_backup", client.start_backup().map(drop)),
         ("backup_status", client.backup_status().map(drop)),
         ("disks", client.disks().map(drop)),
-        ("eject_disk", client.eject_disk("/mnt/usb-archive").map(drop)),
+        (
+            "eject_disk",
+            client.eject_disk("/mnt/usb-archive").map(drop),
+        ),
         ("host_metrics", client.host_metrics().map(drop)),
     ];
     for (name, result) in results {
-        assert!(matches!(result, Err(Error::Decode { .. })), "{name}: {result:?}");
+        assert!(
+            matches!(result, Err(Error::Decode { .. })),
+            "{name}: {result:?}"
+        );
     }
 }
 
@@ -94,17 +131,27 @@ fn exactly_one_mebibyte_is_read_and_one_byte_more_is_refused() {
     let agent = agent();
     let client = client(&agent);
     agent.set_fault(Fault::Oversized(MAX_RESPONSE_BYTES as usize));
-    let storage = client.storage().expect("a body of exactly 1 MiB is accepted");
+    let storage = client
+        .storage()
+        .expect("a body of exactly 1 MiB is accepted");
     assert_eq!(storage.vmid, 101);
 
     agent.set_fault(Fault::Oversized(MAX_RESPONSE_BYTES as usize + 1));
     let err = client.storage().unwrap_err();
     assert!(
-        matches!(err, Error::ResponseTooLarge { limit: 1_048_576, .. }),
+        matches!(
+            err,
+            Error::ResponseTooLarge {
+                limit: 1_048_576,
+                ..
+            }
+        ),
         "{err:?}"
     );
     agent.clear_fault();
-    client.storage().expect("the client works after refusing a large answer");
+    client
+        .storage()
+        .expect("the client works after refusing a large answer");
 }
 
 #[test]
@@ -117,12 +164,19 @@ fn a_redirect_is_an_error_and_is_never_followed() {
         .token(agent.token())
         .start()
         .unwrap();
-    agent.set_fault(Fault::Redirect(format!("https://{}/storage", elsewhere.endpoint())));
+    agent.set_fault(Fault::Redirect(format!(
+        "https://{}/storage",
+        elsewhere.endpoint()
+    )));
     let client = client(&agent);
     let err = client.storage().unwrap_err();
     assert!(matches!(err, Error::Http { status: 302, .. }), "{err:?}");
     assert!(err.to_string().contains("never follows"), "{err}");
     let err = client.start_backup().unwrap_err();
     assert!(matches!(err, Error::Http { status: 302, .. }), "{err:?}");
-    assert_eq!(elsewhere.stats().connections, 0, "the redirect target was contacted");
+    assert_eq!(
+        elsewhere.stats().connections,
+        0,
+        "the redirect target was contacted"
+    );
 }

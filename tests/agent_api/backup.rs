@@ -12,13 +12,18 @@ const POLL: Duration = Duration::from_millis(5);
 #[test]
 fn run_backup_polls_until_done() {
     let agent = DevAgent::builder().backup_polls(3).start().unwrap();
-    let status = client(&agent).run_backup(POLL, Duration::from_secs(30)).unwrap();
+    let status = client(&agent)
+        .run_backup(POLL, Duration::from_secs(30))
+        .unwrap();
     assert_eq!(status.phase, BackupPhase::Done);
     assert!(status.job_id.starts_with("job-"));
     let paths: Vec<String> = agent.requests().into_iter().map(|r| r.path).collect();
     let polls = paths.iter().filter(|p| *p == "/backup/status").count();
     assert_eq!(paths[0], "/backup");
-    assert_eq!(polls, 4, "three answers say running, the fourth done: {paths:?}");
+    assert_eq!(
+        polls, 4,
+        "three answers say running, the fourth done: {paths:?}"
+    );
 }
 
 #[test]
@@ -28,7 +33,9 @@ fn a_failed_job_is_backup_failed_with_the_agents_reason() {
         .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
         .start()
         .unwrap();
-    let err = client(&agent).run_backup(POLL, Duration::from_secs(30)).unwrap_err();
+    let err = client(&agent)
+        .run_backup(POLL, Duration::from_secs(30))
+        .unwrap_err();
     match &err {
         Error::BackupFailed { job_id, status } => {
             assert!(job_id.starts_with("job-"));
@@ -37,15 +44,24 @@ fn a_failed_job_is_backup_failed_with_the_agents_reason() {
         }
         other => panic!("got {other:?}"),
     }
-    assert!(err.to_string().contains("vzdump exited with status 2"), "{err}");
+    assert!(
+        err.to_string().contains("vzdump exited with status 2"),
+        "{err}"
+    );
 }
 
 #[test]
 fn giving_up_is_a_timeout_that_says_the_job_may_still_finish() {
     let agent = DevAgent::builder().backup_polls(1_000_000).start().unwrap();
-    let err = client(&agent).run_backup(POLL, Duration::from_millis(60)).unwrap_err();
+    let err = client(&agent)
+        .run_backup(POLL, Duration::from_millis(60))
+        .unwrap_err();
     match &err {
-        Error::Timeout { stage: TimeoutStage::BackupWait { job_id, last_phase }, limit, .. } => {
+        Error::Timeout {
+            stage: TimeoutStage::BackupWait { job_id, last_phase },
+            limit,
+            ..
+        } => {
             assert!(job_id.starts_with("job-"));
             assert_eq!(*last_phase, BackupPhase::Running);
             assert_eq!(*limit, Duration::from_millis(60));
@@ -62,7 +78,9 @@ fn a_refused_start_is_returned_at_once() {
     let client = client(&agent);
     client.start_backup().unwrap();
     // One job is running: the agent refuses a second with 409.
-    let err = client.run_backup(POLL, Duration::from_secs(30)).unwrap_err();
+    let err = client
+        .run_backup(POLL, Duration::from_secs(30))
+        .unwrap_err();
     assert!(matches!(err, Error::Http { status: 409, .. }), "{err:?}");
 }
 
@@ -70,6 +88,18 @@ fn a_refused_start_is_returned_at_once() {
 fn a_poll_that_fails_ends_the_wait_with_that_error() {
     let agent = DevAgent::builder().backup_polls(1_000_000).start().unwrap();
     agent.set_fault(Fault::Cycle(vec![None, Some(Fault::Status(500))]));
-    let err = client(&agent).run_backup(POLL, Duration::from_secs(30)).unwrap_err();
-    assert!(matches!(err, Error::Http { status: 500, path: "/backup/status", .. }), "{err:?}");
+    let err = client(&agent)
+        .run_backup(POLL, Duration::from_secs(30))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Http {
+                status: 500,
+                path: "/backup/status",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }

@@ -43,14 +43,18 @@ fn a_fingerprint_that_is_not_a_sha256_is_refused() {
     let message = config_message(Client::new("10.0.0.1:8443", "token", sha1));
     assert!(message.contains("40 hex digits"), "{message}");
     let message = config_message(
-        Client::builder("10.0.0.1:8443", "token", &pin()).also_pin("not hex").build(),
+        Client::builder("10.0.0.1:8443", "token", &pin())
+            .also_pin("not hex")
+            .build(),
     );
     assert!(message.contains("pinned fingerprint #2"), "{message}");
 }
 
 #[test]
 fn a_zero_timeout_is_refused() {
-    let result = Client::builder("10.0.0.1:8443", "token", &pin()).timeout(Duration::ZERO).build();
+    let result = Client::builder("10.0.0.1:8443", "token", &pin())
+        .timeout(Duration::ZERO)
+        .build();
     assert!(config_message(result).contains("timeouts"));
 }
 
@@ -58,7 +62,12 @@ fn a_zero_timeout_is_refused() {
 fn the_https_prefix_is_accepted_and_the_endpoint_normalized() {
     let agent = agent();
     let with_scheme = format!("https://{}", agent.endpoint());
-    let client = Client::new(&with_scheme, agent.token(), &agent.fingerprint().to_string()).unwrap();
+    let client = Client::new(
+        &with_scheme,
+        agent.token(),
+        &agent.fingerprint().to_string(),
+    )
+    .unwrap();
     assert_eq!(client.endpoint(), agent.endpoint());
     client.storage().unwrap();
 }

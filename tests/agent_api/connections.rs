@@ -77,7 +77,11 @@ fn a_connection_the_agent_closed_while_idle_is_never_reused() {
     client.start_backup().unwrap();
     let requests = agent.requests();
     let connections: Vec<u64> = requests.iter().map(|r| r.connection).collect();
-    assert_eq!(connections, vec![1, 2, 3], "one request per connection, none sent twice");
+    assert_eq!(
+        connections,
+        vec![1, 2, 3],
+        "one request per connection, none sent twice"
+    );
     assert_eq!(requests.iter().filter(|r| r.path == "/backup").count(), 1);
 }
 
@@ -88,7 +92,12 @@ fn a_restarted_agent_is_reached_on_a_fresh_connection() {
     client.storage().unwrap();
     let (identity, addr, token) = (agent.identity(), agent.addr(), agent.token().to_string());
     drop(agent);
-    let agent = DevAgent::builder().identity(identity).bind(addr).token(token).start().unwrap();
+    let agent = DevAgent::builder()
+        .identity(identity)
+        .bind(addr)
+        .token(token)
+        .start()
+        .unwrap();
     client.start_backup().unwrap();
     client.storage().unwrap();
     assert_eq!(agent.stats().connections, 1);

@@ -13,7 +13,11 @@ fn storage_decodes_the_mounts() {
     assert_eq!(storage.mounts.len(), 2);
     let fast = &storage.mounts[0];
     assert_eq!(
-        (fast.key.as_str(), fast.storage.as_str(), fast.mount_point.as_str()),
+        (
+            fast.key.as_str(),
+            fast.storage.as_str(),
+            fast.mount_point.as_str()
+        ),
         ("mp0", "fast-nvme", "/mnt/fast")
     );
     assert_eq!(fast.class, "fast");
@@ -40,9 +44,15 @@ fn start_backup_posts_an_empty_object_and_accepts_202() {
     assert_eq!(started.phase, BackupPhase::Running);
 
     let request = agent.requests().pop().unwrap();
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/backup"));
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        ("POST", "/backup")
+    );
     assert_eq!(request.header("content-type"), Some("application/json"));
-    assert_eq!(serde_json::from_slice::<Value>(&request.body).unwrap(), json!({}));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&request.body).unwrap(),
+        json!({})
+    );
 }
 
 #[test]
@@ -54,7 +64,10 @@ fn backup_status_follows_the_job() {
     assert_eq!(before.job_id, "");
     let job = client.start_backup().unwrap();
     let running = client.backup_status().unwrap();
-    assert_eq!((running.phase, running.job_id.as_str()), (BackupPhase::Running, job.job_id.as_str()));
+    assert_eq!(
+        (running.phase, running.job_id.as_str()),
+        (BackupPhase::Running, job.job_id.as_str())
+    );
     let done = client.backup_status().unwrap();
     assert_eq!(done.phase, BackupPhase::Done);
 }
@@ -70,11 +83,18 @@ fn disks_decode_with_type_as_kind_and_fs_uuid() {
     let archive = &disks.disks[0];
     assert_eq!(archive.kind, "usb");
     assert!(archive.data_bearing);
-    assert_eq!(archive.fs_uuid(), Some("3f1c2a9e-5b7d-4e21-9c0a-1d2e3f4a5b6c"));
+    assert_eq!(
+        archive.fs_uuid(),
+        Some("3f1c2a9e-5b7d-4e21-9c0a-1d2e3f4a5b6c")
+    );
     assert_eq!(archive.mount_path, "/mnt/usb-archive");
     let blank = &disks.disks[1];
     assert!(!blank.data_bearing);
-    assert_eq!(blank.fs_uuid(), None, "a byid: identity is not a filesystem uuid");
+    assert_eq!(
+        blank.fs_uuid(),
+        None,
+        "a byid: identity is not a filesystem uuid"
+    );
     assert_eq!(disks.disks[2].kind, "nfs");
     assert_eq!(disks.disks[2].fs_uuid(), None);
 }
@@ -84,7 +104,12 @@ fn assign_disk_sends_all_four_fields() {
     let agent = agent();
     let client = client(&agent);
     client
-        .assign_disk("3f1c2a9e-5b7d-4e21-9c0a-1d2e3f4a5b6c", "/mnt/new", "ext4", "noatime")
+        .assign_disk(
+            "3f1c2a9e-5b7d-4e21-9c0a-1d2e3f4a5b6c",
+            "/mnt/new",
+            "ext4",
+            "noatime",
+        )
         .unwrap();
     let request = agent.requests().pop().unwrap();
     assert_eq!(request.path, "/disks/assign");
@@ -94,7 +119,9 @@ fn assign_disk_sends_all_four_fields() {
                "fstype": "ext4", "options": "noatime"})
     );
 
-    let err = client.assign_disk("no-such-uuid", "/mnt/new", "ext4", "").unwrap_err();
+    let err = client
+        .assign_disk("no-such-uuid", "/mnt/new", "ext4", "")
+        .unwrap_err();
     assert!(
         matches!(err, felhom_agentapi::Error::Http { status: 404, .. }),
         "{err:?}"
@@ -123,7 +150,10 @@ fn host_metrics_keep_null_apart_from_zero() {
     assert_eq!(metrics.vmid, 101);
     assert_eq!(metrics.host.node, "pve-dev-1");
     assert_eq!(metrics.host.loadavg.len(), 3);
-    assert_eq!(metrics.host.cpu_temp_c, None, "the agent sends null: no sensor");
+    assert_eq!(
+        metrics.host.cpu_temp_c, None,
+        "the agent sends null: no sensor"
+    );
     let thin = metrics
         .storage_targets
         .iter()
@@ -131,9 +161,24 @@ fn host_metrics_keep_null_apart_from_zero() {
         .expect("an lvmthin target with a thin pool");
     assert!(thin.data_used_fraction > 0.0);
     assert_eq!(thin.metadata_used_fraction, None);
-    assert!(metrics.storage_targets.iter().any(|t| t.thin_pool.is_none()));
-    assert!(metrics.storage_targets.iter().any(|t| t.smart.temperature_c.is_some()));
-    assert!(metrics.storage_targets.iter().any(|t| t.smart.percentage_used.is_none()));
+    assert!(
+        metrics
+            .storage_targets
+            .iter()
+            .any(|t| t.thin_pool.is_none())
+    );
+    assert!(
+        metrics
+            .storage_targets
+            .iter()
+            .any(|t| t.smart.temperature_c.is_some())
+    );
+    assert!(
+        metrics
+            .storage_targets
+            .iter()
+            .any(|t| t.smart.percentage_used.is_none())
+    );
 }
 
 #[test]
@@ -149,7 +194,12 @@ fn every_request_carries_the_token_and_user_agent() {
     let bearer = format!("Bearer {}", agent.token());
     let user_agent = format!("felhom-agentapi/{}", env!("CARGO_PKG_VERSION"));
     for request in &requests {
-        assert_eq!(request.header("authorization"), Some(bearer.as_str()), "{}", request.path);
+        assert_eq!(
+            request.header("authorization"),
+            Some(bearer.as_str()),
+            "{}",
+            request.path
+        );
         assert_eq!(request.header("user-agent"), Some(user_agent.as_str()));
         if request.method == "POST" {
             assert_eq!(request.header("content-type"), Some("application/json"));
@@ -167,6 +217,9 @@ fn a_wrong_token_is_http_401_with_advice() {
     )
     .unwrap();
     let err = client.storage().unwrap_err();
-    assert!(matches!(err, felhom_agentapi::Error::Http { status: 401, .. }), "{err:?}");
+    assert!(
+        matches!(err, felhom_agentapi::Error::Http { status: 401, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("check the bearer token"), "{err}");
 }

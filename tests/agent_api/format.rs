@@ -3,12 +3,14 @@
 
 use std::process::Command;
 
-use felhom_agentapi::devagent::{DevAgent, Fault};
 use felhom_agentapi::Error;
+use felhom_agentapi::devagent::{DevAgent, Fault};
 
 use crate::{agent, client};
 
-fn expect_refusal(result: Result<felhom_agentapi::FormatResult, Error>) -> felhom_agentapi::FormatRefused {
+fn expect_refusal(
+    result: Result<felhom_agentapi::FormatResult, Error>,
+) -> felhom_agentapi::FormatRefused {
     match result {
         Err(Error::FormatRefused(refusal)) => refusal,
         other => panic!("expected a format refusal, got {other:?}"),
@@ -48,10 +50,16 @@ fn a_data_bearing_device_is_refused_with_the_pending_op_and_command() {
     let command = refusal.opsign_command().unwrap();
     assert_eq!(
         command,
-        format!("felhom-opsign -op storage_wipe -host pve-dev-1 -durable-id {}", op.durable_id)
+        format!(
+            "felhom-opsign -op storage_wipe -host pve-dev-1 -durable-id {}",
+            op.durable_id
+        )
     );
     assert!(message.starts_with("POST /disks/format: "), "{message}");
-    assert!(message.ends_with(&command), "the message must end with the command: {message}");
+    assert!(
+        message.ends_with(&command),
+        "the message must end with the command: {message}"
+    );
 }
 
 #[test]
@@ -68,7 +76,10 @@ fn a_403_whose_body_is_unreadable_is_still_a_refusal() {
     agent.set_fault(Fault::Status(403));
     let refusal = expect_refusal(client.format_disk("/dev/sdc", "ext4"));
     assert_eq!(refusal.message(), Some("injected HTTP 403"));
-    assert!(refusal.to_string().contains("no felhom-opsign command"), "{refusal}");
+    assert!(
+        refusal.to_string().contains("no felhom-opsign command"),
+        "{refusal}"
+    );
 }
 
 #[test]
@@ -85,10 +96,18 @@ fn no_other_answer_reads_as_success() {
             _ => panic!("HTTP {status} must be an error, got {result:?}"),
         }
     }
-    for fault in [Fault::Garbage, Fault::WrongType, Fault::NotOk("busy".into()), Fault::Drop] {
+    for fault in [
+        Fault::Garbage,
+        Fault::WrongType,
+        Fault::NotOk("busy".into()),
+        Fault::Drop,
+    ] {
         agent.set_fault(fault.clone());
         let result = client.format_disk("/dev/sdc", "ext4");
-        assert!(result.is_err(), "{fault:?} must be an error, got {result:?}");
+        assert!(
+            result.is_err(),
+            "{fault:?} must be an error, got {result:?}"
+        );
     }
 }
 
@@ -102,7 +121,11 @@ fn an_unknown_device_is_an_http_error() {
 /// What `sh` parses a command line into: the arguments after the program name.
 fn shell_words(command: &str) -> Vec<String> {
     let script = format!("set -- {command}; shift; printf '%s\\0' \"$@\"");
-    let out = Command::new("sh").arg("-c").arg(script).output().expect("run sh");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("run sh");
     assert!(out.status.success(), "sh failed on {command:?}");
     out.stdout
         .split(|b| *b == 0)
@@ -113,7 +136,14 @@ fn shell_words(command: &str) -> Vec<String> {
 
 #[test]
 fn a_hostile_host_scope_is_quoted_so_the_shell_reads_it_back_exactly() {
-    for scope in ["pve'; touch /tmp/pwned; echo '", "$(reboot)", "a b\tc", "`id`", "x\ny", "*"] {
+    for scope in [
+        "pve'; touch /tmp/pwned; echo '",
+        "$(reboot)",
+        "a b\tc",
+        "`id`",
+        "x\ny",
+        "*",
+    ] {
         let agent = DevAgent::builder().host_scope(scope).start().unwrap();
         let refusal = expect_refusal(client(&agent).format_disk("/dev/sdb", "ext4"));
         let op = refusal.pending_op().unwrap().clone();

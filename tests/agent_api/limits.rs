@@ -18,7 +18,9 @@ fn any_pin() -> String {
 
 /// A loopback listener that hands each accepted socket to `serve`, for one connection, and
 /// stops by itself when `serve` returns or after five seconds.
-fn raw_server(serve: impl FnOnce(TcpStream, mpsc::Receiver<()>) + Send + 'static) -> (String, mpsc::Sender<()>) {
+fn raw_server(
+    serve: impl FnOnce(TcpStream, mpsc::Receiver<()>) + Send + 'static,
+) -> (String, mpsc::Sender<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = listener.local_addr().unwrap().to_string();
     let (stop, stopped) = mpsc::channel();
@@ -39,12 +41,29 @@ fn raw_server(serve: impl FnOnce(TcpStream, mpsc::Receiver<()>) + Send + 'static
 
 #[test]
 fn a_refused_port_is_connect_and_never_reached_the_agent() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let client = Client::new(&format!("127.0.0.1:{port}"), "token", &any_pin()).unwrap();
     let err = client.start_backup().unwrap_err();
-    assert!(matches!(err, Error::Connect { method: "POST", path: "/backup", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Connect {
+                method: "POST",
+                path: "/backup",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!err.may_have_reached_agent());
-    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -60,12 +79,19 @@ fn a_server_that_never_finishes_the_handshake_is_a_connect_timeout() {
     let err = client.format_disk("/dev/sdc", "ext4").unwrap_err();
     let _ = stop.send(());
     match &err {
-        Error::Timeout { stage: TimeoutStage::Connect, limit, .. } => {
+        Error::Timeout {
+            stage: TimeoutStage::Connect,
+            limit,
+            ..
+        } => {
             assert_eq!(*limit, Duration::from_millis(200));
         }
         other => panic!("got {other:?}"),
     }
-    assert!(!err.may_have_reached_agent(), "a handshake timeout certainly sent nothing");
+    assert!(
+        !err.may_have_reached_agent(),
+        "a handshake timeout certainly sent nothing"
+    );
 }
 
 #[test]
@@ -84,11 +110,18 @@ fn a_server_that_does_not_speak_tls_is_a_tls_error() {
 #[test]
 fn a_slow_answer_is_an_exchange_timeout_that_may_have_reached_the_agent() {
     let agent = agent();
-    let client = builder(&agent).timeout(Duration::from_millis(300)).build().unwrap();
+    let client = builder(&agent)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     agent.set_fault(Fault::Slow(Duration::from_secs(10)));
     let err = client.start_backup().unwrap_err();
     match &err {
-        Error::Timeout { stage: TimeoutStage::Exchange, limit, .. } => {
+        Error::Timeout {
+            stage: TimeoutStage::Exchange,
+            limit,
+            ..
+        } => {
             assert_eq!(*limit, Duration::from_millis(300));
         }
         other => panic!("got {other:?}"),
@@ -99,10 +132,22 @@ fn a_slow_answer_is_an_exchange_timeout_that_may_have_reached_the_agent() {
 #[test]
 fn a_body_that_stalls_is_an_exchange_timeout() {
     let agent = agent();
-    let client = builder(&agent).timeout(Duration::from_millis(300)).build().unwrap();
+    let client = builder(&agent)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     agent.set_fault(Fault::StallBody(Duration::from_secs(10)));
     let err = client.host_metrics().unwrap_err();
-    assert!(matches!(err, Error::Timeout { stage: TimeoutStage::Exchange, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                stage: TimeoutStage::Exchange,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -112,10 +157,22 @@ fn a_truncated_body_or_a_dropped_connection_is_io_and_may_have_reached_the_agent
     for fault in [Fault::Truncate, Fault::Drop] {
         agent.set_fault(fault.clone());
         let err = client.disks().unwrap_err();
-        assert!(matches!(err, Error::Io { method: "GET", path: "/disks", .. }), "{fault:?}: {err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Io {
+                    method: "GET",
+                    path: "/disks",
+                    ..
+                }
+            ),
+            "{fault:?}: {err:?}"
+        );
         assert!(err.may_have_reached_agent());
         assert!(err.to_string().starts_with("GET /disks: "), "{err}");
     }
     agent.clear_fault();
-    client.disks().expect("the client works again once the agent does");
+    client
+        .disks()
+        .expect("the client works again once the agent does");
 }

@@ -23,10 +23,16 @@ pub fn agent() -> DevAgent {
 
 /// A builder for a client of `agent`, pinned to its certificate.
 pub fn builder(agent: &DevAgent) -> ClientBuilder {
-    Client::builder(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())
+    Client::builder(
+        &agent.endpoint(),
+        agent.token(),
+        &agent.fingerprint().to_string(),
+    )
 }
 
 /// A client of `agent` with default settings.
 pub fn client(agent: &DevAgent) -> Client {
-    builder(agent).build().expect("a valid client configuration")
+    builder(agent)
+        .build()
+        .expect("a valid client configuration")
 }

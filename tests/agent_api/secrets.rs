@@ -18,7 +18,11 @@ fn debug_output_redacts_the_token() {
     let agent = agent();
     let builder = builder(&agent);
     let client = builder.clone().build().unwrap();
-    for debug in [format!("{builder:?}"), format!("{client:?}"), format!("{client:#?}")] {
+    for debug in [
+        format!("{builder:?}"),
+        format!("{client:?}"),
+        format!("{client:#?}"),
+    ] {
         assert!(!debug.contains(TOKEN), "{debug}");
         assert!(debug.contains("redacted"), "{debug}");
     }
@@ -27,7 +31,10 @@ fn debug_output_redacts_the_token() {
 #[test]
 fn no_error_contains_the_token() {
     let agent = agent();
-    let client = builder(&agent).timeout(Duration::from_millis(300)).build().unwrap();
+    let client = builder(&agent)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let faults = [
         Fault::Status(500),
         Fault::StatusWithoutEnvelope(403),
@@ -50,7 +57,10 @@ fn no_error_contains_the_token() {
         ];
         for err in errors {
             let shown = format!("{err} {err:?}");
-            assert!(!shown.contains(TOKEN), "{fault:?} leaked the token: {shown}");
+            assert!(
+                !shown.contains(TOKEN),
+                "{fault:?} leaked the token: {shown}"
+            );
         }
     }
 }
@@ -60,7 +70,10 @@ fn an_echoed_token_is_replaced_by_a_marker() {
     let agent = agent();
     agent.set_fault(Fault::NotOk(format!("bearer {TOKEN} refused")));
     let err = builder(&agent).build().unwrap().storage().unwrap_err();
-    assert_eq!(err.to_string(), "GET /storage: the agent declined: bearer [redacted] refused");
+    assert_eq!(
+        err.to_string(),
+        "GET /storage: the agent declined: bearer [redacted] refused"
+    );
 }
 
 #[test]

@@ -13,7 +13,12 @@ fn a_leaf_that_matches_no_pin_is_refused_before_anything_is_sent() {
     let client = Client::new(&agent.endpoint(), agent.token(), &wrong.to_string()).unwrap();
     let err = client.storage().unwrap_err();
     match &err {
-        Error::PinMismatch { presented, expected, method, path } => {
+        Error::PinMismatch {
+            presented,
+            expected,
+            method,
+            path,
+        } => {
             assert_eq!(*presented, agent.fingerprint());
             assert_eq!(expected, &vec![wrong]);
             assert_eq!((*method, *path), ("GET", "/storage"));
@@ -22,9 +27,16 @@ fn a_leaf_that_matches_no_pin_is_refused_before_anything_is_sent() {
     }
     assert!(!err.may_have_reached_agent());
     let message = err.to_string();
-    assert!(message.contains(&agent.fingerprint().to_string()), "{message}");
+    assert!(
+        message.contains(&agent.fingerprint().to_string()),
+        "{message}"
+    );
     assert!(message.contains(&wrong.to_string()), "{message}");
-    assert_eq!(agent.requests().len(), 0, "no request may reach a server that failed the pin");
+    assert_eq!(
+        agent.requests().len(),
+        0,
+        "no request may reach a server that failed the pin"
+    );
     assert_eq!(agent.stats().handshakes, 0);
 }
 
@@ -34,7 +46,9 @@ fn another_certificate_at_the_agents_address_is_a_pin_mismatch() {
     let client = client(&agent);
     agent.set_fault(Fault::OtherCert);
     let err = client.storage().unwrap_err();
-    let Error::PinMismatch { presented, .. } = err else { panic!("got {err:?}") };
+    let Error::PinMismatch { presented, .. } = err else {
+        panic!("got {err:?}")
+    };
     assert_ne!(presented, agent.fingerprint());
     assert!(agent.requests().is_empty());
 }
@@ -46,7 +60,10 @@ fn the_pinned_certificate_without_its_private_key_is_refused() {
         let agent = DevAgent::builder().key_kind(kind).start().unwrap();
         agent.set_fault(Fault::WrongKey);
         let err = client(&agent).storage().unwrap_err();
-        assert!(matches!(err, Error::Tls { .. }), "{kind:?}: expected a TLS error, got {err:?}");
+        assert!(
+            matches!(err, Error::Tls { .. }),
+            "{kind:?}: expected a TLS error, got {err:?}"
+        );
         assert!(!err.may_have_reached_agent());
         assert!(agent.requests().is_empty(), "{kind:?}");
     }
@@ -54,7 +71,10 @@ fn the_pinned_certificate_without_its_private_key_is_refused() {
 
 #[test]
 fn the_wrong_key_is_refused_over_tls_1_2_too() {
-    let agent = DevAgent::builder().tls_versions(TlsVersions::Tls12Only).start().unwrap();
+    let agent = DevAgent::builder()
+        .tls_versions(TlsVersions::Tls12Only)
+        .start()
+        .unwrap();
     agent.set_fault(Fault::WrongKey);
     let err = client(&agent).storage().unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
@@ -63,9 +83,18 @@ fn the_wrong_key_is_refused_over_tls_1_2_too() {
 
 #[test]
 fn every_key_type_and_tls_version_works_when_pinned() {
-    for kind in [KeyKind::EcdsaP256, KeyKind::EcdsaP384, KeyKind::Ed25519, KeyKind::Rsa2048] {
+    for kind in [
+        KeyKind::EcdsaP256,
+        KeyKind::EcdsaP384,
+        KeyKind::Ed25519,
+        KeyKind::Rsa2048,
+    ] {
         for versions in [TlsVersions::Tls12Only, TlsVersions::Tls13Only] {
-            let agent = DevAgent::builder().key_kind(kind).tls_versions(versions).start().unwrap();
+            let agent = DevAgent::builder()
+                .key_kind(kind)
+                .tls_versions(versions)
+                .start()
+                .unwrap();
             let storage = client(&agent).storage();
             assert!(storage.is_ok(), "{kind:?} over {versions:?}: {storage:?}");
         }
@@ -77,20 +106,33 @@ fn also_pin_accepts_either_certificate_during_a_rotation() {
     let old = Identity::generate(KeyKind::EcdsaP256);
     let new = Identity::generate(KeyKind::EcdsaP256);
     let agent = DevAgent::builder().identity(old.clone()).start().unwrap();
-    let client = Client::builder(&agent.endpoint(), agent.token(), &old.fingerprint().to_string())
-        .also_pin(&new.fingerprint().to_colon_hex())
-        .build()
-        .unwrap();
+    let client = Client::builder(
+        &agent.endpoint(),
+        agent.token(),
+        &old.fingerprint().to_string(),
+    )
+    .also_pin(&new.fingerprint().to_colon_hex())
+    .build()
+    .unwrap();
     client.storage().unwrap();
 
     // The agent restarts with the new certificate on the same port and token.
     let (addr, token) = (agent.addr(), agent.token().to_string());
     drop(agent);
-    let agent = DevAgent::builder().identity(new).bind(addr).token(token).start().unwrap();
+    let agent = DevAgent::builder()
+        .identity(new)
+        .bind(addr)
+        .token(token)
+        .start()
+        .unwrap();
     client.storage().unwrap();
 
-    let stale = Client::new(&agent.endpoint(), agent.token(), &old.fingerprint().to_string())
-        .unwrap();
+    let stale = Client::new(
+        &agent.endpoint(),
+        agent.token(),
+        &old.fingerprint().to_string(),
+    )
+    .unwrap();
     assert!(matches!(stale.storage(), Err(Error::PinMismatch { .. })));
 }
 
