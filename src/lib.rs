@@ -73,6 +73,9 @@ mod endpoint;
 mod error;
 mod exchange;
 mod fingerprint;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod pin;
 #[cfg(test)]
 mod proptests;

@@ -5,21 +5,11 @@ use std::process::Command;
 
 use proptest::prelude::*;
 
-use crate::exchange::{Answer, Context};
+use crate::exchange::Answer;
 use crate::wire::*;
 use crate::{Error, Fingerprint};
 
-const TOKEN: &str = "proptest-token";
-
-fn context() -> Context<'static> {
-    Context {
-        endpoint: "127.0.0.1:8443",
-        token: TOKEN,
-        pins: &[],
-        timeout: std::time::Duration::from_secs(15),
-        connect_timeout: std::time::Duration::from_secs(5),
-    }
-}
+use crate::fuzzing::{TOKEN, context};
 
 /// Any JSON value, nested a few levels: reaches deeper into the decoder than random bytes.
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -72,27 +62,6 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-fn decode_all(status: u16, body: &[u8]) {
-    let ctx = context();
-    let call = crate::exchange::Call {
-        method: "GET",
-        path: "/fuzz",
-    };
-    let answer = Answer {
-        status,
-        body: body.to_vec(),
-    };
-    let _ = ctx.payload::<StorageResponse>(call, &answer, &[200]);
-    let _ = ctx.payload::<DueResponse>(call, &answer, &[200]);
-    let _ = ctx.payload::<BackupResponse>(call, &answer, &[200, 202]);
-    let _ = ctx.payload::<StatusResponse>(call, &answer, &[200]);
-    let _ = ctx.payload::<DisksResponse>(call, &answer, &[200]);
-    let _ = ctx.payload::<EjectResult>(call, &answer, &[200, 202]);
-    let _ = ctx.payload::<FormatResult>(call, &answer, &[200, 202]);
-    let _ = ctx.payload::<HostMetricsResponse>(call, &answer, &[200]);
-    let _ = ctx.format_outcome("/dev/sdx", &answer);
-}
-
 /// What `sh` parses a command line into, after the program name.
 fn shell_words(command: &str) -> Vec<String> {
     let script = format!("set -- {command}; shift; printf '%s\\0' \"$@\"");
@@ -116,7 +85,7 @@ proptest! {
 
     #[test]
     fn decoding_never_panics(status in 100u16..600, body in body()) {
-        decode_all(status, &body);
+        crate::fuzzing::decode_answer(status, &body);
     }
 
     #[test]

@@ -1,0 +1,85 @@
+//! Entry points for the fuzz targets under `fuzz/` and the property tests: the pure parts of the
+//! client, reachable without a network. Compiled only for `cfg(fuzzing)` (set by `cargo fuzz`)
+//! and for tests; never part of the library's API.
+
+use std::time::Duration;
+
+use crate::exchange::{Answer, Call, Context};
+use crate::wire::{
+    BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult, HostMetricsResponse,
+    StatusResponse, StorageResponse,
+};
+
+/// The token the fuzzing context scrubs from agent text.
+pub const TOKEN: &str = "fuzz-token";
+
+/// A client context with fixed settings, for judging answers.
+pub(crate) fn context() -> Context<'static> {
+    Context {
+        endpoint: "127.0.0.1:8443",
+        token: TOKEN,
+        pins: &[],
+        timeout: Duration::from_secs(15),
+        connect_timeout: Duration::from_secs(5),
+    }
+}
+
+/// Judges `body` with HTTP `status` as the answer of every endpoint, and as a format verdict.
+/// Returns the messages of the errors it produced, for callers that check them.
+pub fn decode_answer(status: u16, body: &[u8]) -> Vec<String> {
+    let ctx = context();
+    let call = Call {
+        method: "GET",
+        path: "/fuzz",
+    };
+    let answer = Answer {
+        status,
+        body: body.to_vec(),
+    };
+    let mut errors = Vec::new();
+    let mut keep = |r: Result<(), crate::Error>| {
+        if let Err(e) = r {
+            errors.push(format!("{e} {e:?}"));
+        }
+    };
+    keep(
+        ctx.payload::<StorageResponse>(call, &answer, &[200])
+            .map(drop),
+    );
+    keep(ctx.payload::<DueResponse>(call, &answer, &[200]).map(drop));
+    keep(
+        ctx.payload::<BackupResponse>(call, &answer, &[200, 202])
+            .map(drop),
+    );
+    keep(
+        ctx.payload::<StatusResponse>(call, &answer, &[200])
+            .map(drop),
+    );
+    keep(
+        ctx.payload::<DisksResponse>(call, &answer, &[200])
+            .map(drop),
+    );
+    keep(
+        ctx.payload::<EjectResult>(call, &answer, &[200, 202])
+            .map(drop),
+    );
+    keep(
+        ctx.payload::<FormatResult>(call, &answer, &[200, 202])
+            .map(drop),
+    );
+    keep(
+        ctx.payload::<HostMetricsResponse>(call, &answer, &[200])
+            .map(drop),
+    );
+    keep(format_verdict(status, body).map(drop));
+    errors
+}
+
+/// The verdict of `POST /disks/format` for `/dev/sdx` on this answer.
+pub fn format_verdict(status: u16, body: &[u8]) -> Result<FormatResult, crate::Error> {
+    let answer = Answer {
+        status,
+        body: body.to_vec(),
+    };
+    context().format_outcome("/dev/sdx", &answer)
+}
