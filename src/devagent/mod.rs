@@ -1,0 +1,535 @@
+//! A stand-in Felhom host agent: a real HTTPS server on the loopback interface, for tests and
+//! demos.
+//!
+//! [`DevAgent`] serves the agent's per-guest API (`/storage`, `/backup/due`, `/backup`,
+//! `/backup/status`, `/disks`, `/disks/assign`, `/disks/eject`, `/disks/format`,
+//! `/host/metrics`) the way the real agent does: over TLS with a self-signed certificate that the
+//! client must pin by the SHA-256 of its DER ([`DevAgent::fingerprint`]), for requests carrying
+//! `Authorization: Bearer <token>` ([`DevAgent::token`]), with answers in the agent's
+//! `{"ok":…,"data":…,"error":…}` envelope and the Go reference client's JSON field names. The
+//! fake guest is vmid 101.
+//!
+//! On demand it misbehaves ([`Fault`]): error statuses, bodies that are not JSON or have the
+//! wrong shape, oversized, truncated or stalled bodies, dropped connections, redirects, and
+//! handshakes that present another certificate or sign with the wrong key. [`DevAgent::stats`]
+//! and [`DevAgent::requests`] show what the client really did: connections, handshakes,
+//! requests, headers and bodies.
+//!
+//! It binds nothing but loopback addresses, stops when dropped, and stops by itself after
+//! [`DevAgentBuilder::max_lifetime`], so a leaked server cannot outlive a test run for long.
+//!
+//! ```
+//! use std::net::TcpStream;
+//! use std::time::{Duration, Instant};
+//!
+//! use felhom_agentapi::devagent::{DevAgent, Fault};
+//!
+//! let agent = DevAgent::start()?;
+//! println!("FELHOM_AGENT_ENDPOINT={}", agent.endpoint());
+//! println!("FELHOM_AGENT_FINGERPRINT={}", agent.fingerprint());
+//! assert_eq!(agent.fingerprint(), agent.identity().fingerprint());
+//!
+//! // Every request the client sends from now on is answered with HTTP 503.
+//! agent.set_fault(Fault::Status(503));
+//!
+//! // Connections are counted as they are accepted, on the server's own thread.
+//! let _tcp = TcpStream::connect(agent.addr())?;
+//! let started = Instant::now();
+//! while agent.stats().connections == 0 && started.elapsed() < Duration::from_secs(5) {
+//!     std::thread::sleep(Duration::from_millis(5));
+//! }
+//! assert_eq!(agent.stats().connections, 1);
+//!
+//! agent.shutdown(); // dropping it does the same
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod connection;
+mod envelope;
+mod fault;
+mod http;
+mod routes;
+mod server;
+mod tls;
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Fingerprint;
+
+pub use fault::Fault;
+
+/// A running stand-in agent: an HTTPS server on `127.0.0.1` that plays the Felhom host agent.
+///
+/// Dropping it (or calling [`DevAgent::shutdown`]) stops the server: the listener closes, open
+/// connections are closed and the server's threads are joined, in well under two seconds even
+/// with requests in flight.
+///
+/// `Debug` shows the address and the pin but never the token.
+///
+/// ```
+/// use felhom_agentapi::devagent::DevAgent;
+///
+/// let agent = DevAgent::builder().token("s3cret").start()?;
+/// assert_eq!(agent.token(), "s3cret");
+/// assert!(agent.endpoint().starts_with("127.0.0.1:"));
+/// assert!(!format!("{agent:?}").contains("s3cret"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct DevAgent {
+    token: String,
+    identity: Identity,
+    fingerprint: Fingerprint,
+    server: server::Server,
+}
+
+impl DevAgent {
+    /// Starts an agent with every default: a random token, a fresh ECDSA P-256 certificate,
+    /// TLS 1.2 and 1.3, and a free port on `127.0.0.1`.
+    pub fn start() -> io::Result<DevAgent> {
+        DevAgent::builder().start()
+    }
+
+    /// A builder for an agent with a chosen token, certificate, port, TLS versions or behaviour.
+    pub fn builder() -> DevAgentBuilder {
+        DevAgentBuilder::default()
+    }
+
+    /// The `host:port` the agent listens on, e.g. `127.0.0.1:40123`: what the client dials.
+    pub fn endpoint(&self) -> String {
+        self.server.addr().to_string()
+    }
+
+    /// The socket address the agent listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// The bearer token it accepts; any other `Authorization` gets HTTP 401.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The SHA-256 of the certificate it serves (unless a handshake fault says otherwise): the
+    /// pin a client must be configured with.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+
+    /// The DER of the certificate it serves.
+    pub fn cert_der(&self) -> &[u8] {
+        &self.identity.cert_der
+    }
+
+    /// Its certificate and private key, to start another agent with the same pin, for instance
+    /// a "restarted" agent on the same port ([`DevAgentBuilder::identity`],
+    /// [`DevAgentBuilder::bind`]).
+    pub fn identity(&self) -> Identity {
+        self.identity.clone()
+    }
+
+    /// Injects `fault` into every following request (or handshake, for [`Fault::WrongKey`] and
+    /// [`Fault::OtherCert`]) until [`DevAgent::clear_fault`], including requests on connections
+    /// that are already open. Setting a fault restarts a [`Fault::Cycle`] at its first entry.
+    pub fn set_fault(&self, fault: Fault) {
+        self.server.shared().faults.set(Some(fault));
+    }
+
+    /// Goes back to answering normally.
+    pub fn clear_fault(&self) {
+        self.server.shared().faults.set(None);
+    }
+
+    /// Counters of connections, handshakes and requests so far.
+    pub fn stats(&self) -> Stats {
+        self.server.shared().stats()
+    }
+
+    /// Every request received so far, oldest first. The log keeps the last 10 000 requests (and
+    /// drops the oldest ones earlier if their bodies add up to more than 64 MiB).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.server.shared().requests()
+    }
+
+    /// Closes every kept-alive connection that is waiting for its next request, as the real agent
+    /// does when its idle timeout fires or it restarts: each gets a TLS `close_notify`, then a
+    /// TCP FIN. A connection counts as waiting once its handshake is complete and no byte of its
+    /// next request has arrived. Returns once those connections are closed (at most about two
+    /// seconds); connections busy with a request are left alone.
+    pub fn close_idle_connections(&self) {
+        self.server.close_idle_connections();
+    }
+
+    /// Stops the server now; dropping the agent does the same.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl fmt::Debug for DevAgent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DevAgent")
+            .field("addr", &self.server.addr())
+            .field("fingerprint", &self.fingerprint)
+            .field("key_kind", &self.identity.kind)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A certificate and its private key: what an agent serves.
+///
+/// Keep one from [`DevAgent::identity`] to start another agent with the same pin. `Debug` shows
+/// the key type and the fingerprint, never the key.
+///
+/// ```
+/// use felhom_agentapi::devagent::{DevAgent, Identity, KeyKind};
+///
+/// let id = Identity::generate(KeyKind::Ed25519);
+/// let agent = DevAgent::builder().identity(id.clone()).start()?;
+/// assert_eq!(agent.fingerprint(), id.fingerprint());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Identity {
+    kind: KeyKind,
+    cert_der: Vec<u8>,
+    /// PKCS#8 DER.
+    key_der: Vec<u8>,
+}
+
+impl Identity {
+    /// A new self-signed certificate (CN `felhom-devagent`, names `127.0.0.1` and `localhost`,
+    /// random serial number) with a new key of the given type.
+    ///
+    /// [`KeyKind::Rsa2048`] does not make a new key: it uses a fixed test key shipped with this
+    /// crate (public, so only for tests), because the ring backend cannot generate RSA keys. Its
+    /// certificates still differ from one another, thanks to the random serial number.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random number generator fails.
+    pub fn generate(kind: KeyKind) -> Identity {
+        let (cert_der, key_der) = tls::generate_identity(kind)
+            .unwrap_or_else(|e| panic!("generating a {kind:?} test certificate failed: {e}"));
+        Identity {
+            kind,
+            cert_der,
+            key_der,
+        }
+    }
+
+    /// The SHA-256 of the certificate's DER: the pin.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of_der(&self.cert_der)
+    }
+
+    /// The certificate's DER.
+    pub fn cert_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    /// The type of its key.
+    pub fn key_kind(&self) -> KeyKind {
+        self.kind
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("kind", &self.kind)
+            .field("fingerprint", &self.fingerprint())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The type of key (and so of certificate signature) an agent serves.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// ECDSA on NIST P-256 with SHA-256 (the default, like the real agent's Go-generated cert).
+    EcdsaP256,
+    /// ECDSA on NIST P-384 with SHA-384.
+    EcdsaP384,
+    /// Ed25519.
+    Ed25519,
+    /// RSA, 2048 bits, PKCS#1 v1.5 with SHA-256 (a fixed, public test key).
+    Rsa2048,
+}
+
+/// Which TLS versions an agent accepts.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsVersions {
+    /// TLS 1.3 and TLS 1.2 (the default).
+    Both,
+    /// TLS 1.2 only.
+    Tls12Only,
+    /// TLS 1.3 only.
+    Tls13Only,
+}
+
+/// How a backup job started with `POST /backup` ends.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackupOutcome {
+    /// `GET /backup/status` ends with phase `done` (the default).
+    Done,
+    /// `GET /backup/status` ends with phase `failed` and this `error`.
+    Failed(String),
+}
+
+/// Counters since the agent started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// TCP connections accepted.
+    pub connections: u64,
+    /// TLS handshakes completed (full or resumed).
+    pub handshakes: u64,
+    /// HTTP request heads read (including requests refused for their size or framing).
+    pub requests: u64,
+    /// Connections open now.
+    pub open_connections: u64,
+}
+
+/// One request as the agent received it.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    /// Which connection carried it: 1 for the first one accepted, 2 for the next, and so on.
+    /// Equal numbers on two requests prove that the client kept the connection alive.
+    pub connection: u64,
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The request target as sent, e.g. `/backup/status` (including any `?query`).
+    pub path: String,
+    /// The header fields in the order received, names lowercased, values as sent (invalid UTF-8
+    /// replaced by U+FFFD).
+    pub headers: Vec<(String, String)>,
+    /// The body (empty when the request was refused before its body was read).
+    pub body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// The value of the first header field with this name (any case).
+    ///
+    /// ```
+    /// use felhom_agentapi::devagent::RecordedRequest;
+    ///
+    /// let req = RecordedRequest {
+    ///     connection: 1,
+    ///     method: "GET".into(),
+    ///     path: "/storage".into(),
+    ///     headers: vec![("authorization".into(), "Bearer t".into())],
+    ///     body: Vec::new(),
+    /// };
+    /// assert_eq!(req.header("Authorization"), Some("Bearer t"));
+    /// assert_eq!(req.header("content-type"), None);
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Configures and starts a [`DevAgent`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use felhom_agentapi::devagent::{BackupOutcome, DevAgent, KeyKind, TlsVersions};
+///
+/// let agent = DevAgent::builder()
+///     .token("t0ken")
+///     .key_kind(KeyKind::EcdsaP384)
+///     .tls_versions(TlsVersions::Tls13Only)
+///     .backup_polls(1)
+///     .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
+///     .host_scope("pve-test-7")
+///     .idle_timeout(Duration::from_secs(5))
+///     .max_lifetime(Duration::from_secs(60))
+///     .start()?;
+/// assert_eq!(agent.identity().key_kind(), KeyKind::EcdsaP384);
+///
+/// // Anything but a loopback address is refused.
+/// let err = DevAgent::builder().bind("0.0.0.0:0".parse().unwrap()).start().unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct DevAgentBuilder {
+    token: Option<String>,
+    key_kind: KeyKind,
+    identity: Option<Identity>,
+    tls_versions: TlsVersions,
+    bind: SocketAddr,
+    backup_polls: u32,
+    backup_outcome: BackupOutcome,
+    host_scope: String,
+    idle_timeout: Duration,
+    max_lifetime: Duration,
+}
+
+impl Default for DevAgentBuilder {
+    fn default() -> Self {
+        DevAgentBuilder {
+            token: None,
+            key_kind: KeyKind::EcdsaP256,
+            identity: None,
+            tls_versions: TlsVersions::Both,
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            backup_polls: 3,
+            backup_outcome: BackupOutcome::Done,
+            host_scope: "pve-dev-1".to_owned(),
+            idle_timeout: Duration::from_secs(30),
+            max_lifetime: Duration::from_secs(600),
+        }
+    }
+}
+
+impl fmt::Debug for DevAgentBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DevAgentBuilder")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("key_kind", &self.key_kind)
+            .field("identity", &self.identity)
+            .field("tls_versions", &self.tls_versions)
+            .field("bind", &self.bind)
+            .field("backup_polls", &self.backup_polls)
+            .field("backup_outcome", &self.backup_outcome)
+            .field("host_scope", &self.host_scope)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_lifetime", &self.max_lifetime)
+            .finish()
+    }
+}
+
+impl DevAgentBuilder {
+    /// The bearer token to accept. Default: a random `devagent-<32 hex digits>`. It must be
+    /// something a client can send: not empty, no surrounding white space, no control
+    /// characters.
+    pub fn token(mut self, t: impl Into<String>) -> Self {
+        self.token = Some(t.into());
+        self
+    }
+
+    /// The type of key for a freshly generated certificate. Default: [`KeyKind::EcdsaP256`].
+    pub fn key_kind(mut self, k: KeyKind) -> Self {
+        self.key_kind = k;
+        self
+    }
+
+    /// Serves this certificate and key instead of generating them; overrides
+    /// [`DevAgentBuilder::key_kind`].
+    pub fn identity(mut self, id: Identity) -> Self {
+        self.identity = Some(id);
+        self
+    }
+
+    /// Which TLS versions to accept. Default: [`TlsVersions::Both`].
+    pub fn tls_versions(mut self, v: TlsVersions) -> Self {
+        self.tls_versions = v;
+        self
+    }
+
+    /// Where to listen. Default: `127.0.0.1:0` (a free port). [`DevAgentBuilder::start`] refuses
+    /// any address that is not a loopback one with [`io::ErrorKind::InvalidInput`].
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// How many `GET /backup/status` answers say `running` after `POST /backup` before the job
+    /// ends. Default: 3.
+    pub fn backup_polls(mut self, n: u32) -> Self {
+        self.backup_polls = n;
+        self
+    }
+
+    /// How backup jobs end. Default: [`BackupOutcome::Done`].
+    pub fn backup_outcome(mut self, o: BackupOutcome) -> Self {
+        self.backup_outcome = o;
+        self
+    }
+
+    /// The `host_scope` of the `pending_op` in a refused `POST /disks/format`. Default:
+    /// `pve-dev-1`. Sent verbatim (JSON-escaped), so tests can pass hostile strings.
+    pub fn host_scope(mut self, s: impl Into<String>) -> Self {
+        self.host_scope = s.into();
+        self
+    }
+
+    /// How long a connection may wait for its next request (or stall inside one, or in its
+    /// handshake) before the agent closes it. Default: 30 s.
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = d;
+        self
+    }
+
+    /// The agent stops by itself this long after it started, even if it is never dropped, so
+    /// that a leaked test server does not live forever. Default: 10 minutes.
+    pub fn max_lifetime(mut self, d: Duration) -> Self {
+        self.max_lifetime = d;
+        self
+    }
+
+    /// Generates what is missing (token, certificate), binds the listener and starts serving.
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidInput`] if the bind address is not a loopback one, or the token
+    /// could never arrive intact in an HTTP header (empty, surrounded by white space, or holding
+    /// control characters); otherwise whatever binding the socket or starting a thread returns.
+    pub fn start(self) -> io::Result<DevAgent> {
+        if !self.bind.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "devagent binds only loopback addresses, not {}",
+                    self.bind.ip()
+                ),
+            ));
+        }
+        let identity = self
+            .identity
+            .unwrap_or_else(|| Identity::generate(self.key_kind));
+        let token = self.token.unwrap_or_else(tls::random_token);
+        // HTTP trims white space around header values and cannot carry control characters, so
+        // such a token could never be presented: refuse it rather than reject every request.
+        if token.is_empty() || token.trim() != token || token.chars().any(|c| c.is_control()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "devagent token must be non-empty, without surrounding white space or control characters",
+            ));
+        }
+        let faults = Arc::new(fault::FaultSlot::default());
+        let tls_config = tls::server_config(&identity, self.tls_versions, Arc::clone(&faults))?;
+        let agent = routes::Agent::new(routes::Settings {
+            token: token.clone(),
+            host_scope: self.host_scope,
+            backup_polls: self.backup_polls,
+            backup_outcome: self.backup_outcome,
+        });
+        let server = server::Server::start(server::Config {
+            bind: self.bind,
+            tls: tls_config,
+            agent,
+            faults,
+            idle_timeout: self.idle_timeout,
+            max_lifetime: self.max_lifetime,
+        })?;
+        Ok(DevAgent {
+            token,
+            fingerprint: identity.fingerprint(),
+            identity,
+            server,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

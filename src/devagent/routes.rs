@@ -1,0 +1,599 @@
+//! The fake agent: one guest (vmid 101), its mounts, disks, host metrics and backup job, and
+//! the endpoints that show and change them. Field names follow the Go reference client.
+
+use serde::{Deserialize, Serialize};
+
+use super::BackupOutcome;
+use super::envelope;
+use super::fault::Fault;
+use super::http::{Request, Response};
+
+/// The guest this agent serves.
+const VMID: u32 = 101;
+
+/// What the builder decided. (No `Debug`: it holds the token.)
+pub(crate) struct Settings {
+    pub(crate) token: String,
+    pub(crate) host_scope: String,
+    pub(crate) backup_polls: u32,
+    pub(crate) backup_outcome: BackupOutcome,
+}
+
+/// The agent's state, behind the server's mutex. (No `Debug`: it holds the token.)
+pub(crate) struct Agent {
+    settings: Settings,
+    /// `Bearer <token>`, the one `Authorization` value accepted.
+    authorization: String,
+    jobs_started: u64,
+    job: Option<Job>,
+    /// Mount paths attached with `POST /disks/assign`, which `POST /disks/eject` then knows.
+    assigned: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Job {
+    id: String,
+    /// `GET /backup/status` answers still to say `running`; the job has ended at 0.
+    polls_left: u32,
+}
+
+impl Agent {
+    pub(crate) fn new(settings: Settings) -> Agent {
+        Agent {
+            authorization: format!("Bearer {}", settings.token),
+            settings,
+            jobs_started: 0,
+            job: None,
+            assigned: Vec::new(),
+        }
+    }
+
+    /// Answers one request.
+    pub(crate) fn handle(&mut self, req: &Request) -> Response {
+        // A plain comparison is fine here: this server exists to be probed by tests.
+        if req.header("authorization") != Some(self.authorization.as_str()) {
+            return envelope::error(401, "unauthorized: missing or wrong bearer token");
+        }
+        let path = req.path();
+        let allowed = match path {
+            "/storage" | "/backup/due" | "/backup/status" | "/disks" | "/host/metrics" => "GET",
+            "/backup" | "/disks/assign" | "/disks/eject" | "/disks/format" => "POST",
+            _ => return not_found(path),
+        };
+        if req.method != allowed {
+            let message = format!("method {} not allowed on {path}", req.method);
+            return envelope::error(405, &message).with_header("Allow", allowed.to_owned());
+        }
+        match path {
+            "/storage" => envelope::ok(200, &storage()),
+            "/backup/due" => envelope::ok(
+                200,
+                &Due {
+                    vmid: VMID,
+                    due: true,
+                    reason: "policy daily-0200: last backup 26h ago",
+                },
+            ),
+            "/backup" => self.start_backup(),
+            "/backup/status" => self.backup_status(),
+            "/disks" => envelope::ok(
+                200,
+                &Disks {
+                    vmid: VMID,
+                    disks: &DISKS,
+                },
+            ),
+            "/disks/assign" => with_body(req, |body| self.assign(body)),
+            "/disks/eject" => with_body(req, |body| self.eject(body)),
+            "/disks/format" => with_body(req, |body| self.format(body)),
+            "/host/metrics" => envelope::ok(200, &host_metrics()),
+            _ => not_found(path),
+        }
+    }
+
+    fn start_backup(&mut self) -> Response {
+        if self.job.as_ref().is_some_and(|job| job.polls_left > 0) {
+            return envelope::error(409, "a backup job is already running");
+        }
+        self.jobs_started += 1;
+        let job = Job {
+            id: format!("job-{}", self.jobs_started),
+            polls_left: self.settings.backup_polls,
+        };
+        let response = envelope::ok(
+            202,
+            &Started {
+                vmid: VMID,
+                job_id: &job.id,
+                phase: "running",
+            },
+        );
+        self.job = Some(job);
+        response
+    }
+
+    fn backup_status(&mut self) -> Response {
+        let (phase, job_id, error) = match &mut self.job {
+            None => ("idle", "", ""),
+            Some(job) if job.polls_left > 0 => {
+                job.polls_left -= 1;
+                ("running", job.id.as_str(), "")
+            }
+            Some(job) => match &self.settings.backup_outcome {
+                BackupOutcome::Done => ("done", job.id.as_str(), ""),
+                BackupOutcome::Failed(message) => ("failed", job.id.as_str(), message.as_str()),
+            },
+        };
+        envelope::ok(
+            200,
+            &Status {
+                vmid: VMID,
+                phase,
+                job_id,
+                error,
+            },
+        )
+    }
+
+    fn assign(&mut self, body: AssignBody) -> Response {
+        let known = DISKS
+            .iter()
+            .any(|d| d.durable_id.strip_prefix("uuid:") == Some(body.uuid.as_str()));
+        if !known {
+            let message = format!("no disk with filesystem uuid {}", body.uuid);
+            return envelope::error(404, &message);
+        }
+        if !body.r#where.starts_with('/') {
+            let message = format!("mount path must be absolute: {:?}", body.r#where);
+            return envelope::error(400, &message);
+        }
+        if !self.assigned.contains(&body.r#where) {
+            self.assigned.push(body.r#where.clone());
+        }
+        envelope::ok(
+            200,
+            &Assigned {
+                vmid: VMID,
+                assigned: &body.r#where,
+            },
+        )
+    }
+
+    /// Ejecting changes nothing: the fixture disks stay mounted, so tests can repeat it.
+    fn eject(&mut self, body: EjectBody) -> Response {
+        let dependent_guests = match body.r#where.as_str() {
+            "/mnt/usb-archive" => Some(&[101, 102][..]),
+            "/mnt/pve/nfs-backup" => Some(&[101][..]),
+            // Go sends a nil slice as null: nothing was placed on a freshly assigned mount.
+            path if self.assigned.iter().any(|a| a == path) => None,
+            path => return envelope::error(404, &format!("no mount at {path}")),
+        };
+        envelope::ok(
+            200,
+            &Ejected {
+                vmid: VMID,
+                ejected: &body.r#where,
+                dependent_guests,
+            },
+        )
+    }
+
+    fn format(&mut self, body: FormatBody) -> Response {
+        let fstype = if body.fstype.is_empty() {
+            "ext4"
+        } else {
+            body.fstype.as_str()
+        };
+        match body.device.as_str() {
+            // The agent resolves a partition to its disk: the wipe would take the whole disk.
+            "/dev/sdb" | "/dev/sdb1" => envelope::refusal(
+                403,
+                "device /dev/sdb is data-bearing: operator authorization required",
+                &Formatted {
+                    vmid: VMID,
+                    device: "/dev/sdb",
+                    formatted: false,
+                    data_bearing: true,
+                    reason: "ext4 filesystem holding files",
+                    pending_op: Some(PendingOp {
+                        op: "storage_wipe",
+                        host_scope: &self.settings.host_scope,
+                        durable_id: "byid:usb-WD_Elements_575834314134",
+                        fstype,
+                    }),
+                },
+            ),
+            "/dev/sdc" => envelope::ok(
+                200,
+                &Formatted {
+                    vmid: VMID,
+                    device: "/dev/sdc",
+                    formatted: true,
+                    data_bearing: false,
+                    reason: "",
+                    pending_op: None,
+                },
+            ),
+            device => envelope::error(404, &format!("no disk at {device}")),
+        }
+    }
+}
+
+fn not_found(path: &str) -> Response {
+    envelope::error(404, &format!("not found: {path}"))
+}
+
+/// Decodes a JSON request body (HTTP 400 if it is not the expected object) and answers with `f`.
+fn with_body<T: for<'de> Deserialize<'de>>(
+    req: &Request,
+    f: impl FnOnce(T) -> Response,
+) -> Response {
+    match serde_json::from_slice(&req.body) {
+        Ok(body) => f(body),
+        Err(e) => envelope::error(400, &format!("invalid request body: {e}")),
+    }
+}
+
+/// The answer for a fault that replaces the endpoint's answer; `None` for the faults that send
+/// the endpoint's own answer (or none at all).
+pub(crate) fn injected(fault: &Fault) -> Option<Response> {
+    Some(match fault {
+        Fault::Status(status) => envelope::error(*status, &format!("injected HTTP {status}")),
+        Fault::StatusWithoutEnvelope(status) => Response {
+            status: *status,
+            content_type: "text/plain; charset=utf-8",
+            headers: Vec::new(),
+            body: format!("injected HTTP {status}: this body is not an envelope\n").into_bytes(),
+        },
+        Fault::NotOk(message) => envelope::error(200, message),
+        Fault::Garbage => Response::json(
+            200,
+            b"<html><body><h1>502 Bad Gateway</h1> this is not JSON</body></html>\n".to_vec(),
+        ),
+        Fault::WrongType => envelope::ok(200, &wrong_types()),
+        Fault::Redirect(location) => envelope::error(302, "moved").with_header(
+            "Location",
+            location
+                .chars()
+                .filter(|c| !matches!(c, '\r' | '\n'))
+                .collect(),
+        ),
+        _ => return None,
+    })
+}
+
+/// Every member any endpoint sends, each with a type the client does not expect.
+fn wrong_types() -> serde_json::Value {
+    serde_json::json!({
+        "vmid": "one hundred",
+        "mounts": 7,
+        "due": "yes",
+        "reason": 42,
+        "job_id": 7,
+        "phase": false,
+        "error": ["not", "a", "string"],
+        "disks": {"not": "a list"},
+        "assigned": 1,
+        "ejected": true,
+        "dependent_guests": "101,102",
+        "device": 3,
+        "formatted": "no",
+        "data_bearing": "maybe",
+        "pending_op": "none",
+        "host": [],
+        "storage_targets": "none",
+    })
+}
+
+// ---- request bodies -------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct AssignBody {
+    #[serde(default)]
+    uuid: String,
+    #[serde(default)]
+    r#where: String,
+}
+
+#[derive(Deserialize)]
+struct EjectBody {
+    #[serde(default)]
+    r#where: String,
+}
+
+#[derive(Deserialize)]
+struct FormatBody {
+    #[serde(default)]
+    device: String,
+    #[serde(default)]
+    fstype: String,
+}
+
+// ---- answers, in the Go structs' member order -----------------------------------------------
+
+#[derive(Serialize)]
+struct Mount {
+    key: &'static str,
+    storage: &'static str,
+    mount_point: &'static str,
+    class: &'static str,
+    backup: bool,
+}
+
+#[derive(Serialize)]
+struct StorageView {
+    vmid: u32,
+    mounts: [Mount; 2],
+}
+
+fn storage() -> StorageView {
+    StorageView {
+        vmid: VMID,
+        mounts: [
+            Mount {
+                key: "mp0",
+                storage: "fast-nvme",
+                mount_point: "/mnt/fast",
+                class: "fast",
+                backup: true,
+            },
+            Mount {
+                key: "mp1",
+                storage: "archive",
+                mount_point: "/mnt/archive",
+                class: "",
+                backup: false,
+            },
+        ],
+    }
+}
+
+#[derive(Serialize)]
+struct Due {
+    vmid: u32,
+    due: bool,
+    reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct Started<'a> {
+    vmid: u32,
+    job_id: &'a str,
+    phase: &'static str,
+}
+
+#[derive(Serialize)]
+struct Status<'a> {
+    vmid: u32,
+    phase: &'static str,
+    job_id: &'a str,
+    error: &'a str,
+}
+
+#[derive(Serialize)]
+struct Disk {
+    name: &'static str,
+    r#type: &'static str,
+    state: &'static str,
+    backing_device: &'static str,
+    mount_path: &'static str,
+    class: &'static str,
+    data_bearing: bool,
+    data_reason: &'static str,
+    durable_id: &'static str,
+}
+
+/// A data-bearing USB disk (assignable by its filesystem UUID), a blank one, and an NFS export.
+const DISKS: [Disk; 3] = [
+    Disk {
+        name: "usb-archive",
+        r#type: "usb",
+        state: "mounted",
+        backing_device: "/dev/sdb1",
+        mount_path: "/mnt/usb-archive",
+        class: "slow",
+        data_bearing: true,
+        data_reason: "ext4 filesystem holding files",
+        durable_id: "uuid:3f1c2a9e-5b7d-4e21-9c0a-1d2e3f4a5b6c",
+    },
+    Disk {
+        name: "usb-blank",
+        r#type: "usb",
+        state: "unassigned",
+        backing_device: "/dev/sdc",
+        mount_path: "",
+        class: "",
+        data_bearing: false,
+        data_reason: "",
+        durable_id: "byid:usb-SanDisk_Ultra_4C530001",
+    },
+    Disk {
+        name: "nfs-backup",
+        r#type: "nfs",
+        state: "mounted",
+        backing_device: "192.0.2.10:/export/backup",
+        mount_path: "/mnt/pve/nfs-backup",
+        class: "slow",
+        data_bearing: true,
+        data_reason: "remote export holding backups",
+        durable_id: "nfs:192.0.2.10:/export/backup",
+    },
+];
+
+#[derive(Serialize)]
+struct Disks {
+    vmid: u32,
+    disks: &'static [Disk],
+}
+
+#[derive(Serialize)]
+struct Assigned<'a> {
+    vmid: u32,
+    assigned: &'a str,
+}
+
+#[derive(Serialize)]
+struct Ejected<'a> {
+    vmid: u32,
+    ejected: &'a str,
+    dependent_guests: Option<&'static [u32]>,
+}
+
+#[derive(Serialize)]
+struct Formatted<'a> {
+    vmid: u32,
+    device: &'static str,
+    formatted: bool,
+    data_bearing: bool,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_op: Option<PendingOp<'a>>,
+}
+
+#[derive(Serialize)]
+struct PendingOp<'a> {
+    op: &'static str,
+    host_scope: &'a str,
+    durable_id: &'static str,
+    fstype: &'a str,
+}
+
+#[derive(Serialize)]
+struct HostMetricsView {
+    vmid: u32,
+    host: HostMetrics,
+    storage_targets: Vec<StorageTarget>,
+}
+
+#[derive(Serialize)]
+struct HostMetrics {
+    node: &'static str,
+    cpu_percent: f64,
+    memory_total_bytes: u64,
+    memory_used_bytes: u64,
+    memory_percent: f64,
+    disk_total_bytes: u64,
+    disk_used_bytes: u64,
+    disk_percent: f64,
+    loadavg: [&'static str; 3],
+    uptime_seconds: u64,
+    /// No temperature sensor on this host: null, not 0.
+    cpu_temp_c: Option<i32>,
+}
+
+#[derive(Serialize)]
+struct StorageTarget {
+    name: &'static str,
+    r#type: &'static str,
+    state: &'static str,
+    reachable: bool,
+    total_bytes: u64,
+    used_bytes: u64,
+    avail_bytes: u64,
+    used_fraction: f64,
+    content: &'static str,
+    mount_path: &'static str,
+    class_hint: &'static str,
+    /// Only lvmthin targets have the member at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thin_pool: Option<ThinPool>,
+    smart: Smart,
+}
+
+#[derive(Serialize)]
+struct ThinPool {
+    data_used_fraction: f64,
+    metadata_used_fraction: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Smart {
+    health: &'static str,
+    temperature_c: Option<i32>,
+    percentage_used: Option<i32>,
+}
+
+const GIB: u64 = 1 << 30;
+
+fn host_metrics() -> HostMetricsView {
+    // Capacity figures that add up: used + avail = total, used_fraction = used / total.
+    let target =
+        |name, r#type, total_bytes: u64, used_bytes: u64, content, mount_path, class_hint| {
+            StorageTarget {
+                name,
+                r#type,
+                state: "active",
+                reachable: true,
+                total_bytes,
+                used_bytes,
+                avail_bytes: total_bytes - used_bytes,
+                used_fraction: used_bytes as f64 / total_bytes as f64,
+                content,
+                mount_path,
+                class_hint,
+                thin_pool: None,
+                smart: Smart {
+                    health: "UNKNOWN",
+                    temperature_c: None,
+                    percentage_used: None,
+                },
+            }
+        };
+    let lvm = StorageTarget {
+        thin_pool: Some(ThinPool {
+            data_used_fraction: 0.61,
+            metadata_used_fraction: None,
+        }),
+        smart: Smart {
+            health: "PASSED",
+            temperature_c: Some(41),
+            percentage_used: Some(3),
+        },
+        ..target(
+            "local-lvm",
+            "lvmthin",
+            400 * GIB,
+            244 * GIB,
+            "images,rootdir",
+            "",
+            "fast",
+        )
+    };
+    HostMetricsView {
+        vmid: VMID,
+        host: HostMetrics {
+            node: "pve-dev-1",
+            cpu_percent: 12.5,
+            memory_total_bytes: 64 * GIB,
+            memory_used_bytes: 24 * GIB,
+            memory_percent: 37.5,
+            disk_total_bytes: 100 * GIB,
+            disk_used_bytes: 30 * GIB,
+            disk_percent: 30.0,
+            loadavg: ["0.42", "0.37", "0.30"],
+            uptime_seconds: 864_000,
+            cpu_temp_c: None,
+        },
+        storage_targets: vec![
+            lvm,
+            target(
+                "usb-archive",
+                "dir",
+                2000 * GIB,
+                1200 * GIB,
+                "backup",
+                "/mnt/usb-archive",
+                "slow",
+            ),
+            target(
+                "nfs-backup",
+                "nfs",
+                4000 * GIB,
+                1000 * GIB,
+                "backup,iso",
+                "/mnt/pve/nfs-backup",
+                "slow",
+            ),
+        ],
+    }
+}

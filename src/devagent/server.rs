@@ -1,0 +1,409 @@
+//! The listener, its accept loop, the state shared with the connection threads, and a shutdown
+//! that is prompt and bounded.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use rustls::ServerConfig;
+
+use super::fault::FaultSlot;
+use super::routes::Agent;
+use super::{RecordedRequest, Stats, connection};
+
+/// How often blocked connection threads look up to check for shutdown, idle timeouts and
+/// [`Server::close_idle_connections`]: the socket read and write timeout.
+pub(crate) const POLL: Duration = Duration::from_millis(25);
+/// How long connection threads get to close politely (TLS `close_notify`) on shutdown before
+/// their sockets are cut under them.
+const GRACE: Duration = Duration::from_millis(200);
+/// The most that stopping waits for threads; a thread still running after that is left to
+/// finish on its own (its socket is already shut down).
+const JOIN_BOUND: Duration = Duration::from_millis(1500);
+/// Request log bounds: entries, and body bytes across entries.
+const LOG_MAX_REQUESTS: usize = 10_000;
+const LOG_MAX_BODY_BYTES: usize = 64 << 20;
+
+/// Locks a mutex, shrugging off poisoning: a panicked connection thread must not take the
+/// whole test server down with it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Everything `DevAgentBuilder::start` decided.
+pub(crate) struct Config {
+    pub(crate) bind: SocketAddr,
+    pub(crate) tls: Arc<ServerConfig>,
+    pub(crate) agent: Agent,
+    pub(crate) faults: Arc<FaultSlot>,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_lifetime: Duration,
+}
+
+/// The one-way "stop now" switch, which sleepers can wait on.
+#[derive(Debug, Default)]
+pub(crate) struct StopSignal {
+    /// Read without locking on every poll.
+    flag: AtomicBool,
+    stopped: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl StopSignal {
+    fn trigger(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        *lock(&self.stopped) = true;
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `duration` unless the server stops first. True if the whole time passed.
+    pub(crate) fn sleep(&self, duration: Duration) -> bool {
+        let guard = lock(&self.stopped);
+        let (guard, _) = self
+            .changed
+            .wait_timeout_while(guard, duration, |stopped| !*stopped)
+            .unwrap_or_else(PoisonError::into_inner);
+        !*guard
+    }
+}
+
+/// Where a connection is in its life, as [`Server::close_idle_connections`] needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Handshaking,
+    /// Waiting for the first byte of its next request.
+    Idle,
+    /// Reading or answering a request.
+    Busy,
+    /// Asked to close while idle; the connection thread has not done it yet.
+    Closing,
+    /// `close_notify` and FIN sent, or the connection is gone.
+    Closed,
+}
+
+/// The handle other threads hold on one connection.
+#[derive(Debug)]
+pub(crate) struct ConnCtl {
+    phase: Mutex<Phase>,
+    changed: Condvar,
+    /// A clone of the connection's socket, to cut it if its thread does not stop in time.
+    socket: TcpStream,
+}
+
+impl ConnCtl {
+    pub(crate) fn set(&self, phase: Phase) {
+        *lock(&self.phase) = phase;
+        self.changed.notify_all();
+    }
+
+    /// Marks the connection as waiting for a request, unless a close is already under way.
+    pub(crate) fn enter_idle(&self) {
+        let mut phase = lock(&self.phase);
+        if matches!(*phase, Phase::Handshaking | Phase::Busy) {
+            *phase = Phase::Idle;
+        }
+    }
+
+    /// Leaves `Idle` for `Busy` as the next request starts to arrive. False if
+    /// `close_idle_connections` got there first: the connection must close instead.
+    pub(crate) fn claim_busy(&self) -> bool {
+        let mut phase = lock(&self.phase);
+        if *phase == Phase::Closing {
+            return false;
+        }
+        *phase = Phase::Busy;
+        true
+    }
+
+    pub(crate) fn close_requested(&self) -> bool {
+        *lock(&self.phase) == Phase::Closing
+    }
+
+    fn request_close_if_idle(&self) -> bool {
+        let mut phase = lock(&self.phase);
+        let idle = *phase == Phase::Idle;
+        if idle {
+            *phase = Phase::Closing;
+        }
+        idle
+    }
+
+    fn wait_closed(&self, deadline: Instant) {
+        let guard = lock(&self.phase);
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        let _ = self
+            .changed
+            .wait_timeout_while(guard, timeout, |phase| *phase != Phase::Closed);
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    connections: AtomicU64,
+    handshakes: AtomicU64,
+    requests: AtomicU64,
+    open: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct RequestLog {
+    entries: VecDeque<RecordedRequest>,
+    body_bytes: usize,
+}
+
+/// The state shared by the accept loop, the connection threads and the [`super::DevAgent`].
+pub(crate) struct Shared {
+    pub(crate) stop: StopSignal,
+    pub(crate) faults: Arc<FaultSlot>,
+    pub(crate) agent: Mutex<Agent>,
+    pub(crate) tls: Arc<ServerConfig>,
+    pub(crate) idle_timeout: Duration,
+    counters: Counters,
+    log: Mutex<RequestLog>,
+    conns: Mutex<HashMap<u64, Arc<ConnCtl>>>,
+}
+
+impl Shared {
+    pub(crate) fn stats(&self) -> Stats {
+        let c = &self.counters;
+        Stats {
+            connections: c.connections.load(Ordering::SeqCst),
+            handshakes: c.handshakes.load(Ordering::SeqCst),
+            requests: c.requests.load(Ordering::SeqCst),
+            open_connections: c.open.load(Ordering::SeqCst),
+        }
+    }
+
+    pub(crate) fn count_handshake(&self) {
+        self.counters.handshakes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn count_request(&self) {
+        self.counters.requests.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.log).entries.iter().cloned().collect()
+    }
+
+    pub(crate) fn record(&self, request: RecordedRequest) {
+        let mut log = lock(&self.log);
+        log.body_bytes += request.body.len();
+        log.entries.push_back(request);
+        while log.entries.len() > LOG_MAX_REQUESTS
+            || (log.body_bytes > LOG_MAX_BODY_BYTES && log.entries.len() > 1)
+        {
+            if let Some(old) = log.entries.pop_front() {
+                log.body_bytes -= old.body.len();
+            }
+        }
+    }
+}
+
+/// A running server; stopping it (explicitly or on drop) is idempotent.
+pub(crate) struct Server {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    /// Returns the connection threads it started, still to be joined.
+    accept: Option<JoinHandle<Vec<JoinHandle<()>>>>,
+    lifetime: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub(crate) fn start(config: Config) -> io::Result<Server> {
+        let listener = TcpListener::bind(config.bind)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            stop: StopSignal::default(),
+            faults: config.faults,
+            agent: Mutex::new(config.agent),
+            tls: config.tls,
+            idle_timeout: config.idle_timeout,
+            counters: Counters::default(),
+            log: Mutex::default(),
+            conns: Mutex::default(),
+        });
+        let accept = thread::Builder::new()
+            .name(format!("devagent-accept-{}", addr.port()))
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || accept_loop(&listener, &shared)
+            })?;
+        // From here on, an early return drops `server`, which stops what was started.
+        let mut server = Server {
+            addr,
+            shared,
+            accept: Some(accept),
+            lifetime: None,
+        };
+        let max_lifetime = config.max_lifetime;
+        server.lifetime = Some(
+            thread::Builder::new()
+                .name(format!("devagent-lifetime-{}", addr.port()))
+                .spawn({
+                    let shared = Arc::clone(&server.shared);
+                    move || {
+                        if shared.stop.sleep(max_lifetime) {
+                            shared.stop.trigger();
+                            wake(addr);
+                        }
+                    }
+                })?,
+        );
+        Ok(server)
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    pub(crate) fn close_idle_connections(&self) {
+        let idle: Vec<Arc<ConnCtl>> = lock(&self.shared.conns)
+            .values()
+            .filter(|conn| conn.request_close_if_idle())
+            .cloned()
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for conn in idle {
+            conn.wait_closed(deadline);
+        }
+    }
+
+    fn stop(&mut self) {
+        let Some(accept) = self.accept.take() else {
+            return;
+        };
+        let deadline = Instant::now() + JOIN_BOUND;
+        self.shared.stop.trigger();
+        // The accept loop blocks in accept(): a connection of our own wakes it. Skip it if the
+        // loop already ended (after max_lifetime), since the port may belong to someone else by
+        // now.
+        if !accept.is_finished() {
+            wake(self.addr);
+        }
+        let workers = join_by(accept, deadline).unwrap_or_default();
+
+        // Connection threads see the stop within one POLL and close politely; cut the sockets
+        // of any that are still stuck after that (say, writing to a client that never reads).
+        let grace_end = Instant::now() + GRACE;
+        while Instant::now() < grace_end && !workers.iter().all(JoinHandle::is_finished) {
+            thread::sleep(Duration::from_millis(5));
+        }
+        for conn in lock(&self.shared.conns).values() {
+            let _ = conn.socket.shutdown(Shutdown::Both);
+        }
+        for worker in workers {
+            join_by(worker, deadline);
+        }
+        if let Some(lifetime) = self.lifetime.take() {
+            join_by(lifetime, deadline);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Joins `handle` if it finishes before `deadline`; otherwise leaves the thread detached.
+fn join_by<T>(handle: JoinHandle<T>, deadline: Instant) -> Option<T> {
+    while !handle.is_finished() {
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    handle.join().ok()
+}
+
+/// Unblocks the accept loop with a throwaway connection.
+fn wake(addr: SocketAddr) {
+    let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(500));
+}
+
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) -> Vec<JoinHandle<()>> {
+    let mut workers: Vec<JoinHandle<()>> = Vec::new();
+    let mut accepted = 0u64;
+    while !shared.stop.is_set() {
+        let socket = match listener.accept() {
+            Ok((socket, _)) => socket,
+            Err(_) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                shared.stop.sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        if shared.stop.is_set() {
+            break; // most likely our own wake-up connection
+        }
+        accepted += 1;
+        shared.counters.connections.fetch_add(1, Ordering::SeqCst);
+        reap(&mut workers);
+        if let Some(worker) = spawn_connection(shared, accepted, socket) {
+            workers.push(worker);
+        }
+    }
+    workers
+}
+
+/// Joins the connection threads that have ended, so the list stays short on long runs.
+fn reap(workers: &mut Vec<JoinHandle<()>>) {
+    let mut i = 0;
+    while i < workers.len() {
+        if workers[i].is_finished() {
+            let _ = workers.swap_remove(i).join();
+        } else {
+            i += 1;
+        }
+    }
+}
+
+fn spawn_connection(shared: &Arc<Shared>, id: u64, socket: TcpStream) -> Option<JoinHandle<()>> {
+    let ctl = Arc::new(ConnCtl {
+        phase: Mutex::new(Phase::Handshaking),
+        changed: Condvar::new(),
+        socket: socket.try_clone().ok()?,
+    });
+    shared.counters.open.fetch_add(1, Ordering::SeqCst);
+    lock(&shared.conns).insert(id, Arc::clone(&ctl));
+    let guard = OpenConnection {
+        shared: Arc::clone(shared),
+        id,
+        ctl,
+    };
+    thread::Builder::new()
+        .name(format!("devagent-conn-{id}"))
+        .spawn(move || connection::serve(&guard.shared, id, &guard.ctl, socket))
+        .ok()
+    // If spawning failed, the closure and with it `guard` are dropped here: the count and the
+    // registry are put right again.
+}
+
+/// Unregisters a connection however its thread ends.
+struct OpenConnection {
+    shared: Arc<Shared>,
+    id: u64,
+    ctl: Arc<ConnCtl>,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        lock(&self.shared.conns).remove(&self.id);
+        self.shared.counters.open.fetch_sub(1, Ordering::SeqCst);
+        self.ctl.set(Phase::Closed);
+    }
+}
