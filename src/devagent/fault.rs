@@ -65,6 +65,14 @@ pub enum Fault {
     /// Read the request, then close the connection (TLS `close_notify`, TCP FIN) without any
     /// answer.
     Drop,
+    /// Answer with this HTTP status and exactly this body, as `application/json`: for answers
+    /// no other fault makes, such as a 2xx that reports a refusal or a `null` payload.
+    Answer {
+        /// The HTTP status.
+        status: u16,
+        /// The body, sent as is.
+        body: String,
+    },
     /// HTTP 302 with `Location: <the string>` (CR and LF removed) and the envelope
     /// `{"ok":false,"error":"moved"}`.
     Redirect(String),

@@ -246,6 +246,7 @@ pub(crate) fn injected(fault: &Fault) -> Option<Response> {
             body: format!("injected HTTP {status}: this body is not an envelope\n").into_bytes(),
         },
         Fault::NotOk(message) => envelope::error(200, message),
+        Fault::Answer { status, body } => Response::json(*status, body.clone().into_bytes()),
         Fault::Garbage => Response::json(
             200,
             b"<html><body><h1>502 Bad Gateway</h1> this is not JSON</body></html>\n".to_vec(),

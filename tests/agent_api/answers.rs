@@ -180,3 +180,50 @@ fn a_redirect_is_an_error_and_is_never_followed() {
         "the redirect target was contacted"
     );
 }
+
+fn answer(status: u16, body: serde_json::Value) -> Fault {
+    Fault::Answer {
+        status,
+        body: body.to_string(),
+    }
+}
+
+#[test]
+fn null_or_missing_data_is_the_zero_value_as_in_go() {
+    let agent = agent();
+    let client = client(&agent);
+    for body in [
+        serde_json::json!({"ok": true, "data": null}),
+        serde_json::json!({"ok": true}),
+        serde_json::json!({"ok": true, "data": {"vmid": 101, "mounts": null}}),
+    ] {
+        agent.set_fault(answer(200, body.clone()));
+        let storage = client.storage().unwrap();
+        assert!(storage.mounts.is_empty(), "{body}");
+    }
+}
+
+#[test]
+fn ok_false_without_text_still_says_what_happened() {
+    let agent = agent();
+    agent.set_fault(answer(200, serde_json::json!({"ok": false})));
+    let err = client(&agent).backup_status().unwrap_err();
+    assert!(matches!(err, Error::Agent { .. }), "{err:?}");
+    assert!(err.to_string().contains("ok: false"), "{err}");
+}
+
+#[test]
+fn agent_text_cannot_rewrite_the_terminal() {
+    let agent = agent();
+    agent.set_fault(answer(
+        500,
+        serde_json::json!({"ok": false, "error": "x\u{1b}[2Jy\u{202e}z"}),
+    ));
+    let err = client(&agent).storage().unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        !shown.chars().any(|c| c.is_control() || c == '\u{202e}'),
+        "{shown:?}"
+    );
+    assert!(shown.contains("x\\u{1b}[2Jy\\u{202e}z"), "{shown}");
+}

@@ -164,3 +164,67 @@ fn a_hostile_host_scope_is_quoted_so_the_shell_reads_it_back_exactly() {
         }
     }
 }
+
+fn answer(status: u16, body: serde_json::Value) -> Fault {
+    Fault::Answer {
+        status,
+        body: body.to_string(),
+    }
+}
+
+#[test]
+fn a_2xx_that_reports_data_bearing_and_not_formatted_is_the_same_refusal() {
+    let agent = agent();
+    let client = client(&agent);
+    let pending = serde_json::json!({"op": "storage_wipe", "host_scope": "pve-9",
+                                     "durable_id": "byid:x", "fstype": "xfs"});
+    for ok in [true, false] {
+        agent.set_fault(answer(
+            200,
+            serde_json::json!({"ok": ok, "error": "", "data": {"device": "/dev/sdc",
+                "formatted": false, "data_bearing": true, "reason": "has files",
+                "pending_op": pending}}),
+        ));
+        let refusal = expect_refusal(client.format_disk("/dev/sdc", "xfs"));
+        assert_eq!(refusal.http_status(), 200);
+        assert_eq!(
+            refusal.opsign_command().as_deref(),
+            Some("felhom-opsign -op storage_wipe -host pve-9 -durable-id byid:x")
+        );
+    }
+}
+
+#[test]
+fn a_2xx_that_formatted_nothing_is_an_error_not_a_success() {
+    let agent = agent();
+    let client = client(&agent);
+    for data in [
+        serde_json::json!({"device": "/dev/sdc", "formatted": false, "data_bearing": false}),
+        serde_json::Value::Null,
+        serde_json::json!({}),
+    ] {
+        agent.set_fault(answer(202, serde_json::json!({"ok": true, "data": data})));
+        let result = client.format_disk("/dev/sdc", "ext4");
+        assert!(
+            matches!(result, Err(Error::Agent { .. })),
+            "{data}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn a_pending_op_that_no_command_line_can_carry_gives_no_command() {
+    let agent = agent();
+    agent.set_fault(answer(
+        403,
+        serde_json::json!({"ok": false, "error": "refused", "data": {"pending_op":
+            {"op": "storage_wipe", "host_scope": "pve\u{0}evil", "durable_id": "byid:x"}}}),
+    ));
+    let refusal = expect_refusal(client(&agent).format_disk("/dev/sdb", "ext4"));
+    assert!(refusal.pending_op().is_some());
+    assert_eq!(refusal.opsign_command(), None);
+    assert!(
+        refusal.to_string().contains("no felhom-opsign command"),
+        "{refusal}"
+    );
+}
