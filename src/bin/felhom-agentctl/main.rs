@@ -5,6 +5,10 @@
 //! answer (`output`) or the failure with its exit status (`exit`). The `fingerprint` subcommand
 //! is in `probe`. `felhom-agentctl --help` is the user's documentation.
 
+// The doc comments in `args` are --help text written for a terminal (`[IPV6]:PORT`,
+// `uuid:<UUID>`), not rustdoc markup.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 mod args;
 mod duration;
 mod exit;
