@@ -36,6 +36,7 @@ const USER_AGENT: &str = concat!("felhom-agentapi/", env!("CARGO_PKG_VERSION"));
 /// call and 5 s for connect plus handshake by default; see [`ClientBuilder`]).
 ///
 /// ```
+/// # #[cfg(feature = "devagent")] {
 /// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
 /// # let (endpoint, token, pin) = (agent.endpoint(), agent.token().to_string(), agent.fingerprint().to_string());
 /// use felhom_agentapi::Client;
@@ -44,6 +45,7 @@ const USER_AGENT: &str = concat!("felhom-agentapi/", env!("CARGO_PKG_VERSION"));
 /// for mount in client.storage()?.mounts {
 ///     println!("{} at {}", mount.storage, mount.mount_point);
 /// }
+/// # }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -389,6 +391,7 @@ impl Client {
     /// whose body cannot be read is still a refusal, and any other status is an error.
     ///
     /// ```
+    /// # #[cfg(feature = "devagent")] {
     /// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
     /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
     /// use felhom_agentapi::Error;
@@ -400,6 +403,7 @@ impl Client {
     ///     }
     ///     other => panic!("a data-bearing device must be refused, got {other:?}"),
     /// }
+    /// # }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn format_disk(&self, device: &str, fstype: &str) -> Result<FormatResult, Error> {
