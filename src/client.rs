@@ -25,6 +25,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many idle connections a client keeps for reuse unless set otherwise.
 pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 16;
+/// How long an idle connection is kept for reuse unless set otherwise: 15 s.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 const USER_AGENT: &str = concat!("felhom-agentapi/", env!("CARGO_PKG_VERSION"));
 
@@ -100,6 +102,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     max_idle_connections: usize,
+    idle_timeout: Duration,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -111,6 +114,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_idle_connections", &self.max_idle_connections)
+            .field("idle_timeout", &self.idle_timeout)
             .finish()
     }
 }
@@ -141,6 +145,14 @@ impl ClientBuilder {
     /// client. Default 16.
     pub fn max_idle_connections(mut self, n: usize) -> ClientBuilder {
         self.max_idle_connections = n;
+        self
+    }
+
+    /// How long an idle connection is kept for reuse. Default 15 s. Set it below the agent's own
+    /// idle timeout: a call sent on a connection in the instant the agent closes it fails with
+    /// [`Error::Io`] (which may have reached the agent), and the client does not retry.
+    pub fn idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.idle_timeout = timeout;
         self
     }
 
@@ -202,6 +214,7 @@ impl ClientBuilder {
             .user_agent(USER_AGENT)
             .max_idle_connections(self.max_idle_connections)
             .max_idle_connections_per_host(self.max_idle_connections)
+            .max_idle_age(self.idle_timeout)
             .build();
         let agent = ureq::Agent::with_parts(
             config,
@@ -256,6 +269,7 @@ impl Client {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 
@@ -292,7 +306,9 @@ impl Client {
     }
 
     /// Starts a backup and waits for it: polls the status every `poll_every` until the job is
-    /// done, for at most `give_up_after`.
+    /// done, and stops polling once `give_up_after` has passed since the start. It polls at
+    /// least once; a poll under way when the time is up may add up to one call's
+    /// [`timeout`](ClientBuilder::timeout).
     ///
     /// # Errors
     ///
@@ -343,13 +359,16 @@ impl Client {
                 ref phase => last_phase = phase.clone(),
             }
         }
+        let ctx = self.context();
+        let mut job_id = job.job_id;
+        ctx.redact(&mut job_id);
+        if let BackupPhase::Other(text) = &mut last_phase {
+            ctx.redact(text);
+        }
         Err(Error::Timeout {
             method: "GET",
             path: "/backup/status",
-            stage: TimeoutStage::BackupWait {
-                job_id: job.job_id,
-                last_phase,
-            },
+            stage: TimeoutStage::BackupWait { job_id, last_phase },
             limit: give_up_after,
         })
     }

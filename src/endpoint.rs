@@ -77,6 +77,11 @@ pub(crate) fn parse(input: &str) -> Result<Endpoint, String> {
         ));
     } else if let Ok(ip) = host.parse::<IpAddr>() {
         format!("{ip}:{port}")
+    } else if ends_in_a_number(host) {
+        return Err(format!(
+            "the endpoint {trimmed:?} has the host {host:?}, which resolvers read as an IPv4 \
+             address in another notation: write the address in dotted decimal"
+        ));
     } else if is_dns_name(host) {
         format!("{}:{port}", host.to_ascii_lowercase())
     } else {
@@ -96,6 +101,17 @@ fn split_host_port(s: &str) -> Option<(&str, &str)> {
         Some((&s[..=close], port))
     } else {
         s.rsplit_once(':')
+    }
+}
+
+/// The WHATWG URL rule: a host whose last label is a number (decimal, or hex with `0x`) is an
+/// IPv4 address to inet_aton/getaddrinfo, whatever it looks like.
+fn ends_in_a_number(host: &str) -> bool {
+    let last = host.rsplit('.').next().unwrap_or("");
+    let hex = last.strip_prefix("0x").or_else(|| last.strip_prefix("0X"));
+    match hex {
+        Some(digits) => digits.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()),
     }
 }
 
@@ -131,6 +147,20 @@ mod tests {
                 Ok(authority.to_string()),
                 "{input}"
             );
+        }
+    }
+
+    #[test]
+    fn the_base_url_is_always_https() {
+        for input in [
+            "10.0.0.1:8443",
+            "https://10.0.0.1:8443",
+            "[fd00::1]:8443",
+            "agent.local:1",
+        ] {
+            let url = parse(input).unwrap().base_url();
+            let uri: ureq::http::Uri = url.parse().unwrap();
+            assert_eq!(uri.scheme_str(), Some("https"), "{input} -> {url}");
         }
     }
 

@@ -87,7 +87,8 @@ mod wire;
 pub mod devagent;
 
 pub use client::{
-    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
 };
 pub use error::{Error, FormatRefused, TimeoutStage};
 pub use exchange::MAX_BODY as MAX_RESPONSE_BYTES;

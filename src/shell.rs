@@ -13,7 +13,8 @@ fn is_plain(c: char) -> bool {
 /// else is put in single quotes, inside which the shell interprets nothing; a single quote itself
 /// is written as `'\''` (close, escaped quote, reopen).
 pub(crate) fn quote(value: &str) -> Cow<'_, str> {
-    if !value.is_empty() && value.chars().all(is_plain) {
+    // A leading `=` is plain to POSIX sh but not to zsh, which expands `=cmd` to a path.
+    if !value.is_empty() && !value.starts_with('=') && value.chars().all(is_plain) {
         return Cow::Borrowed(value);
     }
     let mut quoted = String::with_capacity(value.len() + 2);
@@ -55,5 +56,7 @@ mod tests {
         assert_eq!(quote("~root"), "'~root'");
         assert_eq!(quote("x\ny"), "'x\ny'");
         assert_eq!(quote("é"), "'é'");
+        assert_eq!(quote("=ls"), "'=ls'");
+        assert_eq!(quote("a=b"), "a=b");
     }
 }

@@ -108,6 +108,12 @@ impl Connector<()> for PinnedTlsConnector {
         details: &ConnectionDetails,
         _chained: Option<()>,
     ) -> Result<Option<TlsTransport>, ureq::Error> {
+        // The pin and the token only make sense over TLS: a plain-http URL must fail loudly,
+        // never quietly use the pinned TLS session anyway.
+        if !details.needs_tls() {
+            let message = "refusing a URL that is not https";
+            return Err(HandshakeFailure::Tls(message.into()).into_ureq());
+        }
         let tcp = match Connector::<()>::connect(&TcpConnector::default(), details, None) {
             Ok(Some(tcp)) => tcp,
             Ok(None) => {
@@ -205,10 +211,23 @@ impl Transport for TlsTransport {
         Ok(amount > 0)
     }
 
-    /// Asked by the pool before reusing an idle connection. The TCP probe reports the
-    /// connection closed when the peer sent FIN or any bytes at all (such as a TLS close_notify
-    /// alert), so a connection the agent closed while idle is never used for a request.
+    /// Asked by the pool before reusing an idle connection. Anything the agent sent after the
+    /// last answer (bytes in ureq's buffer, records inside rustls, a close_notify, a FIN, or
+    /// bytes waiting in the socket) makes the connection unusable: those bytes must never be
+    /// read as the answer to the next request.
     fn is_open(&mut self) -> bool {
+        // Bytes already pulled out of the socket are invisible to the TCP probe: ureq's TCP
+        // buffer, and records rustls holds (decrypted or not), count as unsolicited bytes too.
+        if !self.stream.sock.get_mut().buffers().input().is_empty() {
+            return false;
+        }
+        match self.stream.conn.process_new_packets() {
+            Ok(state)
+                if state.plaintext_bytes_to_read() == 0
+                    && state.tls_bytes_to_write() == 0
+                    && !state.peer_has_closed() => {}
+            _ => return false,
+        }
         self.stream.sock.get_mut().is_open()
     }
 

@@ -314,8 +314,9 @@ impl PendingOp {
     /// `felhom-opsign -op OP -host HOST -durable-id ID`.
     ///
     /// The values come from the network, so the command is made safe to paste into a POSIX
-    /// shell: a value that is empty or holds any character outside `[A-Za-z0-9_@%+=:,./-]` is
-    /// single-quoted, and the shell reads it back as exactly that one argument, whatever it holds.
+    /// shell: a value that is empty, starts with `=` (which zsh would expand), or holds any
+    /// character outside `[A-Za-z0-9_@%+=:,./-]` is single-quoted, and the shell reads it back
+    /// as exactly that one argument, whatever it holds.
     /// Ordinary values print exactly as the Go client prints them.
     ///
     /// ```

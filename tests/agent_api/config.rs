@@ -71,3 +71,22 @@ fn the_https_prefix_is_accepted_and_the_endpoint_normalized() {
     assert_eq!(client.endpoint(), agent.endpoint());
     client.storage().unwrap();
 }
+
+#[test]
+fn numeric_hosts_that_are_not_ip_addresses_are_refused() {
+    // getaddrinfo reads these as IPv4 addresses (inet_aton: octal, hex, fewer parts):
+    // 127.0.0.010 is 127.0.0.8, not 127.0.0.10.
+    for endpoint in [
+        "127.0.0.010:8443",
+        "2130706433:8443",
+        "0x7f000001:8443",
+        "127.1:8443",
+        "0177.0.0.0x8:8443",
+    ] {
+        let result = Client::new(endpoint, "token", &pin());
+        assert!(
+            matches!(result, Err(Error::Config { .. })),
+            "{endpoint}: {result:?}"
+        );
+    }
+}

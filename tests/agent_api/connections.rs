@@ -103,3 +103,18 @@ fn a_restarted_agent_is_reached_on_a_fresh_connection() {
     assert_eq!(agent.stats().connections, 1);
     assert_eq!(agent.requests().len(), 2);
 }
+
+#[test]
+fn an_idle_connection_older_than_the_idle_timeout_is_not_reused() {
+    let agent = agent();
+    let client = crate::builder(&agent)
+        .idle_timeout(std::time::Duration::from_millis(1))
+        .build()
+        .unwrap();
+    client.storage().unwrap();
+    // The property under test is an age: waiting longer than the limit is the point. A slower
+    // machine only makes the wait longer, which cannot change the outcome.
+    thread::sleep(std::time::Duration::from_millis(50));
+    client.storage().unwrap();
+    assert_eq!(agent.stats().connections, 2);
+}

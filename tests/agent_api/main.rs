@@ -10,6 +10,7 @@ mod connections;
 mod endpoints;
 mod format;
 mod limits;
+mod pool;
 mod secrets;
 mod trust;
 

@@ -84,3 +84,26 @@ fn configuration_errors_do_not_echo_the_token() {
     assert!(!shown.contains(TOKEN), "{shown}");
     assert!(shown.contains("newline"), "{shown}");
 }
+
+#[test]
+fn giving_up_on_a_backup_does_not_show_an_echoed_token() {
+    let agent = agent();
+    // Every answer: a job id and an unknown phase that echo the token.
+    let data =
+        serde_json::json!({"job_id": format!("job-{TOKEN}"), "phase": format!("queued {TOKEN}")});
+    agent.set_fault(Fault::Answer {
+        status: 200,
+        body: serde_json::json!({"ok": true, "data": data}).to_string(),
+    });
+    let err = builder(&agent)
+        .build()
+        .unwrap()
+        .run_backup(Duration::from_millis(5), Duration::from_millis(50))
+        .unwrap_err();
+    assert!(
+        matches!(err, felhom_agentapi::Error::Timeout { .. }),
+        "{err:?}"
+    );
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+}
