@@ -430,9 +430,9 @@ impl fmt::Display for FormatRefused {
             write!(f, " ({})", printable(reason))?;
         }
         match self.opsign_command() {
-            // Control characters could rewrite the operator's terminal; such a command is only
-            // given through `opsign_command()`, never printed raw.
-            Some(command) if command.chars().any(char::is_control) => f.write_str(
+            // Control characters and bidirectional overrides could rewrite what the operator
+            // sees; such a command is only given through `opsign_command()`, never printed.
+            Some(command) if command.chars().any(rewrites_terminal) => f.write_str(
                 "; an operator must authorize the wipe, but the command holds control \
                  characters, so it is not printed here: take it from opsign_command()",
             ),
@@ -452,19 +452,22 @@ impl fmt::Display for FormatRefused {
 
 impl std::error::Error for FormatRefused {}
 
+/// Control characters (escape sequences start with one) and the bidirectional formatting
+/// characters, which reorder how the rest of a line is displayed.
+fn rewrites_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// `text` with control characters and bidirectional overrides escaped (`\n`, `\u{202e}`), so
 /// that text from the agent cannot rewrite the terminal of whoever reads an error message.
 pub(crate) fn printable(text: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !text.chars().any(unsafe_char) {
+    if !text.chars().any(rewrites_terminal) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if unsafe_char(c) {
+        if rewrites_terminal(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);

@@ -143,6 +143,8 @@ fn a_hostile_host_scope_is_quoted_so_the_shell_reads_it_back_exactly() {
         "`id`",
         "x\ny",
         "*",
+        "=ls",
+        "pve-1\u{202e};1-evp",
     ] {
         let agent = DevAgent::builder().host_scope(scope).start().unwrap();
         let refusal = expect_refusal(client(&agent).format_disk("/dev/sdb", "ext4"));
@@ -154,10 +156,10 @@ fn a_hostile_host_scope_is_quoted_so_the_shell_reads_it_back_exactly() {
             vec!["-op", &op.op, "-host", scope, "-durable-id", &op.durable_id],
             "{command}"
         );
-        // A newline is a control character: the message points to the command instead of
-        // printing it raw.
+        // Control characters and bidirectional overrides could disguise the command on the
+        // operator's screen: the message then points to the command instead of printing it.
         let message = refusal.to_string();
-        if scope.chars().any(char::is_control) {
+        if scope.chars().any(|c| c.is_control() || c == '\u{202e}') {
             assert!(!message.contains(scope), "{message:?}");
         } else {
             assert!(message.ends_with(&command), "{message}");

@@ -1,0 +1,42 @@
+//! Any answer, judged as the answer of every endpoint and as a format verdict: the decoder never
+//! panics, and no error message (Display or Debug) carries the token, however the agent's text
+//! echoes it, or a raw control character or bidirectional override that could rewrite the
+//! reader's terminal.
+//!
+//! Input: two bytes of HTTP status (big-endian, mapped into 100..=599), then the body.
+#![no_main]
+
+use felhom_agentapi::fuzzing;
+use libfuzzer_sys::fuzz_target;
+
+/// Splits the input into an HTTP status in 100..=599 and a body. A raw status already in range
+/// is kept as it is, so that the fuzzer's comparison hints (200, 202, 403) land directly.
+fn status_and_body(data: &[u8]) -> Option<(u16, &[u8])> {
+    let [high, low, body @ ..] = data else {
+        return None;
+    };
+    let raw = u16::from_be_bytes([*high, *low]);
+    let status = if (100..=599).contains(&raw) {
+        raw
+    } else {
+        100 + raw % 500
+    };
+    Some((status, body))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((status, body)) = status_and_body(data) else {
+        return;
+    };
+    for message in fuzzing::decode_answer(status, body) {
+        assert!(
+            !message.contains(fuzzing::TOKEN),
+            "the token leaked into an error message (HTTP {status}): {message:?}"
+        );
+        assert!(
+            !message.chars().any(|c| c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+            "an error message holds a character that rewrites terminals (HTTP {status}): {message:?}"
+        );
+    }
+});
