@@ -83,3 +83,19 @@ pub fn format_verdict(status: u16, body: &[u8]) -> Result<FormatResult, crate::E
     };
     context().format_outcome("/dev/sdx", &answer)
 }
+
+/// Splits a fuzz input into an HTTP status in 100..=599 (its first two bytes, big-endian) and a
+/// body. A raw status already in range is kept as it is, so that the fuzzer's comparison hints
+/// (200, 202, 403) land directly; any other is mapped to `100 + n % 500`.
+pub fn status_and_body(data: &[u8]) -> Option<(u16, &[u8])> {
+    let [high, low, body @ ..] = data else {
+        return None;
+    };
+    let raw = u16::from_be_bytes([*high, *low]);
+    let status = if (100..=599).contains(&raw) {
+        raw
+    } else {
+        100 + raw % 500
+    };
+    Some((status, body))
+}

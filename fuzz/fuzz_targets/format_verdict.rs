@@ -10,23 +10,8 @@
 use felhom_agentapi::{Error, fuzzing};
 use libfuzzer_sys::fuzz_target;
 
-/// Splits the input into an HTTP status in 100..=599 and a body. A raw status already in range
-/// is kept as it is, so that the fuzzer's comparison hints (200, 202, 403) land directly.
-fn status_and_body(data: &[u8]) -> Option<(u16, &[u8])> {
-    let [high, low, body @ ..] = data else {
-        return None;
-    };
-    let raw = u16::from_be_bytes([*high, *low]);
-    let status = if (100..=599).contains(&raw) {
-        raw
-    } else {
-        100 + raw % 500
-    };
-    Some((status, body))
-}
-
 fuzz_target!(|data: &[u8]| {
-    let Some((status, body)) = status_and_body(data) else {
+    let Some((status, body)) = fuzzing::status_and_body(data) else {
         return;
     };
     match fuzzing::format_verdict(status, body) {
