@@ -229,7 +229,7 @@ impl fmt::Display for Error {
                     write!(f, "{fp}")?;
                 }
                 f.write_str(
-                    "; nothing was sent. If the agent's certificate was replaced on purpose, pin \
+                    "; nothing was sent: if the agent's certificate was replaced on purpose, pin \
                      the new fingerprint; otherwise something else answers at this address",
                 )
             }
@@ -239,7 +239,7 @@ impl fmt::Display for Error {
                 message,
             } => write!(
                 f,
-                "{method} {path}: TLS handshake with the agent failed: {message}; nothing was sent"
+                "{method} {path}: the TLS handshake with the agent failed: {message}; nothing was sent"
             ),
             Error::Connect {
                 method,

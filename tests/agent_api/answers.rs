@@ -227,3 +227,47 @@ fn agent_text_cannot_rewrite_the_terminal() {
     );
     assert!(shown.contains("x\\u{1b}[2Jy\\u{202e}z"), "{shown}");
 }
+
+#[test]
+fn every_message_names_the_call_in_lowercase_without_trailing_punctuation() {
+    let agent = agent();
+    // A new client per fault: handshake faults only show on a new connection.
+    let new_client = || {
+        crate::builder(&agent)
+            .timeout(std::time::Duration::from_millis(300))
+            .build()
+            .unwrap()
+    };
+    let faults = [
+        Fault::Status(500),
+        Fault::Status(401),
+        Fault::StatusWithoutEnvelope(502),
+        Fault::NotOk("busy".into()),
+        Fault::Garbage,
+        Fault::WrongType,
+        Fault::Oversized(2 << 20),
+        Fault::Slow(std::time::Duration::from_secs(5)),
+        Fault::Truncate,
+        Fault::Redirect("https://127.0.0.1:1/".into()),
+        Fault::OtherCert,
+        Fault::WrongKey,
+    ];
+    for fault in faults {
+        agent.set_fault(fault.clone());
+        let message = new_client().storage().unwrap_err().to_string();
+        let rest = message
+            .strip_prefix("GET /storage: ")
+            .unwrap_or_else(|| panic!("{fault:?}: {message}"));
+        assert!(rest.starts_with(char::is_lowercase), "{fault:?}: {message}");
+        assert!(
+            !message.ends_with(['.', '!', '?', ':', ';']),
+            "{fault:?}: {message}"
+        );
+    }
+    agent.set_fault(Fault::Drop);
+    let message = new_client()
+        .format_disk("/dev/sdb", "ext4")
+        .unwrap_err()
+        .to_string();
+    assert!(message.starts_with("POST /disks/format: the "), "{message}");
+}
