@@ -2,7 +2,7 @@
 //! agent running as a separate process. See BENCHMARKS.md for the results and their reading.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench --features devagent,cli --bench agentapi
+//! cargo bench --features devagent,cli --bench agentapi
 //! ```
 //!
 //! The bench first builds what it spawns (`cargo build --release --features devagent,cli
@@ -59,8 +59,7 @@ use felhom_agentapi::Client;
 use agent::{AgentProcess, Scratch};
 use stats::Figures;
 
-const COMMAND: &str =
-    "CARGO_TARGET_DIR=/work/target-bench cargo bench --features devagent,cli --bench agentapi";
+const COMMAND: &str = "cargo bench --features devagent,cli --bench agentapi";
 /// Kept-alive calls counted under strace.
 const STRACE_CALLS: usize = 500;
 /// Warm-up calls in the child mode, before the counted ones.
