@@ -763,10 +763,15 @@ fn shutdown_is_prompt_with_a_slow_request_in_flight() {
     let client = thread::spawn(move || c.read_until_closed().0);
     wait_for("the slow request to arrive", || agent.stats().requests == 1);
 
+    // The 60 s wait is cut short: drop must not wait it out (half of it is a bound no loaded
+    // machine reaches, so this checks the behaviour, not the speed).
     let started = Instant::now();
     drop(agent);
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(2), "drop took {took:?}");
+    assert!(
+        took < Duration::from_secs(30),
+        "drop waited out the slow answer: {took:?}"
+    );
     assert!(
         client.join().unwrap().is_empty(),
         "no answer after shutdown"
@@ -782,9 +787,10 @@ fn shutdown_is_prompt_with_a_stalled_body_and_quiet_clients() {
     let mut c = connect(&agent);
     c.send("GET", "/storage", Some(agent.token()), None);
     wait_for("the stalled request", || agent.stats().requests == 1);
+    // As above: the 60 s stall is cut short, not waited out.
     let started = Instant::now();
     agent.shutdown();
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(30));
 }
 
 #[test]
@@ -821,10 +827,8 @@ fn stops_by_itself_after_max_lifetime() {
     wait_for("connections to close", || {
         agent.stats().open_connections == 0
     });
-    // Dropping a server that already stopped is quick and harmless.
-    let started = Instant::now();
+    // Dropping a server that already stopped is harmless.
     drop(agent);
-    assert!(started.elapsed() < Duration::from_secs(1));
 }
 
 #[test]
@@ -858,14 +862,24 @@ fn close_idle_connections_closes_only_idle_ones_politely() {
     busy.send("GET", "/storage", Some(agent.token()), None);
     wait_for("the busy request", || agent.stats().requests == 2);
 
-    let started = Instant::now();
+    // close_idle_connections returns without waiting for the busy connection: it is back
+    // before that connection's slow answer arrives.
+    let busy_reader = thread::spawn(move || {
+        let status = busy.read_reply().unwrap().status;
+        (status, Instant::now(), busy)
+    });
     agent.close_idle_connections();
-    assert!(started.elapsed() < Duration::from_secs(1));
+    let returned = Instant::now();
     let (rest, end) = idle.read_until_closed();
     assert!(rest.is_empty());
     end.expect("close_notify before the FIN");
 
-    assert_eq!(busy.read_reply().unwrap().status, 200);
+    let (status, answered, mut busy) = busy_reader.join().unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        returned < answered,
+        "close_idle_connections waited for a busy connection"
+    );
     agent.clear_fault();
     assert_eq!(busy.get(&agent, "/storage").status, 200);
     wait_for("one connection left", || {
@@ -896,8 +910,8 @@ fn idle_timeout_closes_quiet_connections() {
     let (_, end) = c.read_until_closed();
     end.unwrap();
     let waited = started.elapsed();
+    // Not closed before the idle timeout (a lower bound: a slow machine only waits longer).
     assert!(waited >= Duration::from_millis(150), "{waited:?}");
-    assert!(waited < Duration::from_secs(3), "{waited:?}");
 }
 
 #[test]

@@ -121,13 +121,13 @@ fn assert_only_a_client_hello(received: &[u8], token: &str) {
 }
 
 /// Makes `call` against a silent server and checks that it is a connect-stage timeout with
-/// `limit`, that fired well before `other_limit`, and that sent nothing.
+/// `limit` (the shorter of the two limits, which must be the one that fired), and that sent
+/// nothing.
 fn expect_connect_timeout(
     client_for: impl FnOnce(&str) -> Client,
     call: impl FnOnce(&Client) -> Result<(), Error>,
     (method, path): (&str, &str),
     limit: Duration,
-    other_limit: Duration,
 ) {
     let server = RawServer::start(Behaviour::Silent);
     let client = client_for(&server.endpoint);
@@ -148,9 +148,9 @@ fn expect_connect_timeout(
     }
     assert!(!err.may_have_reached_agent(), "{err}");
     assert!(err.to_string().contains("nothing was sent"), "{err}");
-    // Loose bounds: it waited for a limit, and not for the longer one.
+    // Which limit fired is asserted above through `limit`; here only that the client did wait
+    // for it (a lower bound, which a slow machine cannot break).
     assert!(took >= limit / 2, "gave up after {took:?}");
-    assert!(took < other_limit, "took {took:?}: the longer limit fired");
     assert_only_a_client_hello(&server.finish(), "s3cret-token");
 }
 
@@ -175,14 +175,12 @@ fn a_handshake_that_never_completes_is_a_connect_timeout() {
         |c| c.storage().map(drop),
         ("GET", "/storage"),
         connect,
-        call_limit,
     );
     expect_connect_timeout(
         client_for,
         |c| c.start_backup().map(drop),
         ("POST", "/backup"),
         connect,
-        call_limit,
     );
 }
 
@@ -203,14 +201,12 @@ fn a_call_timeout_shorter_than_the_connect_timeout_fires_in_the_handshake_as_con
         |c| c.format_disk("/dev/sdc", "ext4").map(drop),
         ("POST", "/disks/format"),
         call_limit,
-        connect,
     );
     expect_connect_timeout(
         client_for,
         |c| c.disks().map(drop),
         ("GET", "/disks"),
         call_limit,
-        connect,
     );
 }
 
