@@ -119,11 +119,6 @@ impl DevAgent {
         self.fingerprint
     }
 
-    /// The DER of the certificate it serves.
-    pub fn cert_der(&self) -> &[u8] {
-        &self.identity.cert_der
-    }
-
     /// Its certificate and private key, to start another agent with the same pin, for instance
     /// a "restarted" agent on the same port ([`DevAgentBuilder::identity`],
     /// [`DevAgentBuilder::bind`]).

@@ -663,7 +663,10 @@ fn other_cert_changes_the_pin_even_for_resuming_clients() {
     let config = client_config(&[&rustls::version::TLS13]);
     let first = connect_with(agent.addr(), Arc::clone(&config)).unwrap();
     assert_eq!(first.peer_fingerprint(), agent.fingerprint());
-    assert_eq!(Fingerprint::of_der(agent.cert_der()), agent.fingerprint());
+    assert_eq!(
+        Fingerprint::of_der(agent.identity().cert_der()),
+        agent.fingerprint()
+    );
 
     // Without a fault the client resumes its session (no certificate is presented then)...
     let mut second = connect_with(agent.addr(), Arc::clone(&config)).unwrap();
