@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 use rustls::ServerConnection;
 
 use super::RecordedRequest;
+use super::control::{ConnCtl, POLL, Phase, lock};
 use super::envelope;
 use super::fault::Fault;
 use super::http::{self, Fill, ReadError, Request, Response};
 use super::routes;
-use super::server::{ConnCtl, POLL, Phase, Shared, lock};
+use super::server::Shared;
 
 /// How long a closed connection keeps reading what the peer still sends (typically its own
 /// `close_notify`), so that dropping the socket with unread data does not turn the FIN into an

@@ -3,7 +3,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::server::lock;
+use super::control::lock;
 
 /// A misbehaviour to inject with [`DevAgent::set_fault`](super::DevAgent::set_fault).
 ///

@@ -45,6 +45,7 @@
 //! ```
 
 mod connection;
+mod control;
 mod envelope;
 mod fault;
 mod http;

@@ -3,21 +3,19 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use rustls::ServerConfig;
 
+use super::control::{ConnCtl, Phase, StopSignal, lock};
 use super::fault::FaultSlot;
 use super::routes::Agent;
 use super::{RecordedRequest, Stats, connection};
 
-/// How often blocked connection threads look up to check for shutdown, idle timeouts and
-/// [`Server::close_idle_connections`]: the socket read and write timeout.
-pub(crate) const POLL: Duration = Duration::from_millis(25);
 /// How long connection threads get to close politely (TLS `close_notify`) on shutdown before
 /// their sockets are cut under them.
 const GRACE: Duration = Duration::from_millis(200);
@@ -28,12 +26,6 @@ const JOIN_BOUND: Duration = Duration::from_millis(1500);
 const LOG_MAX_REQUESTS: usize = 10_000;
 const LOG_MAX_BODY_BYTES: usize = 64 << 20;
 
-/// Locks a mutex, shrugging off poisoning: a panicked connection thread must not take the
-/// whole test server down with it.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Everything `DevAgentBuilder::start` decided.
 pub(crate) struct Config {
     pub(crate) bind: SocketAddr,
@@ -42,107 +34,6 @@ pub(crate) struct Config {
     pub(crate) faults: Arc<FaultSlot>,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_lifetime: Duration,
-}
-
-/// The one-way "stop now" switch, which sleepers can wait on.
-#[derive(Debug, Default)]
-pub(crate) struct StopSignal {
-    /// Read without locking on every poll.
-    flag: AtomicBool,
-    stopped: Mutex<bool>,
-    changed: Condvar,
-}
-
-impl StopSignal {
-    fn trigger(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        *lock(&self.stopped) = true;
-        self.changed.notify_all();
-    }
-
-    pub(crate) fn is_set(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
-    }
-
-    /// Sleeps for `duration` unless the server stops first. True if the whole time passed.
-    pub(crate) fn sleep(&self, duration: Duration) -> bool {
-        let guard = lock(&self.stopped);
-        let (guard, _) = self
-            .changed
-            .wait_timeout_while(guard, duration, |stopped| !*stopped)
-            .unwrap_or_else(PoisonError::into_inner);
-        !*guard
-    }
-}
-
-/// Where a connection is in its life, as [`Server::close_idle_connections`] needs to know.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
-    Handshaking,
-    /// Waiting for the first byte of its next request.
-    Idle,
-    /// Reading or answering a request.
-    Busy,
-    /// Asked to close while idle; the connection thread has not done it yet.
-    Closing,
-    /// `close_notify` and FIN sent, or the connection is gone.
-    Closed,
-}
-
-/// The handle other threads hold on one connection.
-#[derive(Debug)]
-pub(crate) struct ConnCtl {
-    phase: Mutex<Phase>,
-    changed: Condvar,
-    /// A clone of the connection's socket, to cut it if its thread does not stop in time.
-    socket: TcpStream,
-}
-
-impl ConnCtl {
-    pub(crate) fn set(&self, phase: Phase) {
-        *lock(&self.phase) = phase;
-        self.changed.notify_all();
-    }
-
-    /// Marks the connection as waiting for a request, unless a close is already under way.
-    pub(crate) fn enter_idle(&self) {
-        let mut phase = lock(&self.phase);
-        if matches!(*phase, Phase::Handshaking | Phase::Busy) {
-            *phase = Phase::Idle;
-        }
-    }
-
-    /// Leaves `Idle` for `Busy` as the next request starts to arrive. False if
-    /// `close_idle_connections` got there first: the connection must close instead.
-    pub(crate) fn claim_busy(&self) -> bool {
-        let mut phase = lock(&self.phase);
-        if *phase == Phase::Closing {
-            return false;
-        }
-        *phase = Phase::Busy;
-        true
-    }
-
-    pub(crate) fn close_requested(&self) -> bool {
-        *lock(&self.phase) == Phase::Closing
-    }
-
-    fn request_close_if_idle(&self) -> bool {
-        let mut phase = lock(&self.phase);
-        let idle = *phase == Phase::Idle;
-        if idle {
-            *phase = Phase::Closing;
-        }
-        idle
-    }
-
-    fn wait_closed(&self, deadline: Instant) {
-        let guard = lock(&self.phase);
-        let timeout = deadline.saturating_duration_since(Instant::now());
-        let _ = self
-            .changed
-            .wait_timeout_while(guard, timeout, |phase| *phase != Phase::Closed);
-    }
 }
 
 #[derive(Debug, Default)]
@@ -302,7 +193,7 @@ impl Server {
             thread::sleep(Duration::from_millis(5));
         }
         for conn in lock(&self.shared.conns).values() {
-            let _ = conn.socket.shutdown(Shutdown::Both);
+            conn.cut();
         }
         for worker in workers {
             join_by(worker, deadline);
@@ -373,11 +264,7 @@ fn reap(workers: &mut Vec<JoinHandle<()>>) {
 }
 
 fn spawn_connection(shared: &Arc<Shared>, id: u64, socket: TcpStream) -> Option<JoinHandle<()>> {
-    let ctl = Arc::new(ConnCtl {
-        phase: Mutex::new(Phase::Handshaking),
-        changed: Condvar::new(),
-        socket: socket.try_clone().ok()?,
-    });
+    let ctl = Arc::new(ConnCtl::new(&socket).ok()?);
     shared.counters.open.fetch_add(1, Ordering::SeqCst);
     lock(&shared.conns).insert(id, Arc::clone(&ctl));
     let guard = OpenConnection {
