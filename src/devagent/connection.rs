@@ -58,7 +58,8 @@ pub(crate) fn serve(shared: &Shared, id: u64, ctl: &ConnCtl, socket: TcpStream) 
                 if let Some(request) = rejection.request {
                     shared.record(recorded(id, request));
                 }
-                let _ = conn.send(&rejection.response, Framing::CLOSE);
+                let response = envelope::error(rejection.status, rejection.message);
+                let _ = conn.send(&response, Framing::CLOSE);
                 break;
             }
             Ok(request) => {

@@ -3,8 +3,6 @@
 
 use std::fmt::Write as _;
 
-use super::envelope;
-
 /// The largest request head accepted; larger ones get HTTP 400.
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// The largest request body accepted; larger ones get HTTP 413.
@@ -71,10 +69,11 @@ pub(crate) enum ReadError {
     Rejected(Box<Rejection>),
 }
 
-/// A request refused before its body was read.
+/// A request refused before its body was read: the status and message to answer with.
 #[derive(Debug)]
 pub(crate) struct Rejection {
-    pub(crate) response: Response,
+    pub(crate) status: u16,
+    pub(crate) message: &'static str,
     /// The head (with an empty body), if it was parsed.
     pub(crate) request: Option<Request>,
 }
@@ -130,9 +129,10 @@ pub(crate) fn read_request<S: Source>(
 
 const HEAD_TOO_LARGE: &str = "request head over 16 KiB";
 
-fn reject(status: u16, message: &str, request: Option<Request>) -> ReadError {
+fn reject(status: u16, message: &'static str, request: Option<Request>) -> ReadError {
     ReadError::Rejected(Box::new(Rejection {
-        response: envelope::error(status, message),
+        status,
+        message,
         request,
     }))
 }
@@ -330,7 +330,7 @@ mod tests {
 
     fn status_of(err: ReadError) -> u16 {
         match err {
-            ReadError::Rejected(rejection) => rejection.response.status,
+            ReadError::Rejected(rejection) => rejection.status,
             ReadError::Closed => 0,
         }
     }
@@ -412,7 +412,7 @@ mod tests {
             "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\
              Location: /x\r\nConnection: close\r\n\r\n"
         );
-        let empty = envelope::error(204, "ignored");
+        let empty = Response::json(204, br#"{"ok":false,"error":"ignored"}"#.to_vec());
         assert_eq!(
             String::from_utf8(empty.head(false)).unwrap(),
             "HTTP/1.1 204 No Content\r\n\r\n"
