@@ -15,9 +15,8 @@ use rustls::ServerConnection;
 use super::RecordedRequest;
 use super::control::{ConnCtl, POLL, Phase, lock};
 use super::envelope;
-use super::fault::Fault;
+use super::fault::{self, Delivery, Plan};
 use super::http::{self, Fill, ReadError, Request, Response};
-use super::routes;
 use super::server::Shared;
 
 /// How long a closed connection keeps reading what the peer still sends (typically its own
@@ -65,8 +64,8 @@ pub(crate) fn serve(shared: &Shared, id: u64, ctl: &ConnCtl, socket: TcpStream) 
             Ok(request) => {
                 // Logged before answering, so a test can see a request that is still in flight.
                 shared.record(recorded(id, request.clone()));
-                let fault = shared.faults.for_request();
-                let reusable = conn.answer(&request, fault, buf.is_empty());
+                let plan = Plan::for_fault(shared.faults.for_request().as_ref());
+                let reusable = conn.answer(&request, plan, buf.is_empty());
                 if !matches!(reusable, Ok(true)) || !request.keep_alive {
                     break;
                 }
@@ -238,12 +237,12 @@ impl TlsConn<'_> {
         self.flush()
     }
 
-    /// Answers one request as `fault` says. `Ok(true)` if the connection can carry another.
+    /// Answers one request as `plan` says. `Ok(true)` if the connection can carry another.
     /// `nothing_pipelined`: no byte of a further request has arrived yet.
     fn answer(
         &mut self,
         request: &Request,
-        fault: Option<Fault>,
+        plan: Plan,
         nothing_pipelined: bool,
     ) -> io::Result<bool> {
         let framing = Framing {
@@ -252,46 +251,35 @@ impl TlsConn<'_> {
             head_only: request.method == "HEAD",
             idle_after: request.keep_alive && nothing_pipelined,
         };
-        let Some(fault) = fault else {
-            let response = self.route(request);
-            self.send(&response, framing)?;
-            return Ok(true);
+        let delivery = match plan {
+            Plan::Replace(canned) => {
+                self.send(&canned, framing)?;
+                return Ok(true);
+            }
+            Plan::Close => return Ok(false),
+            Plan::Endpoint(delivery) => delivery,
         };
-        if let Some(canned) = routes::injected(&fault) {
-            self.send(&canned, framing)?;
-            return Ok(true);
+        if let Delivery::Delayed(delay) = delivery {
+            if !self.shared.stop.sleep(delay) {
+                return Ok(false);
+            }
         }
-        match fault {
-            Fault::Drop => Ok(false),
-            Fault::Slow(delay) => {
-                if !self.shared.stop.sleep(delay) {
-                    return Ok(false);
-                }
-                let response = self.route(request);
-                self.send(&response, framing)?;
-                Ok(true)
-            }
-            Fault::Oversized(size) => {
-                let mut response = self.route(request);
-                response.body = envelope::pad(response.body, size);
-                self.send(&response, framing)?;
-                Ok(true)
-            }
+        let mut response = self.route(request);
+        match delivery {
             // Every route answers with a non-empty envelope, so half of it is fewer bytes.
-            Fault::Truncate => {
-                let response = self.route(request);
+            Delivery::Half(stall) => {
                 self.send_half(&response)?;
+                if let Some(stall) = stall {
+                    self.shared.stop.sleep(stall);
+                }
                 Ok(false)
             }
-            Fault::StallBody(stall) => {
-                let response = self.route(request);
-                self.send_half(&response)?;
-                self.shared.stop.sleep(stall);
-                Ok(false)
+            Delivery::Padded(size) => {
+                response.body = fault::pad(response.body, size);
+                self.send(&response, framing)?;
+                Ok(true)
             }
-            // Handshake faults (and anything new) leave requests alone.
-            _ => {
-                let response = self.route(request);
+            Delivery::Whole | Delivery::Delayed(_) => {
                 self.send(&response, framing)?;
                 Ok(true)
             }

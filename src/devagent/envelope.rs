@@ -1,5 +1,4 @@
-//! The agent's answer envelope, `{"ok":…,"error":…,"data":…}`, and padding one to an exact
-//! size.
+//! The agent's answer envelope, `{"ok":…,"error":…,"data":…}`.
 
 use serde::Serialize;
 
@@ -59,28 +58,6 @@ fn encode<T: Serialize + ?Sized>(status: u16, envelope: &Envelope<'_, T>) -> Res
     Response::json(status, body)
 }
 
-/// Grows a JSON object to exactly `size` bytes while keeping it valid and its meaning intact:
-/// a `"pad":"xxx…"` member takes all but at most 8 of the extra bytes, white space the rest.
-/// Returns `body` unchanged if it is already that large, or is not an object.
-pub(crate) fn pad(mut body: Vec<u8>, size: usize) -> Vec<u8> {
-    const MEMBER: &[u8] = br#","pad":"""#; // the member with an empty value
-    let extra = size.saturating_sub(body.len());
-    if extra == 0 || body.last() != Some(&b'}') {
-        return body;
-    }
-    body.pop();
-    body.reserve(extra + 1);
-    if extra >= MEMBER.len() {
-        body.extend_from_slice(&MEMBER[..MEMBER.len() - 1]);
-        body.resize(body.len() + extra - MEMBER.len(), b'x');
-        body.push(b'"');
-    } else {
-        body.resize(body.len() + extra, b' ');
-    }
-    body.push(b'}');
-    body
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,20 +73,5 @@ mod tests {
             refusal(403, "no", &[1]).body,
             br#"{"ok":false,"error":"no","data":[1]}"#
         );
-    }
-
-    #[test]
-    fn padding_hits_every_size_and_stays_valid() {
-        let body = ok(200, &serde_json::json!({"vmid": 101})).body;
-        let original: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        for size in body.len()..body.len() + 40 {
-            let padded = pad(body.clone(), size);
-            assert_eq!(padded.len(), size);
-            let value: serde_json::Value = serde_json::from_slice(&padded).unwrap();
-            assert_eq!(value["data"], original["data"]);
-        }
-        assert_eq!(pad(body.clone(), 3), body);
-        assert_eq!(pad(b"[1]".to_vec(), 10), b"[1]");
-        assert_eq!(pad(body.clone(), 1_048_577).len(), 1_048_577);
     }
 }

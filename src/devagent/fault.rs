@@ -1,9 +1,12 @@
-//! Injected faults: what they are, and which one the next request or handshake gets.
+//! Injected faults: what they are, which one the next request or handshake gets, and what a
+//! request fault makes of the answer. (What a handshake presents is played by `tls.rs`.)
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use super::control::lock;
+use super::envelope;
+use super::http::Response;
 
 /// A misbehaviour to inject with [`DevAgent::set_fault`](super::DevAgent::set_fault).
 ///
@@ -158,6 +161,119 @@ impl FaultSlot {
     }
 }
 
+/// How one request is answered under the fault [`FaultSlot::for_request`] picked; the
+/// connection carries it out.
+#[derive(Debug)]
+pub(crate) enum Plan {
+    /// Send this instead of the endpoint's answer; the endpoint does not run.
+    Replace(Response),
+    /// Run the endpoint and deliver its answer so.
+    Endpoint(Delivery),
+    /// Read the request, then close the connection without any answer.
+    Close,
+}
+
+/// How the endpoint's own answer goes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Whole, at once: no fault.
+    Whole,
+    /// Whole, after this wait; not at all if the agent stops first.
+    Delayed(Duration),
+    /// Whole, its body padded to exactly this many bytes ([`pad`]).
+    Padded(usize),
+    /// The head (announcing the whole body) and half of the body, then, after stalling this
+    /// long if given, the end of the connection.
+    Half(Option<Duration>),
+}
+
+impl Plan {
+    /// The plan for a request that gets `fault` (`None`: answer normally).
+    pub(crate) fn for_fault(fault: Option<&Fault>) -> Plan {
+        let Some(fault) = fault else {
+            return Plan::Endpoint(Delivery::Whole);
+        };
+        Plan::Replace(match fault {
+            Fault::Status(status) => envelope::error(*status, &format!("injected HTTP {status}")),
+            Fault::StatusWithoutEnvelope(status) => Response {
+                status: *status,
+                content_type: "text/plain; charset=utf-8",
+                headers: Vec::new(),
+                body: format!("injected HTTP {status}: this body is not an envelope\n")
+                    .into_bytes(),
+            },
+            Fault::NotOk(message) => envelope::error(200, message),
+            Fault::Answer { status, body } => Response::json(*status, body.clone().into_bytes()),
+            Fault::Garbage => Response::json(
+                200,
+                b"<html><body><h1>502 Bad Gateway</h1> this is not JSON</body></html>\n".to_vec(),
+            ),
+            Fault::WrongType => envelope::ok(200, &wrong_types()),
+            Fault::Redirect(location) => envelope::error(302, "moved").with_header(
+                "Location",
+                location
+                    .chars()
+                    .filter(|c| !matches!(c, '\r' | '\n'))
+                    .collect(),
+            ),
+            Fault::Drop => return Plan::Close,
+            Fault::Slow(delay) => return Plan::Endpoint(Delivery::Delayed(*delay)),
+            Fault::Oversized(size) => return Plan::Endpoint(Delivery::Padded(*size)),
+            Fault::Truncate => return Plan::Endpoint(Delivery::Half(None)),
+            Fault::StallBody(stall) => return Plan::Endpoint(Delivery::Half(Some(*stall))),
+            // Handshake faults leave requests alone; a cycle is resolved by the slot already.
+            Fault::WrongKey | Fault::OtherCert | Fault::Cycle(_) => {
+                return Plan::Endpoint(Delivery::Whole);
+            }
+        })
+    }
+}
+
+/// Every member any endpoint sends, each with a type the client does not expect.
+fn wrong_types() -> serde_json::Value {
+    serde_json::json!({
+        "vmid": "one hundred",
+        "mounts": 7,
+        "due": "yes",
+        "reason": 42,
+        "job_id": 7,
+        "phase": false,
+        "error": ["not", "a", "string"],
+        "disks": {"not": "a list"},
+        "assigned": 1,
+        "ejected": true,
+        "dependent_guests": "101,102",
+        "device": 3,
+        "formatted": "no",
+        "data_bearing": "maybe",
+        "pending_op": "none",
+        "host": [],
+        "storage_targets": "none",
+    })
+}
+
+/// Grows a JSON object to exactly `size` bytes while keeping it valid and its meaning intact:
+/// a `"pad":"xxx…"` member takes all but at most 8 of the extra bytes, white space the rest.
+/// Returns `body` unchanged if it is already that large, or is not an object.
+pub(crate) fn pad(mut body: Vec<u8>, size: usize) -> Vec<u8> {
+    const MEMBER: &[u8] = br#","pad":"""#; // the member with an empty value
+    let extra = size.saturating_sub(body.len());
+    if extra == 0 || body.last() != Some(&b'}') {
+        return body;
+    }
+    body.pop();
+    body.reserve(extra + 1);
+    if extra >= MEMBER.len() {
+        body.extend_from_slice(&MEMBER[..MEMBER.len() - 1]);
+        body.resize(body.len() + extra - MEMBER.len(), b'x');
+        body.push(b'"');
+    } else {
+        body.resize(body.len() + extra, b' ');
+    }
+    body.push(b'}');
+    body
+}
+
 /// The entry of `fault` for event number `k`: the fault itself, or a cycle's entry.
 fn pick(fault: &Fault, k: u64) -> Option<&Fault> {
     match fault {
@@ -218,5 +334,20 @@ mod tests {
         slot.set(None);
         assert_eq!(slot.for_handshake(), Presented::Right);
         assert!(!slot.blocks_resumption());
+    }
+
+    #[test]
+    fn padding_hits_every_size_and_stays_valid() {
+        let body = envelope::ok(200, &serde_json::json!({"vmid": 101})).body;
+        let original: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        for size in body.len()..body.len() + 40 {
+            let padded = pad(body.clone(), size);
+            assert_eq!(padded.len(), size);
+            let value: serde_json::Value = serde_json::from_slice(&padded).unwrap();
+            assert_eq!(value["data"], original["data"]);
+        }
+        assert_eq!(pad(body.clone(), 3), body);
+        assert_eq!(pad(b"[1]".to_vec(), 10), b"[1]");
+        assert_eq!(pad(body.clone(), 1_048_577).len(), 1_048_577);
     }
 }

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use super::BackupOutcome;
 use super::envelope;
-use super::fault::Fault;
 use super::http::{Request, Response};
 
 /// The guest this agent serves.
@@ -232,58 +231,6 @@ fn with_body<T: for<'de> Deserialize<'de>>(
         Ok(body) => f(body),
         Err(e) => envelope::error(400, &format!("invalid request body: {e}")),
     }
-}
-
-/// The answer for a fault that replaces the endpoint's answer; `None` for the faults that send
-/// the endpoint's own answer (or none at all).
-pub(crate) fn injected(fault: &Fault) -> Option<Response> {
-    Some(match fault {
-        Fault::Status(status) => envelope::error(*status, &format!("injected HTTP {status}")),
-        Fault::StatusWithoutEnvelope(status) => Response {
-            status: *status,
-            content_type: "text/plain; charset=utf-8",
-            headers: Vec::new(),
-            body: format!("injected HTTP {status}: this body is not an envelope\n").into_bytes(),
-        },
-        Fault::NotOk(message) => envelope::error(200, message),
-        Fault::Answer { status, body } => Response::json(*status, body.clone().into_bytes()),
-        Fault::Garbage => Response::json(
-            200,
-            b"<html><body><h1>502 Bad Gateway</h1> this is not JSON</body></html>\n".to_vec(),
-        ),
-        Fault::WrongType => envelope::ok(200, &wrong_types()),
-        Fault::Redirect(location) => envelope::error(302, "moved").with_header(
-            "Location",
-            location
-                .chars()
-                .filter(|c| !matches!(c, '\r' | '\n'))
-                .collect(),
-        ),
-        _ => return None,
-    })
-}
-
-/// Every member any endpoint sends, each with a type the client does not expect.
-fn wrong_types() -> serde_json::Value {
-    serde_json::json!({
-        "vmid": "one hundred",
-        "mounts": 7,
-        "due": "yes",
-        "reason": 42,
-        "job_id": 7,
-        "phase": false,
-        "error": ["not", "a", "string"],
-        "disks": {"not": "a list"},
-        "assigned": 1,
-        "ejected": true,
-        "dependent_guests": "101,102",
-        "device": 3,
-        "formatted": "no",
-        "data_bearing": "maybe",
-        "pending_op": "none",
-        "host": [],
-        "storage_targets": "none",
-    })
 }
 
 // ---- request bodies -------------------------------------------------------------------------
