@@ -62,6 +62,7 @@ use std::time::Duration;
 use crate::Fingerprint;
 
 pub use fault::Fault;
+pub use tls::{Identity, KeyKind, TlsVersions};
 
 /// A running stand-in agent: an HTTPS server on `127.0.0.1` that plays the Felhom host agent.
 ///
@@ -170,103 +171,10 @@ impl fmt::Debug for DevAgent {
         f.debug_struct("DevAgent")
             .field("addr", &self.server.addr())
             .field("fingerprint", &self.fingerprint)
-            .field("key_kind", &self.identity.kind)
+            .field("key_kind", &self.identity.key_kind())
             .field("token", &"<redacted>")
             .finish_non_exhaustive()
     }
-}
-
-/// A certificate and its private key: what an agent serves.
-///
-/// Keep one from [`DevAgent::identity`] to start another agent with the same pin. `Debug` shows
-/// the key type and the fingerprint, never the key.
-///
-/// ```
-/// use felhom_agentapi::devagent::{DevAgent, Identity, KeyKind};
-///
-/// let id = Identity::generate(KeyKind::Ed25519);
-/// let agent = DevAgent::builder().identity(id.clone()).start()?;
-/// assert_eq!(agent.fingerprint(), id.fingerprint());
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[derive(Clone)]
-pub struct Identity {
-    kind: KeyKind,
-    cert_der: Vec<u8>,
-    /// PKCS#8 DER.
-    key_der: Vec<u8>,
-}
-
-impl Identity {
-    /// A new self-signed certificate (CN `felhom-devagent`, names `127.0.0.1` and `localhost`,
-    /// random serial number) with a new key of the given type.
-    ///
-    /// [`KeyKind::Rsa2048`] does not make a new key: it uses a fixed test key shipped with this
-    /// crate (public, so only for tests), because the ring backend cannot generate RSA keys. Its
-    /// certificates still differ from one another, thanks to the random serial number.
-    ///
-    /// # Panics
-    ///
-    /// If the operating system's random number generator fails.
-    pub fn generate(kind: KeyKind) -> Identity {
-        let (cert_der, key_der) = tls::generate_identity(kind)
-            .unwrap_or_else(|e| panic!("generating a {kind:?} test certificate failed: {e}"));
-        Identity {
-            kind,
-            cert_der,
-            key_der,
-        }
-    }
-
-    /// The SHA-256 of the certificate's DER: the pin.
-    pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of_der(&self.cert_der)
-    }
-
-    /// The certificate's DER.
-    pub fn cert_der(&self) -> &[u8] {
-        &self.cert_der
-    }
-
-    /// The type of its key.
-    pub fn key_kind(&self) -> KeyKind {
-        self.kind
-    }
-}
-
-impl fmt::Debug for Identity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Identity")
-            .field("kind", &self.kind)
-            .field("fingerprint", &self.fingerprint())
-            .finish_non_exhaustive()
-    }
-}
-
-/// The type of key (and so of certificate signature) an agent serves.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyKind {
-    /// ECDSA on NIST P-256 with SHA-256 (the default, like the real agent's Go-generated cert).
-    EcdsaP256,
-    /// ECDSA on NIST P-384 with SHA-384.
-    EcdsaP384,
-    /// Ed25519.
-    Ed25519,
-    /// RSA, 2048 bits, PKCS#1 v1.5 with SHA-256 (a fixed, public test key).
-    Rsa2048,
-}
-
-/// Which TLS versions an agent accepts.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TlsVersions {
-    /// TLS 1.3 and TLS 1.2 (the default).
-    Both,
-    /// TLS 1.2 only.
-    Tls12Only,
-    /// TLS 1.3 only.
-    Tls13Only,
 }
 
 /// How a backup job started with `POST /backup` ends.

@@ -1,6 +1,7 @@
-//! Certificates (made with rcgen) and the rustls server configuration, whose certificate
-//! resolver plays the handshake faults.
+//! The agent's identity (certificate and key, made with rcgen) and the rustls server
+//! configuration, whose certificate resolver plays the handshake faults.
 
+use std::fmt;
 use std::io;
 use std::sync::Arc;
 
@@ -15,13 +16,107 @@ use rustls::server::{
 use rustls::sign::CertifiedKey;
 use rustls::{ServerConfig, SupportedProtocolVersion};
 
+use crate::Fingerprint;
+
 use super::fault::{FaultSlot, Presented};
-use super::{Identity, KeyKind, TlsVersions};
+
+/// A certificate and its private key: what an agent serves.
+///
+/// Keep one from [`DevAgent::identity`](crate::devagent::DevAgent::identity) to start another
+/// agent with the same pin. `Debug` shows the key type and the fingerprint, never the key.
+///
+/// ```
+/// use felhom_agentapi::devagent::{DevAgent, Identity, KeyKind};
+///
+/// let id = Identity::generate(KeyKind::Ed25519);
+/// let agent = DevAgent::builder().identity(id.clone()).start()?;
+/// assert_eq!(agent.fingerprint(), id.fingerprint());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Identity {
+    kind: KeyKind,
+    cert_der: Vec<u8>,
+    /// PKCS#8 DER.
+    key_der: Vec<u8>,
+}
+
+impl Identity {
+    /// A new self-signed certificate (CN `felhom-devagent`, names `127.0.0.1` and `localhost`,
+    /// random serial number) with a new key of the given type.
+    ///
+    /// [`KeyKind::Rsa2048`] does not make a new key: it uses a fixed test key shipped with this
+    /// crate (public, so only for tests), because the ring backend cannot generate RSA keys. Its
+    /// certificates still differ from one another, thanks to the random serial number.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random number generator fails.
+    pub fn generate(kind: KeyKind) -> Identity {
+        let (cert_der, key_der) = generate(kind)
+            .unwrap_or_else(|e| panic!("generating a {kind:?} test certificate failed: {e}"));
+        Identity {
+            kind,
+            cert_der,
+            key_der,
+        }
+    }
+
+    /// The SHA-256 of the certificate's DER: the pin.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of_der(&self.cert_der)
+    }
+
+    /// The certificate's DER.
+    pub fn cert_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    /// The type of its key.
+    pub fn key_kind(&self) -> KeyKind {
+        self.kind
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("kind", &self.kind)
+            .field("fingerprint", &self.fingerprint())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The type of key (and so of certificate signature) an agent serves.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// ECDSA on NIST P-256 with SHA-256 (the default, like the real agent's Go-generated cert).
+    EcdsaP256,
+    /// ECDSA on NIST P-384 with SHA-384.
+    EcdsaP384,
+    /// Ed25519.
+    Ed25519,
+    /// RSA, 2048 bits, PKCS#1 v1.5 with SHA-256 (a fixed, public test key).
+    Rsa2048,
+}
+
+/// Which TLS versions an agent accepts.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsVersions {
+    /// TLS 1.3 and TLS 1.2 (the default).
+    Both,
+    /// TLS 1.2 only.
+    Tls12Only,
+    /// TLS 1.3 only.
+    Tls13Only,
+}
 
 /// Test-only RSA keys, public on purpose (see `fixtures/README.md`): ring signs with RSA keys
 /// but cannot generate them.
 const RSA_KEY: &str = include_str!("fixtures/rsa2048.pk8.pem");
-/// A second RSA key, so that [`Fault::WrongKey`](super::Fault::WrongKey) on an RSA certificate
+/// A second RSA key, so that [`Fault::WrongKey`](super::fault::Fault::WrongKey) on an RSA certificate
 /// signs with a key of the same algorithm.
 const RSA_ALT_KEY: &str = include_str!("fixtures/rsa2048-alt.pk8.pem");
 
@@ -77,7 +172,7 @@ fn self_signed(key: &KeyPair) -> Result<Vec<u8>, rcgen::Error> {
 }
 
 /// A new certificate and its key (PKCS#8 DER) for [`Identity::generate`].
-pub(crate) fn generate_identity(kind: KeyKind) -> Result<(Vec<u8>, Vec<u8>), rcgen::Error> {
+fn generate(kind: KeyKind) -> Result<(Vec<u8>, Vec<u8>), rcgen::Error> {
     let key = new_key(kind, None)?;
     Ok((self_signed(&key)?, key.serialize_der()))
 }
