@@ -62,6 +62,7 @@ use std::time::Duration;
 use crate::Fingerprint;
 
 pub use fault::Fault;
+pub use routes::BackupOutcome;
 pub use tls::{Identity, KeyKind, TlsVersions};
 
 /// A running stand-in agent: an HTTPS server on `127.0.0.1` that plays the Felhom host agent.
@@ -175,16 +176,6 @@ impl fmt::Debug for DevAgent {
             .field("token", &"<redacted>")
             .finish_non_exhaustive()
     }
-}
-
-/// How a backup job started with `POST /backup` ends.
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BackupOutcome {
-    /// `GET /backup/status` ends with phase `done` (the default).
-    Done,
-    /// `GET /backup/status` ends with phase `failed` and this `error`.
-    Failed(String),
 }
 
 /// Counters since the agent started.

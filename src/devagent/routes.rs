@@ -3,12 +3,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::BackupOutcome;
 use super::envelope;
 use super::http::{Request, Response};
 
 /// The guest this agent serves.
 const VMID: u32 = 101;
+
+/// How a backup job started with `POST /backup` ends.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackupOutcome {
+    /// `GET /backup/status` ends with phase `done` (the default).
+    Done,
+    /// `GET /backup/status` ends with phase `failed` and this `error`.
+    Failed(String),
+}
 
 /// What the builder decided. (No `Debug`: it holds the token.)
 pub(crate) struct Settings {
