@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use rustls::ServerConnection;
 
-use super::RecordedRequest;
 use super::control::{ConnCtl, POLL, Phase, lock};
 use super::envelope;
 use super::fault::{self, Delivery, Plan};
 use super::http::{self, Fill, ReadError, Request, Response};
-use super::server::Shared;
+use super::record::RecordedRequest;
+use super::shared::Shared;
 
 /// How long a closed connection keeps reading what the peer still sends (typically its own
 /// `close_notify`), so that dropping the socket with unread data does not turn the FIN into an
@@ -55,7 +55,7 @@ pub(crate) fn serve(shared: &Shared, id: u64, ctl: &ConnCtl, socket: TcpStream) 
             Err(ReadError::Closed) => break,
             Err(ReadError::Rejected(rejection)) => {
                 if let Some(request) = rejection.request {
-                    shared.record(recorded(id, request));
+                    shared.record(RecordedRequest::new(id, request));
                 }
                 let response = envelope::error(rejection.status, rejection.message);
                 let _ = conn.send(&response, Framing::CLOSE);
@@ -63,7 +63,7 @@ pub(crate) fn serve(shared: &Shared, id: u64, ctl: &ConnCtl, socket: TcpStream) 
             }
             Ok(request) => {
                 // Logged before answering, so a test can see a request that is still in flight.
-                shared.record(recorded(id, request.clone()));
+                shared.record(RecordedRequest::new(id, request.clone()));
                 let plan = Plan::for_fault(shared.faults.for_request().as_ref());
                 let reusable = conn.answer(&request, plan, buf.is_empty());
                 if !matches!(reusable, Ok(true)) || !request.keep_alive {
@@ -73,16 +73,6 @@ pub(crate) fn serve(shared: &Shared, id: u64, ctl: &ConnCtl, socket: TcpStream) 
         }
     }
     conn.close();
-}
-
-fn recorded(connection: u64, request: Request) -> RecordedRequest {
-    RecordedRequest {
-        connection,
-        method: request.method,
-        path: request.target,
-        headers: request.headers,
-        body: request.body,
-    }
 }
 
 /// How to frame one answer.

@@ -49,8 +49,10 @@ mod control;
 mod envelope;
 mod fault;
 mod http;
+mod record;
 mod routes;
 mod server;
+mod shared;
 mod tls;
 
 use std::fmt;
@@ -62,6 +64,7 @@ use std::time::Duration;
 use crate::Fingerprint;
 
 pub use fault::Fault;
+pub use record::{RecordedRequest, Stats};
 pub use routes::BackupOutcome;
 pub use tls::{Identity, KeyKind, TlsVersions};
 
@@ -175,60 +178,6 @@ impl fmt::Debug for DevAgent {
             .field("key_kind", &self.identity.key_kind())
             .field("token", &"<redacted>")
             .finish_non_exhaustive()
-    }
-}
-
-/// Counters since the agent started.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// TCP connections accepted.
-    pub connections: u64,
-    /// TLS handshakes completed (full or resumed).
-    pub handshakes: u64,
-    /// HTTP request heads read (including requests refused for their size or framing).
-    pub requests: u64,
-    /// Connections open now.
-    pub open_connections: u64,
-}
-
-/// One request as the agent received it.
-#[derive(Clone, Debug)]
-pub struct RecordedRequest {
-    /// Which connection carried it: 1 for the first one accepted, 2 for the next, and so on.
-    /// Equal numbers on two requests prove that the client kept the connection alive.
-    pub connection: u64,
-    /// The method, e.g. `GET`.
-    pub method: String,
-    /// The request target as sent, e.g. `/backup/status` (including any `?query`).
-    pub path: String,
-    /// The header fields in the order received, names lowercased, values as sent (invalid UTF-8
-    /// replaced by U+FFFD).
-    pub headers: Vec<(String, String)>,
-    /// The body (empty when the request was refused before its body was read).
-    pub body: Vec<u8>,
-}
-
-impl RecordedRequest {
-    /// The value of the first header field with this name (any case).
-    ///
-    /// ```
-    /// use felhom_agentapi::devagent::RecordedRequest;
-    ///
-    /// let req = RecordedRequest {
-    ///     connection: 1,
-    ///     method: "GET".into(),
-    ///     path: "/storage".into(),
-    ///     headers: vec![("authorization".into(), "Bearer t".into())],
-    ///     body: Vec::new(),
-    /// };
-    /// assert_eq!(req.header("Authorization"), Some("Bearer t"));
-    /// assert_eq!(req.header("content-type"), None);
-    /// ```
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
     }
 }
 

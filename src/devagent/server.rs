@@ -1,20 +1,19 @@
-//! The listener, its accept loop, the state shared with the connection threads, and a shutdown
-//! that is prompt and bounded.
+//! The listener, its accept loop, the connection threads it starts, and a shutdown that is
+//! prompt and bounded.
 
-use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use rustls::ServerConfig;
 
-use super::control::{ConnCtl, Phase, StopSignal, lock};
+use super::connection;
+use super::control::{ConnCtl, Phase};
 use super::fault::FaultSlot;
 use super::routes::Agent;
-use super::{RecordedRequest, Stats, connection};
+use super::shared::Shared;
 
 /// How long connection threads get to close politely (TLS `close_notify`) on shutdown before
 /// their sockets are cut under them.
@@ -22,9 +21,6 @@ const GRACE: Duration = Duration::from_millis(200);
 /// The most that stopping waits for threads; a thread still running after that is left to
 /// finish on its own (its socket is already shut down).
 const JOIN_BOUND: Duration = Duration::from_millis(1500);
-/// Request log bounds: entries, and body bytes across entries.
-const LOG_MAX_REQUESTS: usize = 10_000;
-const LOG_MAX_BODY_BYTES: usize = 64 << 20;
 
 /// Everything `DevAgentBuilder::start` decided.
 pub(crate) struct Config {
@@ -34,69 +30,6 @@ pub(crate) struct Config {
     pub(crate) faults: Arc<FaultSlot>,
     pub(crate) idle_timeout: Duration,
     pub(crate) max_lifetime: Duration,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    connections: AtomicU64,
-    handshakes: AtomicU64,
-    requests: AtomicU64,
-    open: AtomicU64,
-}
-
-#[derive(Debug, Default)]
-struct RequestLog {
-    entries: VecDeque<RecordedRequest>,
-    body_bytes: usize,
-}
-
-/// The state shared by the accept loop, the connection threads and the [`super::DevAgent`].
-pub(crate) struct Shared {
-    pub(crate) stop: StopSignal,
-    pub(crate) faults: Arc<FaultSlot>,
-    pub(crate) agent: Mutex<Agent>,
-    pub(crate) tls: Arc<ServerConfig>,
-    pub(crate) idle_timeout: Duration,
-    counters: Counters,
-    log: Mutex<RequestLog>,
-    conns: Mutex<HashMap<u64, Arc<ConnCtl>>>,
-}
-
-impl Shared {
-    pub(crate) fn stats(&self) -> Stats {
-        let c = &self.counters;
-        Stats {
-            connections: c.connections.load(Ordering::SeqCst),
-            handshakes: c.handshakes.load(Ordering::SeqCst),
-            requests: c.requests.load(Ordering::SeqCst),
-            open_connections: c.open.load(Ordering::SeqCst),
-        }
-    }
-
-    pub(crate) fn count_handshake(&self) {
-        self.counters.handshakes.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(crate) fn count_request(&self) {
-        self.counters.requests.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.log).entries.iter().cloned().collect()
-    }
-
-    pub(crate) fn record(&self, request: RecordedRequest) {
-        let mut log = lock(&self.log);
-        log.body_bytes += request.body.len();
-        log.entries.push_back(request);
-        while log.entries.len() > LOG_MAX_REQUESTS
-            || (log.body_bytes > LOG_MAX_BODY_BYTES && log.entries.len() > 1)
-        {
-            if let Some(old) = log.entries.pop_front() {
-                log.body_bytes -= old.body.len();
-            }
-        }
-    }
 }
 
 /// A running server; stopping it (explicitly or on drop) is idempotent.
@@ -112,16 +45,12 @@ impl Server {
     pub(crate) fn start(config: Config) -> io::Result<Server> {
         let listener = TcpListener::bind(config.bind)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            stop: StopSignal::default(),
-            faults: config.faults,
-            agent: Mutex::new(config.agent),
-            tls: config.tls,
-            idle_timeout: config.idle_timeout,
-            counters: Counters::default(),
-            log: Mutex::default(),
-            conns: Mutex::default(),
-        });
+        let shared = Arc::new(Shared::new(
+            config.faults,
+            config.agent,
+            config.tls,
+            config.idle_timeout,
+        ));
         let accept = thread::Builder::new()
             .name(format!("devagent-accept-{}", addr.port()))
             .spawn({
@@ -161,11 +90,7 @@ impl Server {
     }
 
     pub(crate) fn close_idle_connections(&self) {
-        let idle: Vec<Arc<ConnCtl>> = lock(&self.shared.conns)
-            .values()
-            .filter(|conn| conn.request_close_if_idle())
-            .cloned()
-            .collect();
+        let idle = self.shared.close_idle();
         let deadline = Instant::now() + Duration::from_secs(2);
         for conn in idle {
             conn.wait_closed(deadline);
@@ -192,9 +117,7 @@ impl Server {
         while Instant::now() < grace_end && !workers.iter().all(JoinHandle::is_finished) {
             thread::sleep(Duration::from_millis(5));
         }
-        for conn in lock(&self.shared.conns).values() {
-            conn.cut();
-        }
+        self.shared.cut_all();
         for worker in workers {
             join_by(worker, deadline);
         }
@@ -242,7 +165,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) -> Vec<JoinHandle<(
             break; // most likely our own wake-up connection
         }
         accepted += 1;
-        shared.counters.connections.fetch_add(1, Ordering::SeqCst);
+        shared.count_connection();
         reap(&mut workers);
         if let Some(worker) = spawn_connection(shared, accepted, socket) {
             workers.push(worker);
@@ -265,8 +188,7 @@ fn reap(workers: &mut Vec<JoinHandle<()>>) {
 
 fn spawn_connection(shared: &Arc<Shared>, id: u64, socket: TcpStream) -> Option<JoinHandle<()>> {
     let ctl = Arc::new(ConnCtl::new(&socket).ok()?);
-    shared.counters.open.fetch_add(1, Ordering::SeqCst);
-    lock(&shared.conns).insert(id, Arc::clone(&ctl));
+    shared.open(id, Arc::clone(&ctl));
     let guard = OpenConnection {
         shared: Arc::clone(shared),
         id,
@@ -289,8 +211,7 @@ struct OpenConnection {
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        lock(&self.shared.conns).remove(&self.id);
-        self.shared.counters.open.fetch_sub(1, Ordering::SeqCst);
+        self.shared.close(self.id);
         self.ctl.set(Phase::Closed);
     }
 }
