@@ -49,6 +49,7 @@ mod control;
 mod envelope;
 mod fault;
 mod http;
+mod inventory;
 mod record;
 mod routes;
 mod server;
