@@ -8,7 +8,7 @@ use super::control::lock;
 use super::envelope;
 use super::http::Response;
 
-/// A misbehaviour to inject with [`DevAgent::set_fault`](super::DevAgent::set_fault).
+/// A misbehaviour to inject with [`DevAgent::set_fault`](crate::devagent::DevAgent::set_fault).
 ///
 /// Request faults replace or disturb the answer to every request while set. Faults that still
 /// send the real answer ([`Fault::Slow`], [`Fault::Oversized`], [`Fault::StallBody`],

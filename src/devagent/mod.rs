@@ -44,6 +44,23 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+// Layers, lowest first. Each module uses only modules listed above it, so imports run one way;
+// mod.rs is the top: it defines `DevAgent` and its builder and re-exports the public types, and
+// no module uses it. The `layering` test checks this list against the code.
+//
+//   control      -                                          (threads: lock, POLL, stop, phases)
+//   http         -                                          (HTTP/1.1 parsing and framing)
+//   inventory    -                                          (the fake host's fixed data)
+//   envelope     http                                       (the agent's JSON envelope)
+//   record       http                                       (Stats, RecordedRequest)
+//   fault        control envelope http                      (Fault, and what it does)
+//   routes       envelope http inventory                    (the endpoints and their state)
+//   tls          fault                                      (Identity, KeyKind, rustls)
+//   shared       control fault record routes                (what all threads share)
+//   connection   control envelope fault http record shared  (one connection's thread)
+//   server       connection control fault routes shared     (listener, accept loop, shutdown)
+//   mod.rs       fault record routes server tls             (DevAgent, builder, re-exports)
+
 mod connection;
 mod control;
 mod envelope;
@@ -376,5 +393,7 @@ impl DevAgentBuilder {
     }
 }
 
+#[cfg(test)]
+mod layering;
 #[cfg(test)]
 mod tests;

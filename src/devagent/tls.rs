@@ -116,8 +116,8 @@ pub enum TlsVersions {
 /// Test-only RSA keys, public on purpose (see `fixtures/README.md`): ring signs with RSA keys
 /// but cannot generate them.
 const RSA_KEY: &str = include_str!("fixtures/rsa2048.pk8.pem");
-/// A second RSA key, so that [`Fault::WrongKey`](super::fault::Fault::WrongKey) on an RSA certificate
-/// signs with a key of the same algorithm.
+/// A second RSA key, so that [`Fault::WrongKey`](super::fault::Fault::WrongKey) on an RSA
+/// certificate signs with a key of the same algorithm.
 const RSA_ALT_KEY: &str = include_str!("fixtures/rsa2048-alt.pk8.pem");
 
 /// Always the ring provider, never the process-wide default another part of a test binary may
