@@ -1,0 +1,93 @@
+//! `backup due`, `backup start`, `backup status` and `backup run`, including a failed job (exit
+//! status 6).
+
+use felhom_agentapi::devagent::{BackupOutcome, DevAgent};
+use serde_json::json;
+
+use crate::harness::{Invocation, agent, calls};
+
+#[test]
+fn backup_due_start_and_status() {
+    let agent = agent();
+    let due = Invocation::to(&agent)
+        .args(["backup", "due"])
+        .run()
+        .status(0)
+        .json();
+    assert_eq!(
+        due,
+        json!({"vmid": 101, "due": true, "reason": "policy daily-0200: last backup 26h ago"})
+    );
+
+    let started = Invocation::to(&agent)
+        .args(["backup", "start"])
+        .run()
+        .status(0)
+        .json();
+    assert_eq!(
+        started,
+        json!({"vmid": 101, "job_id": "job-1", "phase": "running"})
+    );
+
+    let status = Invocation::to(&agent)
+        .args(["backup", "status"])
+        .run()
+        .status(0)
+        .json();
+    assert_eq!(
+        status,
+        json!({"vmid": 101, "phase": "running", "job_id": "job-1", "error": ""})
+    );
+
+    assert_eq!(
+        calls(&agent),
+        ["GET /backup/due", "POST /backup", "GET /backup/status"]
+    );
+}
+
+#[test]
+fn backup_run_waits_for_the_job() {
+    let agent = DevAgent::builder().backup_polls(2).start().unwrap();
+    let v = Invocation::to(&agent)
+        .args(["backup", "run", "--poll", "10ms"])
+        .run()
+        .status(0)
+        .json();
+    assert_eq!(
+        v,
+        json!({"vmid": 101, "phase": "done", "job_id": "job-1", "error": ""})
+    );
+    assert_eq!(
+        calls(&agent),
+        [
+            "POST /backup",
+            "GET /backup/status",
+            "GET /backup/status",
+            "GET /backup/status"
+        ]
+    );
+}
+
+#[test]
+fn a_failed_backup_exits_6_with_its_last_status() {
+    let agent = DevAgent::builder()
+        .backup_polls(1)
+        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
+        .start()
+        .unwrap();
+    let out = Invocation::to(&agent)
+        .args(["backup", "run", "--poll", "10ms"])
+        .run()
+        .failure(6);
+    assert_eq!(
+        out.json(),
+        json!({
+            "vmid": 101, "phase": "failed", "job_id": "job-1",
+            "error": "vzdump exited with status 2",
+        })
+    );
+    assert!(
+        out.stderr.contains("vzdump exited with status 2"),
+        "{out:#?}"
+    );
+}

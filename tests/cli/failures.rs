@@ -1,0 +1,60 @@
+//! An agent that answers with an error (exit status 1) or cannot be reached (5), for any call.
+
+use felhom_agentapi::devagent::Fault;
+
+use crate::harness::{Invocation, agent, dead_endpoint};
+
+#[test]
+fn an_http_error_status_exits_1() {
+    let agent = agent();
+    agent.set_fault(Fault::Status(500));
+    let out = Invocation::to(&agent).args(["storage"]).run().failure(1);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("GET /storage"), "{out:#?}");
+    assert!(out.stderr.contains("HTTP 500"), "{out:#?}");
+}
+
+#[test]
+fn an_undecodable_answer_exits_1() {
+    let agent = agent();
+    agent.set_fault(Fault::Garbage);
+    let out = Invocation::to(&agent).args(["disks"]).run().failure(1);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("could not decode"), "{out:#?}");
+}
+
+#[test]
+fn nothing_listening_exits_5() {
+    let agent = agent();
+    let dead = dead_endpoint();
+    let out = Invocation::authed(&agent)
+        .args([
+            "storage",
+            "--endpoint",
+            &dead,
+            "--fingerprint",
+            &agent.fingerprint().to_string(),
+        ])
+        .run()
+        .failure(5);
+    assert!(out.stderr.contains("could not connect"), "{out:#?}");
+    assert!(out.stderr.contains(&dead), "{out:#?}");
+
+    let out = Invocation::bare()
+        .args(["fingerprint", "--endpoint", &dead])
+        .run()
+        .failure(5);
+    assert!(out.stderr.contains("could not connect"), "{out:#?}");
+}
+
+#[test]
+fn a_dropped_connection_exits_5() {
+    let agent = agent();
+    agent.set_fault(Fault::Drop);
+    let out = Invocation::to(&agent)
+        .args(["backup", "status"])
+        .run()
+        .failure(5);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("GET /backup/status"), "{out:#?}");
+}

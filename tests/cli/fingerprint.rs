@@ -1,0 +1,138 @@
+//! The `fingerprint` subcommand, and pins: a wrong one (exit status 4) and a malformed one (2).
+
+use felhom_agentapi::devagent::Fault;
+use serde_json::json;
+
+use crate::harness::{Invocation, agent, calls};
+
+#[test]
+fn fingerprint_prints_the_presented_certificate_and_sends_no_request() {
+    let agent = agent();
+    // No pin and no token: neither is needed.
+    let out = Invocation::bare()
+        .args(["fingerprint", "--endpoint", &agent.endpoint()])
+        .secret(agent.token())
+        .run()
+        .status(0);
+    let fp = agent.fingerprint();
+    assert_eq!(
+        out.json(),
+        json!({
+            "endpoint": agent.endpoint(),
+            "sha256": fp.to_string(),
+            "sha256_colon": fp.to_colon_hex(),
+        })
+    );
+    assert!(
+        agent.requests().is_empty(),
+        "fingerprint sent {:?}",
+        calls(&agent)
+    );
+}
+
+#[test]
+fn fingerprint_expect_succeeds_on_a_match_in_any_spelling() {
+    let agent = agent();
+    let fp = agent.fingerprint();
+    let out = Invocation::to(&agent)
+        .args(["fingerprint", "--expect", &"ab".repeat(32)])
+        .args([
+            "--expect",
+            &format!("SHA256:{}", fp.to_colon_hex().to_lowercase()),
+        ])
+        .run()
+        .status(0);
+    assert_eq!(out.json()["sha256"], fp.to_string());
+    assert!(
+        agent.requests().is_empty(),
+        "fingerprint sent {:?}",
+        calls(&agent)
+    );
+}
+
+#[test]
+fn fingerprint_expect_mismatch_exits_4() {
+    let agent = agent();
+    let other = "cd".repeat(32);
+    let out = Invocation::bare()
+        .args([
+            "fingerprint",
+            "--endpoint",
+            &agent.endpoint(),
+            "--expect",
+            &other,
+        ])
+        .run()
+        .failure(4);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr
+            .contains(&format!("presented: {}", agent.fingerprint())),
+        "{out:#?}"
+    );
+    assert!(
+        out.stderr.contains(&format!(" expected: {other}\n")),
+        "{out:#?}"
+    );
+    assert!(agent.requests().is_empty());
+
+    // An agent that presents another certificate fails the check against the real pin.
+    agent.set_fault(Fault::OtherCert);
+    let out = Invocation::bare()
+        .args(["fingerprint", "--endpoint", &agent.endpoint()])
+        .args(["--expect", &agent.fingerprint().to_string()])
+        .run()
+        .failure(4);
+    assert!(
+        out.stderr
+            .contains(&format!(" expected: {}\n", agent.fingerprint())),
+        "{out:#?}"
+    );
+    assert!(agent.requests().is_empty());
+}
+
+#[test]
+fn a_wrong_pin_exits_4_and_sends_nothing() {
+    let agent = agent();
+    let wrong = "ab".repeat(32);
+    let out = Invocation::authed(&agent)
+        .args([
+            "storage",
+            "--endpoint",
+            &agent.endpoint(),
+            "--fingerprint",
+            &wrong,
+        ])
+        .run()
+        .failure(4);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.contains(&agent.fingerprint().to_string()),
+        "{out:#?}"
+    );
+    assert!(out.stderr.contains(&wrong), "{out:#?}");
+    assert!(agent.requests().is_empty(), "sent {:?}", calls(&agent));
+}
+
+#[test]
+fn a_malformed_fingerprint_exits_2() {
+    let agent = agent();
+    for bad in [
+        "abcd",
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        &"zz".repeat(32),
+    ] {
+        let out = Invocation::to(&agent)
+            .args(["storage", "--fingerprint", bad])
+            .run()
+            .status(2);
+        assert!(out.stderr.contains("fingerprint"), "{out:#?}");
+    }
+    let out = Invocation::bare()
+        .env("FELHOM_AGENT_FINGERPRINT", "not-hex")
+        .args(["fingerprint", "--endpoint", &agent.endpoint()])
+        .run()
+        .status(2);
+    assert!(out.stderr.contains("FELHOM_AGENT_FINGERPRINT") || out.stderr.contains("fingerprint"));
+    assert!(agent.requests().is_empty());
+}

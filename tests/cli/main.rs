@@ -1,0 +1,21 @@
+//! `felhom-agentctl` driven as a user would: the built binary, over real TLS, against the
+//! stand-in agent. Every invocation also checks that the token appears neither in the arguments
+//! nor in anything the tool prints ([`harness`]).
+//!
+//! One test binary with a module per group of subcommands, so the suite links once. Each exit
+//! status is tested where its cause lives: 1 in `failures` (and `disk`, `token`), 2 in `usage`,
+//! `settings`, `token` and `fingerprint`, 3 in `disk`, 4 in `fingerprint`, 5 in `failures`, 6 in
+//! `backup`.
+#![cfg(all(feature = "cli", feature = "devagent"))]
+
+mod harness;
+
+mod backup;
+mod disk;
+mod failures;
+mod fingerprint;
+mod output;
+mod reads;
+mod settings;
+mod token;
+mod usage;

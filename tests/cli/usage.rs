@@ -1,0 +1,74 @@
+//! Help, version, and arguments the tool cannot use (exit status 2).
+
+use crate::harness::{Invocation, USB_UUID, agent};
+
+#[test]
+fn bad_usage_exits_2() {
+    let agent = agent();
+    for args in [
+        &["no-such-command"][..],
+        &[][..],
+        &["disk", "eject"][..],
+        &["disk", "assign", "--uuid", USB_UUID][..],
+        &["storage", "--timeout", "soon"][..],
+        &["storage", "--timeout", "0"][..],
+        &["backup", "run", "--poll", "5 parsecs"][..],
+        &["backup", "run", "--poll", "10s", "--give-up-after", "10s"][..],
+    ] {
+        let out = Invocation::to(&agent).args(args).run().status(2);
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+    assert!(agent.requests().is_empty());
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        &[][..],
+        &["storage"],
+        &["disks"],
+        &["metrics"],
+        &["backup"],
+        &["backup", "due"],
+        &["backup", "start"],
+        &["backup", "status"],
+        &["backup", "run"],
+        &["disk"],
+        &["disk", "assign"],
+        &["disk", "eject"],
+        &["disk", "format"],
+        &["fingerprint"],
+    ] {
+        let out = Invocation::bare()
+            .args(args)
+            .args(["--help"])
+            .run()
+            .status(0);
+        assert!(
+            out.stdout.contains("Usage: felhom-agentctl"),
+            "{args:?}: {out:#?}"
+        );
+    }
+    let top = Invocation::bare().args(["--help"]).run().status(0).stdout;
+    for needle in [
+        "EXIT STATUS",
+        "FELHOM_AGENT_TOKEN",
+        "--token-stdin",
+        "chmod 600",
+        "3)",
+    ] {
+        assert!(top.contains(needle), "--help lacks {needle:?}");
+    }
+    let format = Invocation::bare()
+        .args(["disk", "format", "--help"])
+        .run()
+        .status(0)
+        .stdout;
+    assert!(format.contains("jq -r .opsign_command"), "{format}");
+
+    let version = Invocation::bare().args(["--version"]).run().status(0);
+    assert_eq!(
+        version.stdout.trim(),
+        format!("felhom-agentctl {}", env!("CARGO_PKG_VERSION"))
+    );
+}
