@@ -4,10 +4,11 @@
 //! A test binary of its own, because it changes the process environment.
 #![cfg(feature = "devagent")]
 
+mod common;
+
 use std::net::TcpListener;
 
-use felhom_agentapi::Client;
-use felhom_agentapi::devagent::DevAgent;
+use common::{agent, client};
 
 #[test]
 fn proxy_variables_are_ignored() {
@@ -28,13 +29,8 @@ fn proxy_variables_are_ignored() {
         unsafe { std::env::set_var(name, &proxy_url) };
     }
 
-    let agent = DevAgent::start().unwrap();
-    let client = Client::new(
-        &agent.endpoint(),
-        agent.token(),
-        &agent.fingerprint().to_string(),
-    )
-    .unwrap();
+    let agent = agent();
+    let client = client(&agent);
     client
         .storage()
         .expect("the call goes straight to the agent");

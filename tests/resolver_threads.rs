@@ -3,8 +3,9 @@
 //! be counted.
 #![cfg(feature = "devagent")]
 
-use felhom_agentapi::Client;
-use felhom_agentapi::devagent::DevAgent;
+mod common;
+
+use common::{agent, client};
 
 /// The id the next new thread gets. Thread ids are handed out in order, one per thread ever
 /// created in the process, so the difference of two readings counts the threads in between.
@@ -21,13 +22,8 @@ fn next_thread_id() -> u64 {
 
 #[test]
 fn kept_alive_calls_to_an_ip_literal_start_no_thread() {
-    let agent = DevAgent::start().unwrap();
-    let client = Client::new(
-        &agent.endpoint(),
-        agent.token(),
-        &agent.fingerprint().to_string(),
-    )
-    .unwrap();
+    let agent = agent();
+    let client = client(&agent);
     client.storage().unwrap(); // connects; the agent starts its thread for the connection
     let before = next_thread_id();
     for _ in 0..20 {

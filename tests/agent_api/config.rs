@@ -2,13 +2,9 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{Client, Error, Fingerprint};
+use felhom_agentapi::{Client, Error};
 
-use crate::agent;
-
-fn pin() -> String {
-    Fingerprint::of_der(b"x").to_string()
-}
+use crate::{agent, any_pin};
 
 fn config_message(result: Result<Client, Error>) -> String {
     match result {
@@ -26,14 +22,14 @@ fn bad_endpoints_are_refused_at_construction() {
         ("", "empty"),
         (":8443", "no host"),
     ] {
-        let message = config_message(Client::new(endpoint, "token", &pin()));
+        let message = config_message(Client::new(endpoint, "token", &any_pin()));
         assert!(message.contains(says), "{endpoint:?}: {message}");
     }
 }
 
 #[test]
 fn an_empty_token_is_refused() {
-    let message = config_message(Client::new("10.0.0.1:8443", "", &pin()));
+    let message = config_message(Client::new("10.0.0.1:8443", "", &any_pin()));
     assert!(message.contains("token is empty"), "{message}");
 }
 
@@ -43,7 +39,7 @@ fn a_fingerprint_that_is_not_a_sha256_is_refused() {
     let message = config_message(Client::new("10.0.0.1:8443", "token", sha1));
     assert!(message.contains("40 hex digits"), "{message}");
     let message = config_message(
-        Client::builder("10.0.0.1:8443", "token", &pin())
+        Client::builder("10.0.0.1:8443", "token", &any_pin())
             .also_pin("not hex")
             .build(),
     );
@@ -52,7 +48,7 @@ fn a_fingerprint_that_is_not_a_sha256_is_refused() {
 
 #[test]
 fn a_zero_timeout_is_refused() {
-    let result = Client::builder("10.0.0.1:8443", "token", &pin())
+    let result = Client::builder("10.0.0.1:8443", "token", &any_pin())
         .timeout(Duration::ZERO)
         .build();
     assert!(config_message(result).contains("timeouts"));
@@ -83,7 +79,7 @@ fn numeric_hosts_that_are_not_ip_addresses_are_refused() {
         "127.1:8443",
         "0177.0.0.0x8:8443",
     ] {
-        let result = Client::new(endpoint, "token", &pin());
+        let result = Client::new(endpoint, "token", &any_pin());
         assert!(
             matches!(result, Err(Error::Config { .. })),
             "{endpoint}: {result:?}"

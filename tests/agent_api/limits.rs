@@ -8,13 +8,9 @@ use std::thread;
 use std::time::Duration;
 
 use felhom_agentapi::devagent::Fault;
-use felhom_agentapi::{Client, Error, Fingerprint, TimeoutStage};
+use felhom_agentapi::{Client, Error, TimeoutStage};
 
-use crate::{agent, builder, client};
-
-fn any_pin() -> String {
-    Fingerprint::of_der(b"whatever").to_string()
-}
+use crate::{agent, any_pin, builder, client};
 
 /// A loopback listener that hands each accepted socket to `serve`, for one connection, and
 /// stops by itself when `serve` returns or after five seconds.

@@ -3,6 +3,9 @@
 //! One test binary with a module per concern, so the suite links once.
 #![cfg(feature = "devagent")]
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod answers;
 mod backup;
 mod config;
@@ -14,26 +17,4 @@ mod pool;
 mod secrets;
 mod trust;
 
-use felhom_agentapi::devagent::DevAgent;
-use felhom_agentapi::{Client, ClientBuilder};
-
-/// A stand-in agent with default settings.
-pub fn agent() -> DevAgent {
-    DevAgent::start().expect("the stand-in agent starts")
-}
-
-/// A builder for a client of `agent`, pinned to its certificate.
-pub fn builder(agent: &DevAgent) -> ClientBuilder {
-    Client::builder(
-        &agent.endpoint(),
-        agent.token(),
-        &agent.fingerprint().to_string(),
-    )
-}
-
-/// A client of `agent` with default settings.
-pub fn client(agent: &DevAgent) -> Client {
-    builder(agent)
-        .build()
-        .expect("a valid client configuration")
-}
+pub use common::{agent, any_pin, builder, client};

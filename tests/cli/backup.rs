@@ -4,7 +4,8 @@
 use felhom_agentapi::devagent::{BackupOutcome, DevAgent};
 use serde_json::json;
 
-use crate::harness::{Invocation, agent, calls};
+use crate::common::agent;
+use crate::harness::{Invocation, calls};
 
 #[test]
 fn backup_due_start_and_status() {

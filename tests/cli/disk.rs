@@ -3,7 +3,8 @@
 use felhom_agentapi::devagent::DevAgent;
 use serde_json::{Value, json};
 
-use crate::harness::{Invocation, USB_UUID, agent, request_body};
+use crate::common::agent;
+use crate::harness::{Invocation, USB_UUID, request_body};
 
 #[test]
 fn disk_assign_echoes_the_request() {

@@ -2,7 +2,8 @@
 
 use felhom_agentapi::devagent::Fault;
 
-use crate::harness::{Invocation, agent, dead_endpoint};
+use crate::common::agent;
+use crate::harness::{Invocation, dead_endpoint};
 
 #[test]
 fn an_http_error_status_exits_1() {

@@ -3,7 +3,8 @@
 use felhom_agentapi::devagent::Fault;
 use serde_json::json;
 
-use crate::harness::{Invocation, agent, calls};
+use crate::common::agent;
+use crate::harness::{Invocation, calls};
 
 #[test]
 fn fingerprint_prints_the_presented_certificate_and_sends_no_request() {

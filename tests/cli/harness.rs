@@ -283,8 +283,3 @@ pub fn dead_endpoint() -> String {
     drop(listener);
     addr.to_string()
 }
-
-/// A stand-in agent with default settings.
-pub fn agent() -> DevAgent {
-    DevAgent::start().expect("start the stand-in agent")
-}

@@ -8,6 +8,8 @@
 //! `backup`.
 #![cfg(all(feature = "cli", feature = "devagent"))]
 
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 
 mod backup;

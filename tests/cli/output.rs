@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 
-use crate::harness::{Invocation, agent};
+use crate::common::agent;
+use crate::harness::Invocation;
 
 #[test]
 fn human_output_has_tables_and_sizes() {

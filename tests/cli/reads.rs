@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Invocation, USB_UUID, agent, calls};
+use crate::common::agent;
+use crate::harness::{Invocation, USB_UUID, calls};
 
 #[test]
 fn storage_prints_the_mounts_as_json() {

@@ -1,7 +1,8 @@
 //! Connection settings: flags before or after the subcommand, the environment, and what is
 //! missing.
 
-use crate::harness::{Invocation, agent, dead_endpoint};
+use crate::common::agent;
+use crate::harness::{Invocation, dead_endpoint};
 
 #[test]
 fn global_options_work_after_the_subcommand_and_from_the_environment() {

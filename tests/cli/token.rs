@@ -1,7 +1,8 @@
 //! Where the token comes from (stdin, a private file, the environment, never a flag), and a
 //! wrong one: it is never printed.
 
-use crate::harness::{Invocation, TempDir, agent};
+use crate::common::agent;
+use crate::harness::{Invocation, TempDir};
 
 #[test]
 fn a_wrong_token_exits_1_without_showing_either_token() {

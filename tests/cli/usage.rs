@@ -1,6 +1,7 @@
 //! Help, version, and arguments the tool cannot use (exit status 2).
 
-use crate::harness::{Invocation, USB_UUID, agent};
+use crate::common::agent;
+use crate::harness::{Invocation, USB_UUID};
 
 #[test]
 fn bad_usage_exits_2() {

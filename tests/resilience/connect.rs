@@ -8,9 +8,9 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use felhom_agentapi::{Client, Error, Fingerprint, TimeoutStage};
+use felhom_agentapi::{Client, Error, TimeoutStage};
 
-use crate::shared;
+use crate::{any_pin, shared};
 
 /// How long a raw server lives at most, whatever the test does.
 const RAW_SERVER_LIFETIME: Duration = Duration::from_secs(8);
@@ -152,10 +152,6 @@ fn expect_connect_timeout(
     // for it (a lower bound, which a slow machine cannot break).
     assert!(took >= limit / 2, "gave up after {took:?}");
     assert_only_a_client_hello(&server.finish(), "s3cret-token");
-}
-
-fn any_pin() -> String {
-    Fingerprint::of_der(b"no certificate will ever be presented").to_string()
 }
 
 #[test]

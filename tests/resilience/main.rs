@@ -7,6 +7,9 @@
 //! [`exclusive`].
 #![cfg(feature = "devagent")]
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod churn;
 mod connect;
 mod fate;
@@ -21,7 +24,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use felhom_agentapi::devagent::{DevAgent, DevAgentBuilder, Identity};
-use felhom_agentapi::{Client, ClientBuilder, Error, TimeoutStage};
+use felhom_agentapi::{Error, TimeoutStage};
+
+pub use common::{any_pin, builder, client};
 
 static SERIAL: RwLock<()> = RwLock::new(());
 
@@ -41,23 +46,9 @@ pub fn agent_builder() -> DevAgentBuilder {
     DevAgent::builder().backup_polls(0)
 }
 
+/// An agent from [`agent_builder`].
 pub fn agent() -> DevAgent {
     agent_builder().start().expect("the stand-in agent starts")
-}
-
-/// A builder for a client of `agent`, pinned to its certificate.
-pub fn builder(agent: &DevAgent) -> ClientBuilder {
-    Client::builder(
-        &agent.endpoint(),
-        agent.token(),
-        &agent.fingerprint().to_string(),
-    )
-}
-
-pub fn client(agent: &DevAgent) -> Client {
-    builder(agent)
-        .build()
-        .expect("a valid client configuration")
 }
 
 /// Polls `condition` every 10 ms for up to 5 s; fails the test naming `what` if it never holds.
