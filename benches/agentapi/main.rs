@@ -29,21 +29,13 @@
 //! prints, makes one client, then 20 warm-up calls and N kept-alive calls from each of T threads
 //! (default 1) sharing it: the unit to run under `strace` or `valgrind --tool=callgrind`.
 
-#[path = "agentapi/agent.rs"]
 mod agent;
-#[path = "agentapi/calls.rs"]
 mod calls;
-#[path = "agentapi/floor.rs"]
 mod floor;
-#[path = "agentapi/oneshot.rs"]
 mod oneshot;
-#[path = "agentapi/placement.rs"]
 mod placement;
-#[path = "agentapi/report.rs"]
 mod report;
-#[path = "agentapi/stats.rs"]
 mod stats;
-#[path = "agentapi/system.rs"]
 mod system;
 
 use std::error::Error;
