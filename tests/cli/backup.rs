@@ -10,31 +10,19 @@ use crate::harness::{Invocation, calls};
 #[test]
 fn backup_due_start_and_status() {
     let agent = agent();
-    let due = Invocation::to(&agent)
-        .args(["backup", "due"])
-        .run()
-        .status(0)
-        .json();
+    let due = Invocation::to(&agent).args(["backup", "due"]).ok_json();
     assert_eq!(
         due,
         json!({"vmid": 101, "due": true, "reason": "policy daily-0200: last backup 26h ago"})
     );
 
-    let started = Invocation::to(&agent)
-        .args(["backup", "start"])
-        .run()
-        .status(0)
-        .json();
+    let started = Invocation::to(&agent).args(["backup", "start"]).ok_json();
     assert_eq!(
         started,
         json!({"vmid": 101, "job_id": "job-1", "phase": "running"})
     );
 
-    let status = Invocation::to(&agent)
-        .args(["backup", "status"])
-        .run()
-        .status(0)
-        .json();
+    let status = Invocation::to(&agent).args(["backup", "status"]).ok_json();
     assert_eq!(
         status,
         json!({"vmid": 101, "phase": "running", "job_id": "job-1", "error": ""})
@@ -51,9 +39,7 @@ fn backup_run_waits_for_the_job() {
     let agent = DevAgent::builder().backup_polls(2).start().unwrap();
     let v = Invocation::to(&agent)
         .args(["backup", "run", "--poll", "10ms"])
-        .run()
-        .status(0)
-        .json();
+        .ok_json();
     assert_eq!(
         v,
         json!({"vmid": 101, "phase": "done", "job_id": "job-1", "error": ""})
@@ -87,8 +73,5 @@ fn a_failed_backup_exits_6_with_its_last_status() {
             "error": "vzdump exited with status 2",
         })
     );
-    assert!(
-        out.stderr.contains("vzdump exited with status 2"),
-        "{out:#?}"
-    );
+    out.stderr_has("vzdump exited with status 2");
 }

@@ -11,9 +11,7 @@ fn disk_assign_echoes_the_request() {
     let agent = agent();
     let v = Invocation::to(&agent)
         .args(["disk", "assign", "--uuid", USB_UUID, "--where", "/mnt/new"])
-        .run()
-        .status(0)
-        .json();
+        .ok_json();
     assert_eq!(
         v,
         json!({
@@ -28,9 +26,7 @@ fn disk_assign_echoes_the_request() {
     let v = Invocation::to(&agent)
         .args(["disk", "assign", "--uuid", USB_UUID, "--where", "/mnt/b"])
         .args(["--fstype", "ext4", "--options", "noatime,nofail"])
-        .run()
-        .status(0)
-        .json();
+        .ok_json();
     assert_eq!(v["options"], "noatime,nofail");
     assert_eq!(request_body(&agent, "/disks/assign")["fstype"], "ext4");
     assert_eq!(
@@ -54,12 +50,8 @@ fn disk_assign_of_an_unknown_drive_is_an_agent_error() {
         .run()
         .failure(1);
     assert_eq!(out.stdout, "");
-    assert!(out.stderr.contains("HTTP 404"), "{out:#?}");
-    assert!(
-        out.stderr
-            .contains("no disk with filesystem uuid no-such-uuid"),
-        "{out:#?}"
-    );
+    out.stderr_has("HTTP 404");
+    out.stderr_has("no disk with filesystem uuid no-such-uuid");
 }
 
 #[test]
@@ -67,9 +59,7 @@ fn disk_eject_names_the_dependent_guests() {
     let agent = agent();
     let v = Invocation::to(&agent)
         .args(["disk", "eject", "--where", "/mnt/usb-archive"])
-        .run()
-        .status(0)
-        .json();
+        .ok_json();
     assert_eq!(
         v,
         json!({"vmid": 101, "ejected": "/mnt/usb-archive", "dependent_guests": [101, 102]})
@@ -85,9 +75,7 @@ fn disk_format_of_a_blank_device_formats_it_as_ext4_by_default() {
     let agent = agent();
     let v = Invocation::to(&agent)
         .args(["disk", "format", "--device", "/dev/sdc"])
-        .run()
-        .status(0)
-        .json();
+        .ok_json();
     assert_eq!(v["device"], "/dev/sdc");
     assert_eq!(v["formatted"], true);
     assert_eq!(v["data_bearing"], false);
@@ -127,10 +115,7 @@ fn formatting_a_data_bearing_device_exits_3_with_the_refusal() {
     assert_eq!(v["result"]["data_bearing"], true);
     assert_eq!(v["result"]["pending_op"], v["pending_op"]);
     // Standard error tells the person what to run, on a line of its own.
-    assert!(
-        out.stderr.contains("refused to format \"/dev/sdb\""),
-        "{out:#?}"
-    );
+    out.stderr_has("refused to format \"/dev/sdb\"");
     assert!(out.stderr.lines().any(|l| l.trim() == command), "{out:#?}");
 }
 
@@ -146,8 +131,8 @@ fn an_opsign_command_with_control_characters_is_not_printed_raw() {
         !out.stderr.chars().any(|c| c.is_control() && c != '\n'),
         "{out:#?}"
     );
-    assert!(out.stderr.contains("control characters"), "{out:#?}");
-    assert!(out.stderr.contains("opsign_command"), "{out:#?}");
+    out.stderr_has("control characters");
+    out.stderr_has("opsign_command");
     // The JSON keeps the exact value (escaped by JSON, so stdout is safe too).
     assert!(!out.stdout.contains('\u{1b}'), "{out:#?}");
     let v: Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");

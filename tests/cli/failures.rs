@@ -11,8 +11,8 @@ fn an_http_error_status_exits_1() {
     agent.set_fault(Fault::Status(500));
     let out = Invocation::to(&agent).args(["storage"]).run().failure(1);
     assert_eq!(out.stdout, "");
-    assert!(out.stderr.contains("GET /storage"), "{out:#?}");
-    assert!(out.stderr.contains("HTTP 500"), "{out:#?}");
+    out.stderr_has("GET /storage");
+    out.stderr_has("HTTP 500");
 }
 
 #[test]
@@ -21,7 +21,7 @@ fn an_undecodable_answer_exits_1() {
     agent.set_fault(Fault::Garbage);
     let out = Invocation::to(&agent).args(["disks"]).run().failure(1);
     assert_eq!(out.stdout, "");
-    assert!(out.stderr.contains("could not decode"), "{out:#?}");
+    out.stderr_has("could not decode");
 }
 
 #[test]
@@ -38,14 +38,14 @@ fn nothing_listening_exits_5() {
         ])
         .run()
         .failure(5);
-    assert!(out.stderr.contains("could not connect"), "{out:#?}");
-    assert!(out.stderr.contains(&dead), "{out:#?}");
+    out.stderr_has("could not connect");
+    out.stderr_has(&dead);
 
     let out = Invocation::bare()
         .args(["fingerprint", "--endpoint", &dead])
         .run()
         .failure(5);
-    assert!(out.stderr.contains("could not connect"), "{out:#?}");
+    out.stderr_has("could not connect");
 }
 
 #[test]
@@ -57,5 +57,5 @@ fn a_dropped_connection_exits_5() {
         .run()
         .failure(5);
     assert_eq!(out.stdout, "");
-    assert!(out.stderr.contains("GET /backup/status"), "{out:#?}");
+    out.stderr_has("GET /backup/status");
 }

@@ -4,7 +4,7 @@ use felhom_agentapi::devagent::Fault;
 use serde_json::json;
 
 use crate::common::agent;
-use crate::harness::{Invocation, calls};
+use crate::harness::{Invocation, assert_nothing_sent};
 
 #[test]
 fn fingerprint_prints_the_presented_certificate_and_sends_no_request() {
@@ -24,11 +24,7 @@ fn fingerprint_prints_the_presented_certificate_and_sends_no_request() {
             "sha256_colon": fp.to_colon_hex(),
         })
     );
-    assert!(
-        agent.requests().is_empty(),
-        "fingerprint sent {:?}",
-        calls(&agent)
-    );
+    assert_nothing_sent(&agent);
 }
 
 #[test]
@@ -44,11 +40,7 @@ fn fingerprint_expect_succeeds_on_a_match_in_any_spelling() {
         .run()
         .status(0);
     assert_eq!(out.json()["sha256"], fp.to_string());
-    assert!(
-        agent.requests().is_empty(),
-        "fingerprint sent {:?}",
-        calls(&agent)
-    );
+    assert_nothing_sent(&agent);
 }
 
 #[test]
@@ -66,16 +58,9 @@ fn fingerprint_expect_mismatch_exits_4() {
         .run()
         .failure(4);
     assert_eq!(out.stdout, "");
-    assert!(
-        out.stderr
-            .contains(&format!("presented: {}", agent.fingerprint())),
-        "{out:#?}"
-    );
-    assert!(
-        out.stderr.contains(&format!(" expected: {other}\n")),
-        "{out:#?}"
-    );
-    assert!(agent.requests().is_empty());
+    out.stderr_has(&format!("presented: {}", agent.fingerprint()));
+    out.stderr_has(&format!(" expected: {other}\n"));
+    assert_nothing_sent(&agent);
 
     // An agent that presents another certificate fails the check against the real pin.
     agent.set_fault(Fault::OtherCert);
@@ -84,12 +69,8 @@ fn fingerprint_expect_mismatch_exits_4() {
         .args(["--expect", &agent.fingerprint().to_string()])
         .run()
         .failure(4);
-    assert!(
-        out.stderr
-            .contains(&format!(" expected: {}\n", agent.fingerprint())),
-        "{out:#?}"
-    );
-    assert!(agent.requests().is_empty());
+    out.stderr_has(&format!(" expected: {}\n", agent.fingerprint()));
+    assert_nothing_sent(&agent);
 }
 
 #[test]
@@ -107,12 +88,9 @@ fn a_wrong_pin_exits_4_and_sends_nothing() {
         .run()
         .failure(4);
     assert_eq!(out.stdout, "");
-    assert!(
-        out.stderr.contains(&agent.fingerprint().to_string()),
-        "{out:#?}"
-    );
-    assert!(out.stderr.contains(&wrong), "{out:#?}");
-    assert!(agent.requests().is_empty(), "sent {:?}", calls(&agent));
+    out.stderr_has(&agent.fingerprint().to_string());
+    out.stderr_has(&wrong);
+    assert_nothing_sent(&agent);
 }
 
 #[test]
@@ -127,7 +105,7 @@ fn a_malformed_fingerprint_exits_2() {
             .args(["storage", "--fingerprint", bad])
             .run()
             .status(2);
-        assert!(out.stderr.contains("fingerprint"), "{out:#?}");
+        out.stderr_has("fingerprint");
     }
     let out = Invocation::bare()
         .env("FELHOM_AGENT_FINGERPRINT", "not-hex")
@@ -135,5 +113,5 @@ fn a_malformed_fingerprint_exits_2() {
         .run()
         .status(2);
     assert!(out.stderr.contains("FELHOM_AGENT_FINGERPRINT") || out.stderr.contains("fingerprint"));
-    assert!(agent.requests().is_empty());
+    assert_nothing_sent(&agent);
 }

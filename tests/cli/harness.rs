@@ -117,6 +117,12 @@ impl Invocation {
         self.spawn().finish()
     }
 
+    /// Runs the tool, asserts that it succeeded, and returns its one line of JSON.
+    #[track_caller]
+    pub fn ok_json(self) -> Value {
+        self.run().status(0).json()
+    }
+
     /// Starts the tool and writes its standard input, for a test that acts on the running
     /// process before [`Running::finish`].
     pub fn spawn(mut self) -> Running {
@@ -205,6 +211,13 @@ impl Outcome {
         outcome
     }
 
+    /// Asserts that standard error contains `needle`.
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Outcome {
+        assert!(self.stderr.contains(needle), "{self:#?}");
+        self
+    }
+
     /// Standard output as one line of JSON.
     pub fn json(&self) -> Value {
         let text = self
@@ -274,6 +287,12 @@ pub fn request_body(agent: &DevAgent, path: &str) -> Value {
         .find(|r| r.path == path)
         .expect("the request was made");
     serde_json::from_slice(&request.body).expect("the request body is JSON")
+}
+
+/// Asserts that the agent received no request at all.
+#[track_caller]
+pub fn assert_nothing_sent(agent: &DevAgent) {
+    assert!(agent.requests().is_empty(), "sent {:?}", calls(agent));
 }
 
 /// A port on 127.0.0.1 where nothing listens (it was free a moment ago).

@@ -31,11 +31,7 @@ fn storage_prints_the_mounts_as_json() {
 #[test]
 fn disks_lists_the_drives() {
     let agent = agent();
-    let v = Invocation::to(&agent)
-        .args(["disks"])
-        .run()
-        .status(0)
-        .json();
+    let v = Invocation::to(&agent).args(["disks"]).ok_json();
     assert_eq!(v["vmid"], 101);
     let disks = v["disks"].as_array().unwrap();
     assert_eq!(disks.len(), 3);
@@ -53,11 +49,7 @@ fn disks_lists_the_drives() {
 #[test]
 fn metrics_shows_host_and_storage_targets() {
     let agent = agent();
-    let v = Invocation::to(&agent)
-        .args(["metrics"])
-        .run()
-        .status(0)
-        .json();
+    let v = Invocation::to(&agent).args(["metrics"]).ok_json();
     assert_eq!(v["vmid"], 101);
     assert_eq!(v["host"]["node"], "pve-dev-1");
     assert_eq!(v["host"]["cpu_percent"], 12.5);

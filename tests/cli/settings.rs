@@ -2,7 +2,7 @@
 //! missing.
 
 use crate::common::agent;
-use crate::harness::{Invocation, dead_endpoint};
+use crate::harness::{Invocation, assert_nothing_sent, dead_endpoint};
 
 #[test]
 fn global_options_work_after_the_subcommand_and_from_the_environment() {
@@ -53,39 +53,33 @@ fn missing_settings_exit_2() {
         .args(["storage"])
         .run()
         .failure(2);
-    assert!(no_token.stderr.contains("no token"), "{no_token:#?}");
+    no_token.stderr_has("no token");
 
     let no_endpoint = Invocation::authed(&agent)
         .args(["--fingerprint", &agent.fingerprint().to_string(), "storage"])
         .run()
         .failure(2);
-    assert!(
-        no_endpoint.stderr.contains("no endpoint"),
-        "{no_endpoint:#?}"
-    );
+    no_endpoint.stderr_has("no endpoint");
 
     let no_pin = Invocation::authed(&agent)
         .args(["--endpoint", &agent.endpoint(), "storage"])
         .run()
         .failure(2);
-    assert!(no_pin.stderr.contains("no fingerprint"), "{no_pin:#?}");
+    no_pin.stderr_has("no fingerprint");
 
     let bad_endpoint = Invocation::authed(&agent)
         .args(["storage", "--endpoint", "http://127.0.0.1:1"])
         .args(["--fingerprint", &agent.fingerprint().to_string()])
         .run()
         .failure(2);
-    assert!(
-        bad_endpoint.stderr.contains("invalid client configuration"),
-        "{bad_endpoint:#?}"
-    );
+    bad_endpoint.stderr_has("invalid client configuration");
 
     let empty_token = Invocation::to(&agent)
         .env("FELHOM_AGENT_TOKEN", "")
         .args(["storage"])
         .run()
         .failure(2);
-    assert!(empty_token.stderr.contains("empty"), "{empty_token:#?}");
+    empty_token.stderr_has("empty");
 
-    assert!(agent.requests().is_empty());
+    assert_nothing_sent(&agent);
 }

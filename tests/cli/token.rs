@@ -2,7 +2,7 @@
 //! wrong one: it is never printed.
 
 use crate::common::agent;
-use crate::harness::{Invocation, TempDir};
+use crate::harness::{Invocation, TempDir, assert_nothing_sent};
 
 #[test]
 fn a_wrong_token_exits_1_without_showing_either_token() {
@@ -14,7 +14,7 @@ fn a_wrong_token_exits_1_without_showing_either_token() {
         .args(["storage"])
         .run()
         .failure(1);
-    assert!(out.stderr.contains("HTTP 401"), "{out:#?}");
+    out.stderr_has("HTTP 401");
 }
 
 #[test]
@@ -27,9 +27,9 @@ fn a_token_flag_is_refused_without_echoing_it() {
         .args(["storage", "--token", typed])
         .run()
         .failure(2);
-    assert!(out.stderr.contains("--token is not accepted"), "{out:#?}");
+    out.stderr_has("--token is not accepted");
     assert!(!out.stderr.contains(typed), "{out:#?}");
-    assert!(agent.requests().is_empty());
+    assert_nothing_sent(&agent);
 }
 
 #[test]
@@ -74,26 +74,23 @@ fn a_token_file_others_can_read_is_refused() {
             .arg_path(&path)
             .run()
             .failure(2);
-        assert!(out.stderr.contains(shown), "{out:#?}");
-        assert!(out.stderr.contains("chmod 600"), "{out:#?}");
-        assert!(out.stderr.contains(&path.display().to_string()), "{out:#?}");
+        out.stderr_has(shown);
+        out.stderr_has("chmod 600");
+        out.stderr_has(&path.display().to_string());
     }
     let missing = Invocation::to(&agent)
         .args(["storage", "--token-file"])
         .arg_path(&dir.path().join("absent"))
         .run()
         .failure(2);
-    assert!(
-        missing.stderr.contains("could not open token file"),
-        "{missing:#?}"
-    );
+    missing.stderr_has("could not open token file");
     let empty = dir.file("empty", "\n", 0o600);
     let out = Invocation::to(&agent)
         .args(["storage", "--token-file"])
         .arg_path(&empty)
         .run();
     assert!(out.failure(2).stderr.contains("empty"));
-    assert!(agent.requests().is_empty());
+    assert_nothing_sent(&agent);
 }
 
 #[test]
@@ -115,5 +112,5 @@ fn the_token_can_come_from_stdin_and_wins() {
         .stdin("")
         .run()
         .failure(2);
-    assert!(out.stderr.contains("standard input is empty"), "{out:#?}");
+    out.stderr_has("standard input is empty");
 }

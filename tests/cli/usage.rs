@@ -1,7 +1,7 @@
 //! Help, version, and arguments the tool cannot use (exit status 2).
 
 use crate::common::agent;
-use crate::harness::{Invocation, USB_UUID};
+use crate::harness::{Invocation, USB_UUID, assert_nothing_sent};
 
 #[test]
 fn bad_usage_exits_2() {
@@ -19,7 +19,7 @@ fn bad_usage_exits_2() {
         let out = Invocation::to(&agent).args(args).run().status(2);
         assert_eq!(out.stdout, "", "{args:?}");
     }
-    assert!(agent.requests().is_empty());
+    assert_nothing_sent(&agent);
 }
 
 #[test]
