@@ -15,6 +15,9 @@ use crate::{any_pin, shared};
 /// How long a raw server lives at most, whatever the test does.
 const RAW_SERVER_LIFETIME: Duration = Duration::from_secs(8);
 
+/// The token of the clients that talk to a raw server.
+const TOKEN: &str = "s3cret-token";
+
 /// What a [`RawServer`] does with each connection it accepts.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Behaviour {
@@ -120,17 +123,28 @@ fn assert_only_a_client_hello(received: &[u8], token: &str) {
     );
 }
 
-/// Makes `call` against a silent server and checks that it is a connect-stage timeout with
-/// `limit` (the shorter of the two limits, which must be the one that fired), and that sent
-/// nothing.
+/// A client's two time limits.
+#[derive(Clone, Copy)]
+struct Limits {
+    connect: Duration,
+    call: Duration,
+}
+
+/// Makes `call` against a silent server, from a client with `limits`, and checks that it is a
+/// connect-stage timeout with `limit` (the shorter of the two limits, which must be the one that
+/// fired), and that sent nothing.
 fn expect_connect_timeout(
-    client_for: impl FnOnce(&str) -> Client,
+    limits: Limits,
     call: impl FnOnce(&Client) -> Result<(), Error>,
     (method, path): (&str, &str),
     limit: Duration,
 ) {
     let server = RawServer::start(Behaviour::Silent);
-    let client = client_for(&server.endpoint);
+    let client = Client::builder(&server.endpoint, TOKEN, &any_pin())
+        .connect_timeout(limits.connect)
+        .timeout(limits.call)
+        .build()
+        .unwrap();
     let started = Instant::now();
     let err = call(&client).unwrap_err();
     let took = started.elapsed();
@@ -151,58 +165,48 @@ fn expect_connect_timeout(
     // Which limit fired is asserted above through `limit`; here only that the client did wait
     // for it (a lower bound, which a slow machine cannot break).
     assert!(took >= limit / 2, "gave up after {took:?}");
-    assert_only_a_client_hello(&server.finish(), "s3cret-token");
+    assert_only_a_client_hello(&server.finish(), TOKEN);
 }
 
 #[test]
 fn a_handshake_that_never_completes_is_a_connect_timeout() {
     let _serial = shared();
-    let connect = Duration::from_millis(300);
-    let call_limit = Duration::from_secs(6);
-    let client_for = |endpoint: &str| {
-        Client::builder(endpoint, "s3cret-token", &any_pin())
-            .connect_timeout(connect)
-            .timeout(call_limit)
-            .build()
-            .unwrap()
+    let limits = Limits {
+        connect: Duration::from_millis(300),
+        call: Duration::from_secs(6),
     };
     expect_connect_timeout(
-        client_for,
+        limits,
         |c| c.storage().map(drop),
         ("GET", "/storage"),
-        connect,
+        limits.connect,
     );
     expect_connect_timeout(
-        client_for,
+        limits,
         |c| c.start_backup().map(drop),
         ("POST", "/backup"),
-        connect,
+        limits.connect,
     );
 }
 
 #[test]
 fn a_call_timeout_shorter_than_the_connect_timeout_fires_in_the_handshake_as_connect() {
     let _serial = shared();
-    let call_limit = Duration::from_millis(300);
-    let connect = Duration::from_secs(6);
-    let client_for = |endpoint: &str| {
-        Client::builder(endpoint, "s3cret-token", &any_pin())
-            .connect_timeout(connect)
-            .timeout(call_limit)
-            .build()
-            .unwrap()
+    let limits = Limits {
+        connect: Duration::from_secs(6),
+        call: Duration::from_millis(300),
     };
     expect_connect_timeout(
-        client_for,
+        limits,
         |c| c.format_disk("/dev/sdc", "ext4").map(drop),
         ("POST", "/disks/format"),
-        call_limit,
+        limits.call,
     );
     expect_connect_timeout(
-        client_for,
+        limits,
         |c| c.disks().map(drop),
         ("GET", "/disks"),
-        call_limit,
+        limits.call,
     );
 }
 
@@ -215,7 +219,7 @@ fn a_refused_port_is_connect_for_every_kind_of_call() {
         .local_addr()
         .unwrap()
         .to_string();
-    let client = Client::builder(&endpoint, "s3cret-token", &any_pin())
+    let client = Client::builder(&endpoint, TOKEN, &any_pin())
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();

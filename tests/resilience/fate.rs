@@ -6,7 +6,7 @@ use std::time::Duration;
 use felhom_agentapi::devagent::{DevAgent, Fault};
 use felhom_agentapi::{Client, Error, TimeoutStage};
 
-use crate::{agent, builder, client, recorded, shared, wait_all_closed};
+use crate::{agent, builder, client, drop_pooled_connections, recorded, shared};
 
 type Call = fn(&Client) -> Result<(), Error>;
 
@@ -25,32 +25,33 @@ fn prepare(agent: &DevAgent, client: &Client, pooled: bool) {
     agent.clear_fault();
     client.host_metrics().expect("a normal call");
     if !pooled {
-        agent.close_idle_connections();
-        wait_all_closed(agent);
+        drop_pooled_connections(agent);
     }
 }
 
-#[test]
-fn a_dropped_request_is_io_that_may_have_reached_the_agent_and_is_sent_once() {
-    let _serial = shared();
-    let agent = agent();
-    let client = client(&agent);
+/// Makes every call of [`CALLS`], over a pooled and over a fresh connection, with `fault` set;
+/// hands each error to `check` with the call's method, path and a context for messages, and
+/// asserts that it may have reached the agent and was sent exactly once. Afterwards the same
+/// client must work again.
+fn each_call_with(
+    agent: &DevAgent,
+    client: &Client,
+    fault: Fault,
+    check: impl Fn(&Error, &str, &str, &str),
+) {
     for pooled in [true, false] {
         for (method, path, call) in CALLS {
-            prepare(&agent, &client, pooled);
-            let before = recorded(&agent, method, path);
-            agent.set_fault(Fault::Drop);
-            let err = call(&client).unwrap_err();
+            prepare(agent, client, pooled);
+            let before = recorded(agent, method, path);
+            agent.set_fault(fault.clone());
+            let err = call(client).unwrap_err();
             let context = format!("{method} {path} (pooled: {pooled})");
-            assert!(
-                matches!(&err, Error::Io { method: m, path: p, .. } if *m == method && *p == path),
-                "{context}: {err:?}"
-            );
+            check(&err, method, path, &context);
             assert!(err.may_have_reached_agent(), "{context}: {err}");
             // The request is logged before the agent hangs up, and the call has returned: any
             // retry would already be in the log.
             assert_eq!(
-                recorded(&agent, method, path),
+                recorded(agent, method, path),
                 before + 1,
                 "{context}: sent exactly once"
             );
@@ -58,6 +59,24 @@ fn a_dropped_request_is_io_that_may_have_reached_the_agent_and_is_sent_once() {
     }
     agent.clear_fault();
     client.start_backup().expect("the same client works again");
+}
+
+#[test]
+fn a_dropped_request_is_io_that_may_have_reached_the_agent_and_is_sent_once() {
+    let _serial = shared();
+    let agent = agent();
+    let client = client(&agent);
+    each_call_with(
+        &agent,
+        &client,
+        Fault::Drop,
+        |err, method, path, context| {
+            assert!(
+                matches!(err, Error::Io { method: m, path: p, .. } if *m == method && *p == path),
+                "{context}: {err:?}"
+            );
+        },
+    );
 }
 
 #[test]
@@ -66,32 +85,16 @@ fn a_request_answered_too_slowly_is_an_exchange_timeout_and_is_sent_once() {
     let _serial = shared();
     let agent = agent();
     let client = builder(&agent).timeout(LIMIT).build().unwrap();
-    for pooled in [true, false] {
-        for (method, path, call) in CALLS {
-            prepare(&agent, &client, pooled);
-            let before = recorded(&agent, method, path);
-            // Short, so that the agent soon finishes with the abandoned connection (`prepare` waits).
-            agent.set_fault(Fault::Slow(Duration::from_millis(1500)));
-            let err = call(&client).unwrap_err();
-            let context = format!("{method} {path} (pooled: {pooled})");
-            match &err {
-                Error::Timeout {
-                    stage: TimeoutStage::Exchange,
-                    limit,
-                    ..
-                } => assert_eq!(*limit, LIMIT, "{context}"),
-                other => panic!("{context}: {other:?}"),
-            }
-            assert!(err.may_have_reached_agent(), "{context}: {err}");
-            assert_eq!(
-                recorded(&agent, method, path),
-                before + 1,
-                "{context}: sent exactly once"
-            );
-        }
-    }
-    agent.clear_fault();
-    client.start_backup().expect("the same client works again");
+    // Short, so that the agent soon finishes with the abandoned connection (`prepare` waits).
+    let slow = Fault::Slow(Duration::from_millis(1500));
+    each_call_with(&agent, &client, slow, |err, _, _, context| match err {
+        Error::Timeout {
+            stage: TimeoutStage::Exchange,
+            limit,
+            ..
+        } => assert_eq!(*limit, LIMIT, "{context}"),
+        other => panic!("{context}: {other:?}"),
+    });
 }
 
 #[test]

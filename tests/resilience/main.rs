@@ -71,6 +71,13 @@ pub fn wait_all_closed(agent: &DevAgent) {
     });
 }
 
+/// Lets the agent close every idle connection and waits until it has: the client's pool then
+/// holds only dead connections, and its next call handshakes.
+pub fn drop_pooled_connections(agent: &DevAgent) {
+    agent.close_idle_connections();
+    wait_all_closed(agent);
+}
+
 /// Starts an agent at `addr` with the given identity and token: the same agent, restarted.
 ///
 /// The port was free a moment ago, but another socket of this machine may briefly hold it (as

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::devagent::{DevAgent, Fault};
+use felhom_agentapi::devagent::Fault;
 use felhom_agentapi::{Client, Error, MAX_RESPONSE_BYTES, TimeoutStage};
 
-use crate::{agent, builder, shared, wait_all_closed};
+use crate::{agent, builder, drop_pooled_connections, shared};
 
 /// The client's whole-call limit: short, so that a stalled body ends soon.
 const LIMIT: Duration = Duration::from_secs(1);
@@ -73,12 +73,6 @@ const CALLS: [(&str, &str, Call); 2] = [
         c.format_disk("/dev/sdc", "ext4").map(drop)
     }),
 ];
-
-/// Lets the agent close the client's kept-alive connections, so that the next call handshakes.
-fn drop_pooled_connections(agent: &DevAgent) {
-    agent.close_idle_connections();
-    wait_all_closed(agent);
-}
 
 #[test]
 fn the_same_client_recovers_from_every_fault() {

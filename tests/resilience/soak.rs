@@ -9,9 +9,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use felhom_agentapi::Client;
-use felhom_agentapi::devagent::{DevAgent, Fault};
+use felhom_agentapi::devagent::Fault;
 
-use crate::{Outcome, agent, builder, exclusive, open_fds, rss_kib, wait_all_closed};
+use crate::{
+    Outcome, agent, builder, drop_pooled_connections, exclusive, open_fds, rss_kib, wait_all_closed,
+};
 
 const THREADS: usize = 8;
 const CALLS_PER_THREAD: usize = 750;
@@ -167,13 +169,6 @@ fn run(client: &Client, phase: &'static str, per_thread: usize) -> (Vec<Call>, D
     }
 }
 
-/// Lets the agent close every kept-alive connection and waits until it has: the agent's side
-/// of the sockets is then gone, and the client's pool holds at most its idle limit of dead ones.
-fn settle(agent: &DevAgent) {
-    agent.close_idle_connections();
-    wait_all_closed(agent);
-}
-
 fn tally(calls: &[Call]) -> BTreeMap<Outcome, usize> {
     let mut counts = BTreeMap::new();
     for call in calls {
@@ -201,7 +196,9 @@ fn soak_shared_client_under_mixed_faults() {
             .any(|o| matches!(o, Outcome::Unexpected(_))),
         "warm-up: {warmup_tally:?}"
     );
-    settle(&agent);
+    // The agent's side of every socket is gone; the client's pool holds at most its idle limit
+    // of dead connections.
+    drop_pooled_connections(&agent);
     let (fds_warm, rss_warm) = (open_fds(), rss_kib());
 
     // Setting the fault restarts the cycle's counters: request k gets entry k % len.
@@ -209,7 +206,7 @@ fn soak_shared_client_under_mixed_faults() {
     let before = agent.stats();
     let (soak, wall) = run(&client, "soak", CALLS_PER_THREAD);
     let after = agent.stats();
-    settle(&agent);
+    drop_pooled_connections(&agent);
     let (fds_soak, rss_soak) = (open_fds(), rss_kib());
 
     let counts = tally(&soak);
