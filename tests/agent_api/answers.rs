@@ -3,7 +3,7 @@
 use felhom_agentapi::devagent::Fault;
 use felhom_agentapi::{Error, MAX_RESPONSE_BYTES};
 
-use crate::{agent, client};
+use crate::{agent, answer, client};
 
 #[test]
 fn an_unexpected_status_is_http_with_the_envelopes_error() {
@@ -179,13 +179,6 @@ fn a_redirect_is_an_error_and_is_never_followed() {
         0,
         "the redirect target was contacted"
     );
-}
-
-fn answer(status: u16, body: serde_json::Value) -> Fault {
-    Fault::Answer {
-        status,
-        body: body.to_string(),
-    }
 }
 
 #[test]

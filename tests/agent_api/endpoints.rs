@@ -1,9 +1,10 @@
 //! Every endpoint, and what goes over the wire for it.
 
+use felhom_agentapi::BackupPhase;
+use felhom_agentapi::devagent::DevAgent;
 use serde_json::{Value, json};
 
 use crate::{agent, client};
-use felhom_agentapi::BackupPhase;
 
 #[test]
 fn storage_decodes_the_mounts() {
@@ -71,8 +72,6 @@ fn backup_status_follows_the_job() {
     let done = client.backup_status().unwrap();
     assert_eq!(done.phase, BackupPhase::Done);
 }
-
-use felhom_agentapi::devagent::DevAgent;
 
 #[test]
 fn disks_decode_with_type_as_kind_and_fs_uuid() {

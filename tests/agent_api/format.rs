@@ -6,7 +6,7 @@ use std::process::Command;
 use felhom_agentapi::Error;
 use felhom_agentapi::devagent::{DevAgent, Fault};
 
-use crate::{agent, client};
+use crate::{agent, answer, client};
 
 fn expect_refusal(
     result: Result<felhom_agentapi::FormatResult, Error>,
@@ -164,13 +164,6 @@ fn a_hostile_host_scope_is_quoted_so_the_shell_reads_it_back_exactly() {
         } else {
             assert!(message.ends_with(&command), "{message}");
         }
-    }
-}
-
-fn answer(status: u16, body: serde_json::Value) -> Fault {
-    Fault::Answer {
-        status,
-        body: body.to_string(),
     }
 }
 

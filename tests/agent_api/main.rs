@@ -17,4 +17,14 @@ mod pool;
 mod secrets;
 mod trust;
 
+use felhom_agentapi::devagent::Fault;
+
 pub use common::{agent, any_pin, builder, client};
+
+/// A fault that answers with `status` and `body`.
+pub fn answer(status: u16, body: serde_json::Value) -> Fault {
+    Fault::Answer {
+        status,
+        body: body.to_string(),
+    }
+}
