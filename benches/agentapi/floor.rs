@@ -151,13 +151,16 @@ pub fn measure(
     let request = [b'r'; REQUEST_BYTES];
     let mut answer = [0; ANSWER_BYTES];
     let pinned = Pinned::new(echo.pid(), placement)?;
-    for _ in 0..WARMUP {
+    let mut exchange = || {
         round_trip(
             &mut stream,
             &request,
             &mut answer,
             like_ureq.then(Instant::now),
-        )?;
+        )
+    };
+    for _ in 0..WARMUP {
+        exchange()?;
     }
     let (mut wall, mut cpu, mut server) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..BATCHES {
@@ -165,12 +168,7 @@ pub fn measure(
         let c0 = thread_cpu_ns()?;
         let t0 = Instant::now();
         for _ in 0..BATCH_ROUND_TRIPS {
-            round_trip(
-                &mut stream,
-                &request,
-                &mut answer,
-                like_ureq.then(Instant::now),
-            )?;
+            exchange()?;
         }
         let elapsed = t0.elapsed().as_nanos() as f64;
         let c1 = thread_cpu_ns()?;

@@ -50,6 +50,25 @@ fn met(ok: bool) -> &'static str {
     if ok { "**met**" } else { "**missed**" }
 }
 
+/// `text`, followed by `unit` if there is one.
+fn with_unit(text: impl std::fmt::Display, unit: &str) -> String {
+    if unit.is_empty() {
+        text.to_string()
+    } else {
+        format!("{text} {unit}")
+    }
+}
+
+/// Syscalls per call by name, as `name count, …`.
+fn by_name(sc: &Syscalls) -> String {
+    let names: Vec<String> = sc
+        .by_name
+        .iter()
+        .map(|(name, n)| format!("{name} {n:.2}"))
+        .collect();
+    names.join(", ")
+}
+
 /// The generated section, markers included.
 pub fn render(f: &Figures, once: &Once) -> String {
     let mut s = String::new();
@@ -88,20 +107,53 @@ pub fn render(f: &Figures, once: &Once) -> String {
     let row = |s: &mut String, what: &str, value: String, range: String, target: &str| {
         let _ = writeln!(s, "| {what} | {value} | {range} | {target} |");
     };
-    let cpu1 = v("ka1.cpu_us");
-    row(
+    // One figure's median with `digits` decimals and its range, and no target.
+    let plain = |s: &mut String, what: &str, key: &str, digits: usize, unit: &str| {
+        let value = with_unit(format!("{:.digits$}", v(key)), unit);
+        row(s, what, value, spread(key, digits, 1.0), " | ");
+    };
+    // The same, with a target the median must not exceed.
+    let at_most =
+        |s: &mut String, what: &str, key: &str, digits: usize, unit: &str, target: f64| {
+            let median = v(key);
+            let value = with_unit(format!("{median:.digits$}"), unit);
+            let goal = format!("≤ {} | {}", with_unit(target, unit), met(median <= target));
+            row(s, what, value, spread(key, digits, 1.0), &goal);
+        };
+    // Client CPU, wall and the other side's CPU (`other`) of figures measured under `key`, if
+    // they were; against the CPU target when `target`.
+    let placed = |s: &mut String, what: &str, key: &str, other: &str, target: bool| {
+        let cpu_key = format!("{key}.cpu_us");
+        if f.values(&cpu_key).is_empty() {
+            return;
+        }
+        let cpu = v(&cpu_key);
+        let goal = if target {
+            format!("≤ {TARGET_CPU_US} µs | {}", met(cpu <= TARGET_CPU_US))
+        } else {
+            " | ".to_string()
+        };
+        let value = format!(
+            "{cpu:.1} / {:.1} / {:.1} µs",
+            v(&format!("{key}.wall_us")),
+            v(&format!("{key}.{other}"))
+        );
+        row(s, what, value, spread(&cpu_key, 1, 1.0), &goal);
+    };
+    at_most(
         &mut s,
         "Kept-alive `storage`, 1 thread, placed by the scheduler: **client CPU per call**",
-        format!("{cpu1:.1} µs"),
-        spread("ka1.cpu_us", 1, 1.0),
-        &format!("≤ {TARGET_CPU_US} µs | {}", met(cpu1 <= TARGET_CPU_US)),
+        "ka1.cpu_us",
+        1,
+        "µs",
+        TARGET_CPU_US,
     );
-    row(
+    plain(
         &mut s,
         "Kept-alive, 1 thread: wall per call",
-        format!("{:.1} µs", v("ka1.wall_us")),
-        spread("ka1.wall_us", 1, 1.0),
-        " | ",
+        "ka1.wall_us",
+        1,
+        "µs",
     );
     row(
         &mut s,
@@ -110,12 +162,12 @@ pub fn render(f: &Figures, once: &Once) -> String {
         spread("ka1.p99_us", 1, 1.0),
         " | ",
     );
-    row(
+    plain(
         &mut s,
         "Kept-alive, 1 thread: agent CPU per call (context)",
-        format!("{:.1} µs", v("ka1.agent_cpu_us")),
-        spread("ka1.agent_cpu_us", 1, 1.0),
-        " | ",
+        "ka1.agent_cpu_us",
+        1,
+        "µs",
     );
     for (key, what) in [
         ("same", "client thread and agent pinned to one CPU"),
@@ -124,22 +176,8 @@ pub fn render(f: &Figures, once: &Once) -> String {
             "client thread and agent pinned to two different CPUs",
         ),
     ] {
-        let cpu_key = format!("{key}.cpu_us");
-        if f.values(&cpu_key).is_empty() {
-            continue;
-        }
-        let cpu = v(&cpu_key);
-        row(
-            &mut s,
-            &format!("Kept-alive, 1 thread, {what}: client CPU / wall / agent CPU per call"),
-            format!(
-                "{cpu:.1} / {:.1} / {:.1} µs",
-                v(&format!("{key}.wall_us")),
-                v(&format!("{key}.agent_cpu_us"))
-            ),
-            spread(&cpu_key, 1, 1.0),
-            &format!("≤ {TARGET_CPU_US} µs | {}", met(cpu <= TARGET_CPU_US)),
-        );
+        let what = format!("Kept-alive, 1 thread, {what}: client CPU / wall / agent CPU per call");
+        placed(&mut s, &what, key, "agent_cpu_us", true);
     }
     for (key, what) in [
         ("floor_same", "Floor: bare loopback TCP round trip, one CPU"),
@@ -156,45 +194,24 @@ pub fn render(f: &Figures, once: &Once) -> String {
             "Floor plus the 8 syscalls ureq adds (2 open-probes, 2 socket timeouts), two CPUs",
         ),
     ] {
-        let cpu_key = format!("{key}.cpu_us");
-        if f.values(&cpu_key).is_empty() {
-            continue;
-        }
-        row(
-            &mut s,
-            &format!("{what}: client CPU / wall / server CPU per round trip"),
-            format!(
-                "{:.1} / {:.1} / {:.1} µs",
-                v(&cpu_key),
-                v(&format!("{key}.wall_us")),
-                v(&format!("{key}.server_us"))
-            ),
-            spread(&cpu_key, 1, 1.0),
-            " | ",
-        );
+        let what = format!("{what}: client CPU / wall / server CPU per round trip");
+        placed(&mut s, &what, key, "server_us", false);
     }
-    let cpu8 = v("kan.cpu_us");
-    row(
+    at_most(
         &mut s,
         &format!("Kept-alive, {THREADS} threads sharing one `Client`: **client CPU per call**"),
-        format!("{cpu8:.1} µs"),
-        spread("kan.cpu_us", 1, 1.0),
-        &format!("≤ {TARGET_CPU_US} µs | {}", met(cpu8 <= TARGET_CPU_US)),
+        "kan.cpu_us",
+        1,
+        "µs",
+        TARGET_CPU_US,
     );
-    row(
-        &mut s,
-        &format!("Kept-alive, {THREADS} threads: wall per call, per thread"),
-        format!("{:.1} µs", v("kan.wall_us")),
-        spread("kan.wall_us", 1, 1.0),
-        " | ",
-    );
-    row(
-        &mut s,
-        &format!("Kept-alive, {THREADS} threads: calls per second, all threads"),
-        format!("{:.0}", v("kan.calls_per_s")),
-        spread("kan.calls_per_s", 0, 1.0),
-        " | ",
-    );
+    for (what, key, digits, unit) in [
+        ("wall per call, per thread", "kan.wall_us", 1, "µs"),
+        ("calls per second, all threads", "kan.calls_per_s", 0, ""),
+    ] {
+        let what = format!("Kept-alive, {THREADS} threads: {what}");
+        plain(&mut s, &what, key, digits, unit);
+    }
     row(
         &mut s,
         "Fresh connection (new `Client`, TCP, TLS handshake, call): wall, p50 / p99",
@@ -202,44 +219,41 @@ pub fn render(f: &Figures, once: &Once) -> String {
         spread("fresh.wall_us", 0, 1.0),
         " | ",
     );
-    row(
+    plain(
         &mut s,
         "Fresh connection: client CPU per call",
-        format!("{:.0} µs", v("fresh.cpu_us")),
-        spread("fresh.cpu_us", 0, 1.0),
-        " | ",
+        "fresh.cpu_us",
+        0,
+        "µs",
     );
-    row(
+    plain(
         &mut s,
         "One-shot `felhom-agentctl storage`: wall",
-        format!("{:.2} ms", v("cli.wall_ms")),
-        spread("cli.wall_ms", 2, 1.0),
-        " | ",
+        "cli.wall_ms",
+        2,
+        "ms",
     );
-    row(
+    plain(
         &mut s,
         "One-shot `curl --pinnedpubkey …`: wall",
-        format!("{:.2} ms", v("curl.wall_ms")),
-        spread("curl.wall_ms", 2, 1.0),
-        " | ",
+        "curl.wall_ms",
+        2,
+        "ms",
     );
-    let paired = v("ratio.wall_paired");
-    row(
+    at_most(
         &mut s,
         "**CLI / curl wall** (median of per-round ratios)",
-        format!("{paired:.2}"),
-        spread("ratio.wall_paired", 2, 1.0),
-        &format!(
-            "≤ {TARGET_WALL_RATIO} | {}",
-            met(paired <= TARGET_WALL_RATIO)
-        ),
+        "ratio.wall_paired",
+        2,
+        "",
+        TARGET_WALL_RATIO,
     );
-    row(
+    plain(
         &mut s,
         "CLI / curl wall (ratio of medians)",
-        format!("{:.2}", v("ratio.wall_of_medians")),
-        spread("ratio.wall_of_medians", 2, 1.0),
-        " | ",
+        "ratio.wall_of_medians",
+        2,
+        "",
     );
     if once.rss_available {
         let rss = v("cli.rss_kib");
@@ -257,13 +271,7 @@ pub fn render(f: &Figures, once: &Once) -> String {
             spread("curl.rss_kib", 2, 1.0 / 1024.0),
             " | ",
         );
-        row(
-            &mut s,
-            "CLI / curl peak RSS",
-            format!("{:.2}", v("ratio.rss")),
-            spread("ratio.rss", 2, 1.0),
-            " | ",
-        );
+        plain(&mut s, "CLI / curl peak RSS", "ratio.rss", 2, "");
     } else {
         row(
             &mut s,
@@ -405,25 +413,15 @@ pub fn render(f: &Figures, once: &Once) -> String {
         once.syscalls.as_ref().map_or(0, |s| s.calls)
     );
     if let Ok(sc) = &once.syscalls {
-        let names: Vec<String> = sc
-            .by_name
-            .iter()
-            .map(|(name, n)| format!("{name} {n:.2}"))
-            .collect();
         let _ = writeln!(
             s,
             "  Per call, 1 thread: {}. clone/clone3 in the whole N-call run, start-up included: \
              {}.",
-            names.join(", "),
+            by_name(sc),
             sc.clones_total
         );
     }
     if let Ok(sc) = &once.syscalls_threads {
-        let names: Vec<String> = sc
-            .by_name
-            .iter()
-            .map(|(name, n)| format!("{name} {n:.2}"))
-            .collect();
         let _ = writeln!(
             s,
             "  Per call, {} threads ({} calls each, same method): {}. strace slows every \
@@ -431,7 +429,7 @@ pub fn render(f: &Figures, once: &Once) -> String {
              what an untraced run does.",
             sc.threads,
             sc.calls,
-            names.join(", ")
+            by_name(sc)
         );
     }
     let _ = writeln!(
