@@ -1,11 +1,11 @@
 //! The crate's one error type, and the typed format refusal.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::time::Duration;
 
 use crate::Fingerprint;
+use crate::terminal::{could_rewrite, escape};
 use crate::wire::{FormatResult, PendingOp, StatusResponse};
 
 /// Everything that can go wrong, named precisely enough to act on.
@@ -336,7 +336,7 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "GET /backup/status: backup job {job_id:?} failed: {}",
-                    printable(reason)
+                    escape(reason)
                 )
             }
         }
@@ -408,82 +408,125 @@ impl FormatRefused {
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }
-}
 
-impl fmt::Display for FormatRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The first sentence of the refusal's message: the call, the device and the agent's
+    /// reason, such as `POST /disks/format: the agent refused to format "/dev/sdb": it holds
+    /// data (ext4 filesystem with files)`. Agent text in it is [escaped](crate::terminal::escape).
+    ///
+    /// `Display` is this, `; `, and what [`authorization`](FormatRefused::authorization) says; a
+    /// program that lays the message out differently (the command on a line of its own) builds
+    /// it from the same two parts.
+    pub fn summary(&self) -> String {
         let device = if self.result.device.is_empty() {
             "the device"
         } else {
             &self.result.device
         };
-        write!(
-            f,
-            "POST /disks/format: the agent refused to format {device:?}: it holds data"
-        )?;
+        let mut summary = format!(
+            "POST /disks/format: the agent refused to format {}: it holds data",
+            escape(&format!("{device:?}"))
+        );
         let reason = if self.result.reason.is_empty() {
             self.message.as_deref().unwrap_or_default()
         } else {
             &self.result.reason
         };
         if !reason.is_empty() {
-            write!(f, " ({})", printable(reason))?;
+            summary.push_str(&format!(" ({})", escape(reason)));
         }
+        summary
+    }
+
+    /// How an operator can authorize the wipe, and whether the command may be printed.
+    ///
+    /// ```
+    /// use felhom_agentapi::{FormatRefused, WipeAuthorization};
+    ///
+    /// fn tell_the_operator(refusal: &FormatRefused) {
+    ///     let authorization = refusal.authorization();
+    ///     eprintln!("{}", refusal.summary());
+    ///     match &authorization {
+    ///         WipeAuthorization::Printable(command) => {
+    ///             eprintln!("{}\n    {command}", authorization.explanation())
+    ///         }
+    ///         other => eprintln!("{}", other.explanation()),
+    ///     }
+    /// }
+    /// ```
+    pub fn authorization(&self) -> WipeAuthorization {
         match self.opsign_command() {
+            None => WipeAuthorization::Unavailable,
             // Control characters and bidirectional overrides could rewrite what the operator
-            // sees; such a command is only given through `opsign_command()`, never printed.
-            Some(command) if command.chars().any(rewrites_terminal) => f.write_str(
-                "; an operator must authorize the wipe, but the command holds control \
-                 characters, so it is not printed here: take it from opsign_command()",
-            ),
-            Some(command) => {
-                write!(
-                    f,
-                    "; an operator must authorize the wipe by running: {command}"
-                )
+            // sees: such a command is handed on exact, but never printed.
+            Some(command) if command.chars().any(could_rewrite) => {
+                WipeAuthorization::Unprintable(command)
             }
-            None => f.write_str(
-                "; the agent bound no signable operation to the refusal, so no felhom-opsign \
-                 command can be given: ask the agent's operator",
-            ),
+            Some(command) => WipeAuthorization::Printable(command),
+        }
+    }
+}
+
+impl fmt::Display for FormatRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let authorization = self.authorization();
+        write!(f, "{}; {}", self.summary(), authorization.explanation())?;
+        match authorization {
+            WipeAuthorization::Printable(command) => write!(f, " {command}"),
+            WipeAuthorization::Unprintable(_) => f.write_str(": take it from opsign_command()"),
+            WipeAuthorization::Unavailable => Ok(()),
         }
     }
 }
 
 impl std::error::Error for FormatRefused {}
 
-/// Control characters (escape sequences start with one) and the bidirectional formatting
-/// characters, which reorder how the rest of a line is displayed.
-fn rewrites_terminal(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+/// How an operator can authorize the wipe that a [`FormatRefused`] asks for, as
+/// [`FormatRefused::authorization`] tells it.
+///
+/// [`explanation`](WipeAuthorization::explanation) is the sentence the refusal's `Display`
+/// uses; programs that print the refusal their own way use it too, so that the wording is the
+/// same everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WipeAuthorization {
+    /// The operator runs this command. It holds nothing that
+    /// [could rewrite a terminal](crate::terminal::could_rewrite): it may be printed as it is.
+    Printable(String),
+    /// The command, exact, holds characters that could rewrite a terminal (an escape sequence, a
+    /// bidirectional override): hand it on only in a form that escapes them, such as JSON, and
+    /// never print it raw.
+    Unprintable(String),
+    /// No command can be given: the agent bound no operation to the refusal, or one with a value
+    /// that no command line can carry (a NUL byte).
+    Unavailable,
 }
 
-/// `text` with control characters and bidirectional overrides escaped (`\n`, `\u{202e}`), so
-/// that text from the agent cannot rewrite the terminal of whoever reads an error message.
-pub(crate) fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(rewrites_terminal) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if rewrites_terminal(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
+impl WipeAuthorization {
+    /// What the operator has to do, as one sentence without a full stop. For
+    /// [`Printable`](WipeAuthorization::Printable) it ends with `by running:`, for the command
+    /// to follow; for [`Unprintable`](WipeAuthorization::Unprintable), the caller adds where the
+    /// command can be read.
+    ///
+    /// ```
+    /// use felhom_agentapi::WipeAuthorization;
+    ///
+    /// let command = "felhom-opsign -op storage_wipe -host pve-1 -durable-id byid:x".to_string();
+    /// assert_eq!(
+    ///     WipeAuthorization::Printable(command).explanation(),
+    ///     "an operator must authorize the wipe by running:"
+    /// );
+    /// ```
+    pub fn explanation(&self) -> &'static str {
+        match self {
+            WipeAuthorization::Printable(_) => "an operator must authorize the wipe by running:",
+            WipeAuthorization::Unprintable(_) => {
+                "an operator must authorize the wipe, but the command holds control characters, \
+                 so it is not printed here"
+            }
+            WipeAuthorization::Unavailable => {
+                "the agent bound no signable operation to the refusal, so no felhom-opsign \
+                 command can be given: ask the agent's operator"
+            }
         }
-    }
-    Cow::Owned(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::printable;
-
-    #[test]
-    fn printable_escapes_what_could_rewrite_a_terminal() {
-        assert_eq!(printable("plain text, ünïcode"), "plain text, ünïcode");
-        assert_eq!(printable("a\x1b[2Kb\nc"), "a\\u{1b}[2Kb\\nc");
-        assert_eq!(printable("x\u{202e}y"), "x\\u{202e}y");
     }
 }

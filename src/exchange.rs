@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::Fingerprint;
-use crate::error::{Error, FormatRefused, TimeoutStage, printable};
+use crate::error::{Error, FormatRefused, TimeoutStage};
+use crate::terminal::escape;
 use crate::transport::HandshakeFailure;
 use crate::wire::{Envelope, FormatResult};
 
@@ -48,7 +49,7 @@ impl Context<'_> {
         } else {
             Cow::Owned(text.replace(self.token, "[redacted]"))
         };
-        printable(&redacted).into_owned()
+        escape(&redacted).into_owned()
     }
 
     /// Replaces the token in a string field the agent sent (the field keeps its other text).

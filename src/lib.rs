@@ -80,6 +80,7 @@ mod pin;
 #[cfg(test)]
 mod proptests;
 mod shell;
+pub mod terminal;
 mod transport;
 mod wire;
 
@@ -90,7 +91,7 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
 };
-pub use error::{Error, FormatRefused, TimeoutStage};
+pub use error::{Error, FormatRefused, TimeoutStage, WipeAuthorization};
 pub use exchange::MAX_BODY as MAX_RESPONSE_BYTES;
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
 pub use wire::{

@@ -6,7 +6,7 @@
 //! Input: two bytes of HTTP status (big-endian, mapped into 100..=599), then the body.
 #![no_main]
 
-use felhom_agentapi::fuzzing;
+use felhom_agentapi::{fuzzing, terminal};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,8 +19,7 @@ fuzz_target!(|data: &[u8]| {
             "the token leaked into an error message (HTTP {status}): {message:?}"
         );
         assert!(
-            !message.chars().any(|c| c.is_control()
-                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+            !message.chars().any(terminal::could_rewrite),
             "an error message holds a character that rewrites terminals (HTTP {status}): {message:?}"
         );
     }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use felhom_agentapi::{Error, Fingerprint, FormatRefused};
+use felhom_agentapi::{Error, Fingerprint, FormatRefused, WipeAuthorization};
 use serde::Serialize;
 
 use crate::output::{self, Mode, clean};
@@ -165,40 +165,86 @@ impl<'a> RefusalJson<'a> {
     }
 }
 
-/// What stderr says about a refusal. Not the library's `Display`, which ends with the command
-/// (or, for a command with control characters, a pointer to a Rust method).
+/// What stderr says about a refusal: the library's sentences, laid out for a terminal, with the
+/// command on a line of its own and a pointer to the JSON when it cannot be shown.
 fn refusal_message(refusal: &FormatRefused) -> Vec<String> {
-    let result = refusal.result();
-    let device = if result.device.is_empty() {
-        "the device"
-    } else {
-        &result.device
-    };
-    let reason = match (result.reason.as_str(), refusal.message()) {
-        ("", None | Some("")) => String::new(),
-        ("", Some(message)) => format!(" ({})", clean(message)),
-        (reason, _) => format!(" ({})", clean(reason)),
-    };
-    let mut lines = vec![format!(
-        "POST /disks/format: the agent refused to format {}: it holds data{reason}",
-        clean(&format!("{device:?}"))
-    )];
-    match refusal.opsign_command() {
-        Some(command) if command.chars().any(output::is_unsafe_for_terminal) => lines.push(
-            "an operator must authorize the wipe, but the command the agent asks for holds \
-             control characters, so it is not shown here: read \"opsign_command\" in the JSON on \
-             standard output, and check it with care"
-                .to_string(),
-        ),
-        Some(command) => {
-            lines.push("an operator must authorize the wipe, offline, by running:".to_string());
+    let authorization = refusal.authorization();
+    let explanation = authorization.explanation();
+    let mut lines = vec![refusal.summary()];
+    match authorization {
+        WipeAuthorization::Printable(command) => {
+            lines.push(explanation.to_string());
             lines.push(format!("    {command}"));
         }
-        None => lines.push(
-            "the agent bound no signable operation to the refusal, so no felhom-opsign command \
-             can be given: ask the agent's operator"
-                .to_string(),
-        ),
+        WipeAuthorization::Unprintable(_) => lines.push(format!(
+            "{explanation}: read \"opsign_command\" in the JSON on standard output, and check it \
+             with care"
+        )),
+        _ => lines.push(explanation.to_string()),
     }
     lines
+}
+
+#[cfg(all(test, feature = "devagent"))]
+mod tests {
+    use felhom_agentapi::devagent::{DevAgent, Fault};
+    use felhom_agentapi::{BackupPhase, Client, StatusResponse, terminal};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::output::Answer;
+
+    /// Text as hostile as an agent can send: any character, with the ones that rewrite terminals
+    /// and the ones escaping itself uses (`\`, `"`) drawn often.
+    fn agent_text() -> impl Strategy<Value = String> {
+        let risky = prop::sample::select(vec![
+            '\u{1b}', '\n', '\r', '\t', '\0', '\u{7}', '\u{7f}', '\u{85}', '\u{9b}', '\u{61c}',
+            '\u{200e}', '\u{200f}', '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\\', '"',
+        ]);
+        prop::collection::vec(prop_oneof![any::<char>(), risky], 1..24)
+            .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        // Each case is one request over a kept-alive connection to a real agent.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The tool's two text paths, the library's error message and the human summary of an
+        /// answer, escape exactly what the library escapes: no character more, none fewer.
+        #[test]
+        fn the_tool_and_the_library_escape_the_same_characters(text in agent_text()) {
+            thread_local! {
+                static AGENT: (DevAgent, Client) = {
+                    let agent = DevAgent::start().expect("start the stand-in agent");
+                    let client = Client::new(
+                        &agent.endpoint(), agent.token(), &agent.fingerprint().to_string(),
+                    ).expect("a client");
+                    (agent, client)
+                };
+            }
+            let escaped = terminal::escape(&text);
+
+            let error = AGENT.with(|(agent, client)| {
+                agent.set_fault(Fault::NotOk(text.clone()));
+                client.storage().expect_err("the agent declines")
+            });
+            let message = error.to_string();
+            prop_assert_eq!(&message, &format!("GET /storage: the agent declined: {escaped}"));
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let code = report(&error.into(), Mode::Json { pretty: false }, &mut out, &mut err);
+            prop_assert_eq!(code, AGENT_ERROR);
+            prop_assert_eq!(String::from_utf8(err).unwrap(), format!("felhom-agentctl: {message}\n"));
+
+            let mut status = StatusResponse::default();
+            status.job_id = "job-1".into();
+            status.phase = BackupPhase::Failed;
+            status.error = text.clone();
+            let mut human = Vec::new();
+            output::print(&mut human, Mode::Human, &Answer::Status(status)).unwrap();
+            prop_assert_eq!(
+                String::from_utf8(human).unwrap(),
+                format!("vmid 0: backup job job-1 is failed: {escaped}\n")
+            );
+        }
+    }
 }

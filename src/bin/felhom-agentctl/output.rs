@@ -1,7 +1,7 @@
 //! Printing answers: JSON for scripts (the stable interface), or a summary for people.
 //!
 //! Every string in the human summaries comes from the agent, which is not trusted to be polite:
-//! control characters are escaped (see [`clean`]) so an answer cannot drive the terminal. JSON
+//! what could rewrite the terminal is escaped (see [`clean`]) so an answer cannot drive it. JSON
 //! needs no such care: serde_json escapes control characters itself.
 
 use std::fmt::Write as _;
@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use felhom_agentapi::{
     BackupResponse, DisksResponse, DueResponse, EjectResult, Fingerprint, FormatResult,
-    HostMetricsResponse, StatusResponse, StorageResponse,
+    HostMetricsResponse, StatusResponse, StorageResponse, terminal,
 };
 use serde::Serialize;
 
@@ -436,31 +436,10 @@ fn uptime(seconds: i64) -> String {
     }
 }
 
-/// Whether a character could change what a terminal shows beyond printing itself: C0 and C1
-/// controls (escape sequences, carriage returns, backspaces), and the Unicode bidirectional
-/// overrides that reorder what is displayed.
-pub fn is_unsafe_for_terminal(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// `text` with every character that [`is_unsafe_for_terminal`] escaped as `\u{..}` (or `\n`,
-/// `\t`, ...), so agent-supplied text can be shown on a terminal as it is, and nothing more.
+/// `text` escaped by the library's [`terminal::escape`], owned, for table cells and lines: the
+/// tool shows agent text exactly as the library's error messages do.
 pub fn clean(text: &str) -> String {
-    if !text.chars().any(is_unsafe_for_terminal) {
-        return text.to_string();
-    }
-    let mut s = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if matches!(c, '\n' | '\r' | '\t') {
-            s.extend(c.escape_default());
-        } else if is_unsafe_for_terminal(c) {
-            s.extend(c.escape_unicode());
-        } else {
-            s.push(c);
-        }
-    }
-    s
+    terminal::escape(text).into_owned()
 }
 
 #[cfg(test)]
