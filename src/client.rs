@@ -13,6 +13,7 @@ use crate::endpoint;
 use crate::error::{Error, TimeoutStage};
 use crate::exchange::{Answer, Call, Context, MAX_BODY};
 use crate::pin::PinnedVerifier;
+use crate::redact::REDACTED;
 use crate::transport::{LiteralResolver, PinnedTlsConnector};
 use crate::wire::{
     BackupPhase, BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult,
@@ -70,7 +71,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("endpoint", &self.inner.endpoint)
-            .field("token", &"[redacted]")
+            .field("token", &REDACTED)
             .field("pins", &self.inner.pins)
             .field("timeout", &self.inner.timeout)
             .field("connect_timeout", &self.inner.connect_timeout)
@@ -109,7 +110,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("endpoint", &self.endpoint)
-            .field("token", &"[redacted]")
+            .field("token", &REDACTED)
             .field("pins", &self.pins)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -331,7 +332,7 @@ impl Client {
             .filter(|d| !d.is_zero())
         {
             thread::sleep(poll_every.min(left));
-            let mut status = self.backup_status()?;
+            let status = self.backup_status()?;
             if !job.job_id.is_empty() && !status.job_id.is_empty() && status.job_id != job.job_id {
                 return Err(Error::Agent {
                     method: "GET",
@@ -347,28 +348,22 @@ impl Client {
                 BackupPhase::Failed => {
                     // Agent text bound for an error: keep the token out of it.
                     let ctx = self.context();
-                    let mut job_id = job.job_id;
-                    for field in [&mut job_id, &mut status.job_id, &mut status.error] {
-                        ctx.redact(field);
-                    }
                     return Err(Error::BackupFailed {
-                        job_id,
-                        status: Box::new(status),
+                        job_id: ctx.redact(job.job_id),
+                        status: Box::new(ctx.redact(status)),
                     });
                 }
                 ref phase => last_phase = phase.clone(),
             }
         }
         let ctx = self.context();
-        let mut job_id = job.job_id;
-        ctx.redact(&mut job_id);
-        if let BackupPhase::Other(text) = &mut last_phase {
-            ctx.redact(text);
-        }
         Err(Error::Timeout {
             method: "GET",
             path: "/backup/status",
-            stage: TimeoutStage::BackupWait { job_id, last_phase },
+            stage: TimeoutStage::BackupWait {
+                job_id: ctx.redact(job.job_id),
+                last_phase: ctx.redact(last_phase),
+            },
             limit: give_up_after,
         })
     }

@@ -1,14 +1,15 @@
 //! One HTTP exchange with the agent, and turning its outcome into a typed result: ureq's errors
 //! into [`Error`], and the `{ok, data, error}` envelope into a payload.
 
-use std::borrow::Cow;
 use std::io;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Fingerprint;
 use crate::error::{Error, FormatRefused, TimeoutStage};
+use crate::redact;
 use crate::terminal::escape;
 use crate::transport::HandshakeFailure;
 use crate::wire::{Envelope, FormatResult};
@@ -44,19 +45,12 @@ impl Context<'_> {
     /// so an agent echoing the request cannot put it into a log, and control characters are
     /// escaped, so it cannot rewrite the reader's terminal.
     pub(crate) fn scrub(&self, text: &str) -> String {
-        let redacted = if self.token.is_empty() || !text.contains(self.token) {
-            Cow::Borrowed(text)
-        } else {
-            Cow::Owned(text.replace(self.token, "[redacted]"))
-        };
-        escape(&redacted).into_owned()
+        escape(&redact::text(text, self.token)).into_owned()
     }
 
-    /// Replaces the token in a string field the agent sent (the field keeps its other text).
-    pub(crate) fn redact(&self, field: &mut String) {
-        if !self.token.is_empty() && field.contains(self.token) {
-            *field = field.replace(self.token, "[redacted]");
-        }
+    /// `value`, a wire value the agent sent, with the token replaced in every string it holds.
+    pub(crate) fn redact<T: Serialize + DeserializeOwned + Default>(&self, value: T) -> T {
+        redact::value(value, self.token)
     }
 
     /// Maps a ureq failure of `call` to the crate's error.
@@ -228,20 +222,9 @@ impl Context<'_> {
             method: "POST",
             path: "/disks/format",
         };
-        let refused = |mut result: FormatResult, message: Option<String>| {
+        let refused = |result: FormatResult, message: Option<String>| {
             // The refusal becomes an error: no agent text in it may carry the token.
-            self.redact(&mut result.device);
-            self.redact(&mut result.reason);
-            if let Some(op) = result.pending_op.as_mut() {
-                for field in [
-                    &mut op.op,
-                    &mut op.host_scope,
-                    &mut op.durable_id,
-                    &mut op.fstype,
-                ] {
-                    self.redact(field);
-                }
-            }
+            let mut result = self.redact(result);
             result.data_bearing = true;
             result.formatted = false;
             if result.device.is_empty() {
@@ -297,6 +280,38 @@ impl Context<'_> {
                 }
             }
             _ => Err(self.unexpected_status(call, answer)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzzing::{TOKEN, context};
+    use crate::redact::REDACTED;
+    use crate::redact::saturate::saturated;
+
+    #[test]
+    fn a_refusal_keeps_the_token_in_no_field() {
+        // Every field the agent can send holds the token, in a 403 and in a 2xx refusal.
+        let mut data: FormatResult = saturated(&format!("echo {TOKEN}"));
+        data.formatted = false;
+        let body = serde_json::json!({"ok": false, "error": format!("echo {TOKEN}"), "data": data});
+        let mut expected: FormatResult = saturated(&format!("echo {REDACTED}"));
+        expected.formatted = false;
+        for status in [403, 200] {
+            let answer = Answer {
+                status,
+                body: body.to_string().into_bytes(),
+            };
+            let err = context().format_outcome("/dev/sdx", &answer).unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains(TOKEN), "HTTP {status}: {shown}");
+            let Error::FormatRefused(refusal) = err else {
+                panic!("HTTP {status}: {shown}");
+            };
+            assert_eq!(refusal.result(), &expected, "HTTP {status}");
+            assert_eq!(refusal.message(), Some("echo [redacted]"));
         }
     }
 }

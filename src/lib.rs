@@ -79,6 +79,7 @@ pub mod fuzzing;
 mod pin;
 #[cfg(test)]
 mod proptests;
+mod redact;
 mod shell;
 pub mod terminal;
 mod transport;

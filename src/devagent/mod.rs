@@ -194,7 +194,7 @@ impl fmt::Debug for DevAgent {
             .field("addr", &self.server.addr())
             .field("fingerprint", &self.fingerprint)
             .field("key_kind", &self.identity.key_kind())
-            .field("token", &"<redacted>")
+            .field("token", &"[redacted]")
             .finish_non_exhaustive()
     }
 }
@@ -256,7 +256,7 @@ impl Default for DevAgentBuilder {
 impl fmt::Debug for DevAgentBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DevAgentBuilder")
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("key_kind", &self.key_kind)
             .field("identity", &self.identity)
             .field("tls_versions", &self.tls_versions)
