@@ -9,9 +9,10 @@ use serde::de::DeserializeOwned;
 use ureq::http::HeaderValue;
 
 use crate::Fingerprint;
+use crate::call::{BACKUP_STATUS, Call, FORMAT_DISK};
 use crate::endpoint;
 use crate::error::{Error, TimeoutStage};
-use crate::exchange::{Answer, Call, Context, MAX_BODY};
+use crate::exchange::{Answer, Context, MAX_BODY};
 use crate::pin::PinnedVerifier;
 use crate::redact::REDACTED;
 use crate::transport::{LiteralResolver, PinnedTlsConnector};
@@ -335,8 +336,7 @@ impl Client {
             let status = self.backup_status()?;
             if !job.job_id.is_empty() && !status.job_id.is_empty() && status.job_id != job.job_id {
                 return Err(Error::Agent {
-                    method: "GET",
-                    path: "/backup/status",
+                    call: BACKUP_STATUS.clone(),
                     message: self.context().scrub(&format!(
                         "the agent reports backup job {:?}, not the job {:?} just started",
                         status.job_id, job.job_id
@@ -358,8 +358,7 @@ impl Client {
         }
         let ctx = self.context();
         Err(Error::Timeout {
-            method: "GET",
-            path: "/backup/status",
+            call: BACKUP_STATUS.clone(),
             stage: TimeoutStage::BackupWait {
                 job_id: ctx.redact(job.job_id),
                 last_phase: ctx.redact(last_phase),
@@ -421,12 +420,8 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn format_disk(&self, device: &str, fstype: &str) -> Result<FormatResult, Error> {
-        let call = Call {
-            method: "POST",
-            path: "/disks/format",
-        };
         let body = serde_json::json!({ "device": device, "fstype": fstype });
-        let answer = self.send(call, Some(&body))?;
+        let answer = self.send(&FORMAT_DISK, Some(&body))?;
         self.context().format_outcome(device, &answer)
     }
 
@@ -436,12 +431,9 @@ impl Client {
     }
 
     fn get<T: DeserializeOwned + Default>(&self, path: &'static str) -> Result<T, Error> {
-        let call = Call {
-            method: "GET",
-            path,
-        };
-        let answer = self.send(call, None)?;
-        self.context().payload(call, &answer, &[200])
+        let call = Call::request("GET", path);
+        let answer = self.send(&call, None)?;
+        self.context().payload(&call, &answer, &[200])
     }
 
     fn post<T: DeserializeOwned + Default>(
@@ -449,12 +441,9 @@ impl Client {
         path: &'static str,
         body: &serde_json::Value,
     ) -> Result<T, Error> {
-        let call = Call {
-            method: "POST",
-            path,
-        };
-        let answer = self.send(call, Some(body))?;
-        self.context().payload(call, &answer, &[200, 202])
+        let call = Call::request("POST", path);
+        let answer = self.send(&call, Some(body))?;
+        self.context().payload(&call, &answer, &[200, 202])
     }
 
     fn context(&self) -> Context<'_> {
@@ -468,9 +457,19 @@ impl Client {
     }
 
     /// Sends one request and reads the whole answer (at most [`MAX_BODY`] bytes).
-    fn send(&self, call: Call, body: Option<&serde_json::Value>) -> Result<Answer, Error> {
+    fn send(&self, call: &Call, body: Option<&serde_json::Value>) -> Result<Answer, Error> {
         let inner = &*self.inner;
-        let url = format!("{}{}", inner.base_url, call.path);
+        let Some(path) = call.path() else {
+            // The client's methods only send requests; a handshake alone is never sent here.
+            return Err(Error::Io {
+                call: call.clone(),
+                error: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a TLS handshake alone has no request to send",
+                ),
+            });
+        };
+        let url = format!("{}{path}", inner.base_url);
         let result = match body {
             None => inner
                 .agent

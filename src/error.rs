@@ -5,14 +5,15 @@ use std::io;
 use std::time::Duration;
 
 use crate::Fingerprint;
+use crate::call::{BACKUP_STATUS, Call, FORMAT_DISK};
 use crate::terminal::{could_rewrite, escape};
 use crate::wire::{FormatResult, PendingOp, StatusResponse};
 
 /// Everything that can go wrong, named precisely enough to act on.
 ///
-/// Every variant that comes from a call names the method and path (`GET /storage`) in its
-/// message. No message ever contains the bearer token: text that came from the agent is
-/// scrubbed of it before it is stored.
+/// Every variant but [`Error::Config`] belongs to a [`Call`], which [`Error::call`] returns and
+/// with which its message starts (`GET /storage: …`). No message ever contains the bearer
+/// token: text that came from the agent is scrubbed of it before it is stored.
 ///
 /// Whether a failed call may be retried depends on whether the agent may have seen it: see
 /// [`Error::may_have_reached_agent`]. The client itself never retries.
@@ -41,10 +42,8 @@ pub enum Error {
     /// [`ClientBuilder::also_pin`](crate::ClientBuilder::also_pin) during a rotation), or something
     /// other than the agent answers at this address.
     PinMismatch {
-        /// The request's method.
-        method: &'static str,
-        /// The request's path.
-        path: &'static str,
+        /// The call that failed.
+        call: Call,
         /// The fingerprint of the leaf certificate the server presented.
         presented: Fingerprint,
         /// The fingerprints the client would have accepted.
@@ -54,19 +53,15 @@ pub enum Error {
     /// a server that presents the pinned certificate but cannot sign with its key, a connection
     /// closed during the handshake. Nothing was sent.
     Tls {
-        /// The request's method.
-        method: &'static str,
-        /// The request's path.
-        path: &'static str,
+        /// The call that failed.
+        call: Call,
         /// What failed, in rustls's words.
         message: String,
     },
     /// The TCP connection could not be made. Nothing was sent.
     Connect {
-        /// The request's method.
-        method: &'static str,
-        /// The request's path.
-        path: &'static str,
+        /// The call that failed.
+        call: Call,
         /// The endpoint the client tried.
         endpoint: String,
         /// The operating system's error.
@@ -74,10 +69,8 @@ pub enum Error {
     },
     /// A time limit ran out. [`TimeoutStage`] says which, and so whether the request was sent.
     Timeout {
-        /// The request's method.
-        method: &'static str,
-        /// The request's path.
-        path: &'static str,
+        /// The call that failed.
+        call: Call,
         /// What the client was waiting for.
         stage: TimeoutStage,
         /// The limit that ran out.
@@ -86,20 +79,16 @@ pub enum Error {
     /// The connection failed after the request started: closed, reset, or an answer cut short.
     /// The agent may have received and acted on the request.
     Io {
-        /// The request's method.
-        method: &'static str,
-        /// The request's path.
-        path: &'static str,
+        /// The call that failed.
+        call: Call,
         /// The underlying error.
         error: io::Error,
     },
     /// The agent answered with an HTTP status the call does not expect (redirects included: they
     /// are never followed).
     Http {
-        /// The request's method.
-        method: &'static str,
-        /// The request's path.
-        path: &'static str,
+        /// The call that failed.
+        call: Call,
         /// The HTTP status code.
         status: u16,
         /// The envelope's `error` text, when the body was an envelope that had one.
@@ -107,28 +96,22 @@ pub enum Error {
     },
     /// The agent answered 2xx with `ok: false`: it understood the request and declined it.
     Agent {
-        /// The request's method.
-        method: &'static str,
-        /// The request's path.
-        path: &'static str,
+        /// The call that failed.
+        call: Call,
         /// The envelope's `error` text.
         message: String,
     },
     /// The answer was not a valid envelope, or its payload had the wrong shape.
     Decode {
-        /// The request's method.
-        method: &'static str,
-        /// The request's path.
-        path: &'static str,
+        /// The call that failed.
+        call: Call,
         /// What did not parse.
         message: String,
     },
     /// The answer was larger than the client reads (1 MiB).
     ResponseTooLarge {
-        /// The request's method.
-        method: &'static str,
-        /// The request's path.
-        path: &'static str,
+        /// The call that failed.
+        call: Call,
         /// The largest body the client accepts, in bytes.
         limit: u64,
     },
@@ -197,6 +180,34 @@ impl Error {
         }
     }
 
+    /// The call that failed: `None` only for [`Error::Config`], which no call returns.
+    ///
+    /// ```
+    /// use felhom_agentapi::{Call, Client};
+    ///
+    /// let client = Client::new("127.0.0.1:1", "token", &"ab".repeat(32))?;
+    /// let err = client.disks().unwrap_err();
+    /// assert_eq!(err.call(), Some(&Call::request("GET", "/disks")));
+    /// assert!(err.to_string().starts_with("GET /disks: "));
+    /// # Ok::<(), felhom_agentapi::Error>(())
+    /// ```
+    pub fn call(&self) -> Option<&Call> {
+        match self {
+            Error::Config { .. } => None,
+            Error::PinMismatch { call, .. }
+            | Error::Tls { call, .. }
+            | Error::Connect { call, .. }
+            | Error::Timeout { call, .. }
+            | Error::Io { call, .. }
+            | Error::Http { call, .. }
+            | Error::Agent { call, .. }
+            | Error::Decode { call, .. }
+            | Error::ResponseTooLarge { call, .. } => Some(call),
+            Error::FormatRefused(_) => Some(&FORMAT_DISK),
+            Error::BackupFailed { .. } => Some(&BACKUP_STATUS),
+        }
+    }
+
     /// The HTTP status of an [`Error::Http`] or an [`Error::FormatRefused`].
     pub fn http_status(&self) -> Option<u16> {
         match self {
@@ -212,14 +223,13 @@ impl fmt::Display for Error {
         match self {
             Error::Config { message } => write!(f, "invalid client configuration: {message}"),
             Error::PinMismatch {
-                method,
-                path,
+                call,
                 presented,
                 expected,
             } => {
                 write!(
                     f,
-                    "{method} {path}: the agent's certificate matches no pinned fingerprint: \
+                    "{call}: the agent's certificate matches no pinned fingerprint: \
                      it presented sha256 {presented}, the client pins "
                 )?;
                 for (i, fp) in expected.iter().enumerate() {
@@ -233,64 +243,49 @@ impl fmt::Display for Error {
                      the new fingerprint; otherwise something else answers at this address",
                 )
             }
-            Error::Tls {
-                method,
-                path,
-                message,
-            } => write!(
+            Error::Tls { call, message } => write!(
                 f,
-                "{method} {path}: the TLS handshake with the agent failed: {message}; nothing was sent"
+                "{call}: the TLS handshake with the agent failed: {message}; nothing was sent"
             ),
             Error::Connect {
-                method,
-                path,
+                call,
                 endpoint,
                 error,
             } => write!(
                 f,
-                "{method} {path}: could not connect to the agent at {endpoint}: {error}; check \
+                "{call}: could not connect to the agent at {endpoint}: {error}; check \
                  that the agent runs and that the endpoint is right"
             ),
-            Error::Timeout {
-                method,
-                path,
-                stage,
-                limit,
-            } => match stage {
+            Error::Timeout { call, stage, limit } => match stage {
                 TimeoutStage::Connect => write!(
                     f,
-                    "{method} {path}: no TLS connection to the agent within {limit:?} (connect \
+                    "{call}: no TLS connection to the agent within {limit:?} (connect \
                      timeout); nothing was sent"
                 ),
                 TimeoutStage::Exchange => write!(
                     f,
-                    "{method} {path}: no complete answer from the agent within {limit:?}; the \
+                    "{call}: no complete answer from the agent within {limit:?}; the \
                      request may have reached the agent"
                 ),
                 TimeoutStage::BackupWait { job_id, last_phase } => write!(
                     f,
-                    "{method} {path}: backup job {job_id:?} was still {:?} after \
+                    "{call}: backup job {job_id:?} was still {:?} after \
                      {limit:?}; stopped waiting, but the job may still finish: poll \
                      /backup/status before starting another",
                     last_phase.as_str()
                 ),
             },
-            Error::Io {
-                method,
-                path,
-                error,
-            } => write!(
+            Error::Io { call, error } => write!(
                 f,
-                "{method} {path}: the connection to the agent failed mid-exchange: {error}; the \
+                "{call}: the connection to the agent failed mid-exchange: {error}; the \
                  request may have reached the agent"
             ),
             Error::Http {
-                method,
-                path,
+                call,
                 status,
                 message,
             } => {
-                write!(f, "{method} {path}: the agent answered HTTP {status}")?;
+                write!(f, "{call}: the agent answered HTTP {status}")?;
                 if let Some(message) = message.as_deref().filter(|m| !m.is_empty()) {
                     write!(f, ": {message}")?;
                 }
@@ -300,30 +295,15 @@ impl fmt::Display for Error {
                     _ => Ok(()),
                 }
             }
-            Error::Agent {
-                method,
-                path,
-                message,
-            } => {
-                write!(f, "{method} {path}: the agent declined: {message}")
+            Error::Agent { call, message } => {
+                write!(f, "{call}: the agent declined: {message}")
             }
-            Error::Decode {
-                method,
-                path,
-                message,
-            } => {
-                write!(
-                    f,
-                    "{method} {path}: could not decode the agent's answer: {message}"
-                )
+            Error::Decode { call, message } => {
+                write!(f, "{call}: could not decode the agent's answer: {message}")
             }
-            Error::ResponseTooLarge {
-                method,
-                path,
-                limit,
-            } => write!(
+            Error::ResponseTooLarge { call, limit } => write!(
                 f,
-                "{method} {path}: the agent's answer is larger than {limit} bytes, refusing to \
+                "{call}: the agent's answer is larger than {limit} bytes, refusing to \
                  read it"
             ),
             Error::FormatRefused(refusal) => refusal.fmt(f),
@@ -335,7 +315,7 @@ impl fmt::Display for Error {
                 };
                 write!(
                     f,
-                    "GET /backup/status: backup job {job_id:?} failed: {}",
+                    "{BACKUP_STATUS}: backup job {job_id:?} failed: {}",
                     escape(reason)
                 )
             }
@@ -423,7 +403,7 @@ impl FormatRefused {
             &self.result.device
         };
         let mut summary = format!(
-            "POST /disks/format: the agent refused to format {}: it holds data",
+            "{FORMAT_DISK}: the agent refused to format {}: it holds data",
             escape(&format!("{device:?}"))
         );
         let reason = if self.result.reason.is_empty() {
@@ -526,6 +506,93 @@ impl WipeAuthorization {
             WipeAuthorization::Unavailable => {
                 "the agent bound no signable operation to the refusal, so no felhom-opsign \
                  command can be given: ask the agent's operator"
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of every variant, each belonging to `call` where it has a field for it.
+    fn every_variant(call: &Call) -> Vec<Error> {
+        let fp = Fingerprint::from_bytes([1; 32]);
+        let io = || io::Error::other("reset");
+        let call = || call.clone();
+        vec![
+            Error::Config {
+                message: "bad".into(),
+            },
+            Error::PinMismatch {
+                call: call(),
+                presented: fp,
+                expected: vec![fp],
+            },
+            Error::Tls {
+                call: call(),
+                message: "no shared cipher".into(),
+            },
+            Error::Connect {
+                call: call(),
+                endpoint: "127.0.0.1:1".into(),
+                error: io(),
+            },
+            Error::Timeout {
+                call: call(),
+                stage: TimeoutStage::Connect,
+                limit: Duration::from_secs(1),
+            },
+            Error::Io {
+                call: call(),
+                error: io(),
+            },
+            Error::Http {
+                call: call(),
+                status: 500,
+                message: None,
+            },
+            Error::Agent {
+                call: call(),
+                message: "no".into(),
+            },
+            Error::Decode {
+                call: call(),
+                message: "not JSON".into(),
+            },
+            Error::ResponseTooLarge {
+                call: call(),
+                limit: 1,
+            },
+            Error::FormatRefused(FormatRefused {
+                result: Box::default(),
+                http_status: 403,
+                message: None,
+            }),
+            Error::BackupFailed {
+                job_id: "j".into(),
+                status: Box::default(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_message_starts_with_the_call_that_error_call_returns() {
+        for call in [
+            Call::request("GET", "/storage"),
+            Call::handshake("10.0.0.1:8443"),
+        ] {
+            for err in every_variant(&call) {
+                let Some(own) = err.call() else {
+                    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+                    continue;
+                };
+                assert!(err.to_string().starts_with(&format!("{own}: ")), "{err}");
+                match err {
+                    Error::FormatRefused(_) => assert_eq!(own, &FORMAT_DISK),
+                    Error::BackupFailed { .. } => assert_eq!(own, &BACKUP_STATUS),
+                    _ => assert_eq!(own, &call),
+                }
             }
         }
     }

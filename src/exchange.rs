@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Fingerprint;
+use crate::call::{Call, FORMAT_DISK};
 use crate::error::{Error, FormatRefused, TimeoutStage};
 use crate::redact;
 use crate::terminal::escape;
@@ -17,13 +18,6 @@ use crate::wire::{Envelope, FormatResult};
 /// The largest answer body the client reads, in bytes: 1 MiB, as the Go client. A body of
 /// exactly this size is read; one byte more is [`Error::ResponseTooLarge`].
 pub const MAX_BODY: u64 = 1 << 20;
-
-/// Which call an error belongs to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Call {
-    pub(crate) method: &'static str,
-    pub(crate) path: &'static str,
-}
 
 /// A complete answer: status and body, read in full.
 pub(crate) struct Answer {
@@ -54,90 +48,75 @@ impl Context<'_> {
     }
 
     /// Maps a ureq failure of `call` to the crate's error.
-    pub(crate) fn map_ureq(&self, call: Call, err: ureq::Error) -> Error {
-        let Call { method, path } = call;
+    pub(crate) fn map_ureq(&self, call: &Call, err: ureq::Error) -> Error {
         match err {
             ureq::Error::Other(boxed) => match boxed.downcast::<HandshakeFailure>() {
                 Ok(failure) => self.map_handshake(call, *failure),
                 Err(other) => Error::Io {
-                    method,
-                    path,
+                    call: call.clone(),
                     error: io::Error::other(other.to_string()),
                 },
             },
             ureq::Error::Timeout(ureq::Timeout::Resolve) => Error::Timeout {
-                method,
-                path,
+                call: call.clone(),
                 stage: TimeoutStage::Connect,
                 limit: self.connect_timeout.min(self.timeout),
             },
             ureq::Error::Timeout(_) => Error::Timeout {
-                method,
-                path,
+                call: call.clone(),
                 stage: TimeoutStage::Exchange,
                 limit: self.timeout,
             },
             ureq::Error::HostNotFound => Error::Connect {
-                method,
-                path,
+                call: call.clone(),
                 endpoint: self.endpoint.to_string(),
                 error: io::Error::new(io::ErrorKind::NotFound, "the host name did not resolve"),
             },
             ureq::Error::BodyExceedsLimit(_) => Error::ResponseTooLarge {
-                method,
-                path,
+                call: call.clone(),
                 limit: MAX_BODY,
             },
             ureq::Error::LargeResponseHeader(_, _) => Error::Decode {
-                method,
-                path,
+                call: call.clone(),
                 message: "the answer's HTTP header is too large".into(),
             },
             ureq::Error::Io(error) => Error::Io {
-                method,
-                path,
+                call: call.clone(),
                 error,
             },
             ureq::Error::Protocol(e) => Error::Io {
-                method,
-                path,
+                call: call.clone(),
                 error: io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!("malformed HTTP from the agent: {e}"),
                 ),
             },
             other => Error::Io {
-                method,
-                path,
+                call: call.clone(),
                 error: io::Error::other(other.to_string()),
             },
         }
     }
 
-    fn map_handshake(&self, call: Call, failure: HandshakeFailure) -> Error {
-        let Call { method, path } = call;
+    fn map_handshake(&self, call: &Call, failure: HandshakeFailure) -> Error {
         match failure {
             HandshakeFailure::Connect(error) => Error::Connect {
-                method,
-                path,
+                call: call.clone(),
                 endpoint: self.endpoint.to_string(),
                 error,
             },
             HandshakeFailure::Timeout => Error::Timeout {
-                method,
-                path,
+                call: call.clone(),
                 stage: TimeoutStage::Connect,
                 limit: self.connect_timeout.min(self.timeout),
             },
             HandshakeFailure::PinMismatch(presented) => Error::PinMismatch {
-                method,
-                path,
+                call: call.clone(),
                 presented,
                 expected: self.pins.to_vec(),
             },
             HandshakeFailure::Tls(message) => Error::Tls {
-                method,
-                path,
+                call: call.clone(),
                 message,
             },
         }
@@ -147,11 +126,10 @@ impl Context<'_> {
     /// and its `data` must decode as `T` (a missing or `null` data is `T`'s zero value, as in Go).
     pub(crate) fn payload<T: DeserializeOwned + Default>(
         &self,
-        call: Call,
+        call: &Call,
         answer: &Answer,
         accepted: &[u16],
     ) -> Result<T, Error> {
-        let Call { method, path } = call;
         if !accepted.contains(&answer.status) {
             return Err(self.unexpected_status(call, answer));
         }
@@ -163,18 +141,16 @@ impl Context<'_> {
                 self.scrub(&envelope.error)
             };
             return Err(Error::Agent {
-                method,
-                path,
+                call: call.clone(),
                 message,
             });
         }
         self.data(call, envelope.data)
     }
 
-    pub(crate) fn envelope<'b>(&self, call: Call, body: &'b [u8]) -> Result<Envelope<'b>, Error> {
+    pub(crate) fn envelope<'b>(&self, call: &Call, body: &'b [u8]) -> Result<Envelope<'b>, Error> {
         serde_json::from_slice(body).map_err(|e| Error::Decode {
-            method: call.method,
-            path: call.path,
+            call: call.clone(),
             message: self.scrub(&format!(
                 "the body is not an {{ok, data, error}} envelope: {e}"
             )),
@@ -183,29 +159,27 @@ impl Context<'_> {
 
     pub(crate) fn data<T: DeserializeOwned + Default>(
         &self,
-        call: Call,
+        call: &Call,
         data: Option<&serde_json::value::RawValue>,
     ) -> Result<T, Error> {
         let Some(raw) = data else {
             return Ok(T::default());
         };
         serde_json::from_str(raw.get()).map_err(|e| Error::Decode {
-            method: call.method,
-            path: call.path,
+            call: call.clone(),
             message: self.scrub(&format!("the data has the wrong shape: {e}")),
         })
     }
 
     /// An [`Error::Http`], with the envelope's error text when the body is an envelope.
-    pub(crate) fn unexpected_status(&self, call: Call, answer: &Answer) -> Error {
+    pub(crate) fn unexpected_status(&self, call: &Call, answer: &Answer) -> Error {
         let message = serde_json::from_slice::<Envelope<'_>>(&answer.body)
             .ok()
             .map(|envelope| envelope.error)
             .filter(|m| !m.is_empty())
             .map(|m| self.scrub(&m));
         Error::Http {
-            method: call.method,
-            path: call.path,
+            call: call.clone(),
             status: answer.status,
             message,
         }
@@ -218,10 +192,7 @@ impl Context<'_> {
         device: &str,
         answer: &Answer,
     ) -> Result<FormatResult, Error> {
-        let call = Call {
-            method: "POST",
-            path: "/disks/format",
-        };
+        let call = &FORMAT_DISK;
         let refused = |result: FormatResult, message: Option<String>| {
             // The refusal becomes an error: no agent text in it may carry the token.
             let mut result = self.redact(result);
@@ -262,14 +233,12 @@ impl Context<'_> {
                 } else if !envelope.ok {
                     let message = message.unwrap_or_else(|| "ok: false, with no error text".into());
                     Err(Error::Agent {
-                        method: call.method,
-                        path: call.path,
+                        call: call.clone(),
                         message,
                     })
                 } else if !result.formatted {
                     Err(Error::Agent {
-                        method: call.method,
-                        path: call.path,
+                        call: call.clone(),
                         message: format!(
                             "the agent answered ok but did not format {device:?} (formatted: \
                              false); treat the device as not formatted"

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use crate::exchange::{Answer, Call, Context};
+use crate::call::Call;
+use crate::exchange::{Answer, Context};
 use crate::wire::{
     BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult, HostMetricsResponse,
     StatusResponse, StorageResponse,
@@ -28,10 +29,7 @@ pub(crate) fn context() -> Context<'static> {
 /// Returns the messages of the errors it produced, for callers that check them.
 pub fn decode_answer(status: u16, body: &[u8]) -> Vec<String> {
     let ctx = context();
-    let call = Call {
-        method: "GET",
-        path: "/fuzz",
-    };
+    let call = &Call::request("GET", "/fuzz");
     let answer = Answer {
         status,
         body: body.to_vec(),

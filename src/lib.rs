@@ -55,8 +55,8 @@
 //!
 //! # Errors and retries
 //!
-//! Every failure is an [`Error`] naming the method and path. The client never retries:
-//! [`Error::may_have_reached_agent`] tells whether a non-idempotent call such as
+//! Every failure is an [`Error`] naming the [`Call`] it belongs to (`GET /storage`). The client
+//! never retries: [`Error::may_have_reached_agent`] tells whether a non-idempotent call such as
 //! [`Client::start_backup`] may be repeated safely.
 //!
 //! # Features
@@ -68,6 +68,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod call;
 mod client;
 mod endpoint;
 mod error;
@@ -88,6 +89,7 @@ mod wire;
 #[cfg(feature = "devagent")]
 pub mod devagent;
 
+pub use call::Call;
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,

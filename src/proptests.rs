@@ -124,7 +124,7 @@ proptest! {
         let error = format!("{text}{TOKEN}{text}");
         let body = serde_json::to_vec(&serde_json::json!({"ok": false, "error": error})).unwrap();
         let ctx = context();
-        let call = crate::exchange::Call { method: "GET", path: "/x" };
+        let call = &crate::Call::request("GET", "/x");
         let answer = Answer { status, body };
         if let Err(e) = ctx.payload::<StorageResponse>(call, &answer, &[200]) {
             let shown = format!("{e} {e:?}");

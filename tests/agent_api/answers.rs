@@ -1,7 +1,7 @@
 //! The envelope and status rules: what is a success, and which error each bad answer is.
 
 use felhom_agentapi::devagent::Fault;
-use felhom_agentapi::{Error, MAX_RESPONSE_BYTES};
+use felhom_agentapi::{Call, Error, MAX_RESPONSE_BYTES};
 
 use crate::{agent, answer, client};
 
@@ -73,13 +73,9 @@ fn ok_false_in_a_2xx_is_an_agent_error_with_its_message() {
     agent.set_fault(Fault::NotOk("storage backend offline".into()));
     let err = client(&agent).storage().unwrap_err();
     match &err {
-        Error::Agent {
-            message,
-            method,
-            path,
-        } => {
+        Error::Agent { message, call } => {
             assert_eq!(message, "storage backend offline");
-            assert_eq!((*method, *path), ("GET", "/storage"));
+            assert_eq!(call, &Call::request("GET", "/storage"));
         }
         other => panic!("got {other:?}"),
     }

@@ -96,9 +96,9 @@ fn a_poll_that_fails_ends_the_wait_with_that_error() {
             err,
             Error::Http {
                 status: 500,
-                path: "/backup/status",
+                ref call,
                 ..
-            }
+            } if call.path() == Some("/backup/status")
         ),
         "{err:?}"
     );

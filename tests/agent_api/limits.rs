@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use felhom_agentapi::devagent::Fault;
-use felhom_agentapi::{Client, Error, TimeoutStage};
+use felhom_agentapi::{Call, Client, Error, TimeoutStage};
 
 use crate::{agent, any_pin, builder, client};
 
@@ -47,11 +47,7 @@ fn a_refused_port_is_connect_and_never_reached_the_agent() {
     assert!(
         matches!(
             err,
-            Error::Connect {
-                method: "POST",
-                path: "/backup",
-                ..
-            }
+            Error::Connect { ref call, .. } if call == &Call::request("POST", "/backup")
         ),
         "{err:?}"
     );
@@ -156,11 +152,7 @@ fn a_truncated_body_or_a_dropped_connection_is_io_and_may_have_reached_the_agent
         assert!(
             matches!(
                 err,
-                Error::Io {
-                    method: "GET",
-                    path: "/disks",
-                    ..
-                }
+                Error::Io { ref call, .. } if call == &Call::request("GET", "/disks")
             ),
             "{fault:?}: {err:?}"
         );

@@ -2,7 +2,7 @@
 //! server that is refused.
 
 use felhom_agentapi::devagent::{DevAgent, Fault, Identity, KeyKind, TlsVersions};
-use felhom_agentapi::{Client, Error, Fingerprint};
+use felhom_agentapi::{Call, Client, Error, Fingerprint};
 
 use crate::{agent, client};
 
@@ -16,12 +16,11 @@ fn a_leaf_that_matches_no_pin_is_refused_before_anything_is_sent() {
         Error::PinMismatch {
             presented,
             expected,
-            method,
-            path,
+            call,
         } => {
             assert_eq!(*presented, agent.fingerprint());
             assert_eq!(expected, &vec![wrong]);
-            assert_eq!((*method, *path), ("GET", "/storage"));
+            assert_eq!(call, &Call::request("GET", "/storage"));
         }
         other => panic!("expected a pin mismatch, got {other:?}"),
     }

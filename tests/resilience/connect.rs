@@ -150,12 +150,11 @@ fn expect_connect_timeout(
     let took = started.elapsed();
     match &err {
         Error::Timeout {
-            method: m,
-            path: p,
+            call: c,
             stage: TimeoutStage::Connect,
             limit: l,
         } => {
-            assert_eq!((*m, *p), (method, path));
+            assert_eq!((c.method(), c.path()), (Some(method), Some(path)));
             assert_eq!(*l, limit, "the limit reported is the one that fired");
         }
         other => panic!("{method} {path}: expected a connect timeout, got {other:?}"),
@@ -231,10 +230,8 @@ fn a_refused_port_is_connect_for_every_kind_of_call() {
     for (method, result) in calls {
         let err = result.unwrap_err();
         match &err {
-            Error::Connect {
-                method: m, error, ..
-            } => {
-                assert_eq!(*m, method);
+            Error::Connect { call, error, .. } => {
+                assert_eq!(call.method(), Some(method));
                 assert_eq!(error.kind(), ErrorKind::ConnectionRefused, "{err:?}");
             }
             other => panic!("expected Connect, got {other:?}"),

@@ -72,7 +72,7 @@ fn a_dropped_request_is_io_that_may_have_reached_the_agent_and_is_sent_once() {
         Fault::Drop,
         |err, method, path, context| {
             assert!(
-                matches!(err, Error::Io { method: m, path: p, .. } if *m == method && *p == path),
+                matches!(err, Error::Io { call: c, .. } if c.method() == Some(method) && c.path() == Some(path)),
                 "{context}: {err:?}"
             );
         },
