@@ -9,13 +9,12 @@ use serde::de::DeserializeOwned;
 use ureq::http::HeaderValue;
 
 use crate::Fingerprint;
+use crate::answer::Judge;
 use crate::call::{BACKUP_STATUS, Call, FORMAT_DISK};
 use crate::endpoint;
 use crate::error::{Error, TimeoutStage};
-use crate::exchange::{Answer, Context, MAX_BODY};
-use crate::pin::PinnedVerifier;
 use crate::redact::REDACTED;
-use crate::transport::{LiteralResolver, PinnedTlsConnector};
+use crate::request::{Sender, Settings};
 use crate::wire::{
     BackupPhase, BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult,
     HostMetricsResponse, StatusResponse, StorageResponse,
@@ -29,8 +28,6 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 16;
 /// How long an idle connection is kept for reuse unless set otherwise: 15 s.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
-
-const USER_AGENT: &str = concat!("felhom-agentapi/", env!("CARGO_PKG_VERSION"));
 
 /// A blocking client for one agent endpoint, pinned to the agent's certificate.
 ///
@@ -58,24 +55,20 @@ pub struct Client {
 }
 
 struct Inner {
-    agent: ureq::Agent,
-    endpoint: String,
-    base_url: String,
+    sender: Sender,
     token: String,
-    authorization: HeaderValue,
-    pins: Vec<Fingerprint>,
-    timeout: Duration,
-    connect_timeout: Duration,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sender = &self.inner.sender;
+        let (timeout, connect_timeout) = sender.timeouts();
         f.debug_struct("Client")
-            .field("endpoint", &self.inner.endpoint)
+            .field("endpoint", &sender.endpoint())
             .field("token", &REDACTED)
-            .field("pins", &self.inner.pins)
-            .field("timeout", &self.inner.timeout)
-            .field("connect_timeout", &self.inner.connect_timeout)
+            .field("pins", &sender.pins())
+            .field("timeout", &timeout)
+            .field("connect_timeout", &connect_timeout)
             .finish()
     }
 }
@@ -195,45 +188,20 @@ impl ClientBuilder {
             return Err(config_error("timeouts must be longer than zero".into()));
         }
 
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = Arc::new(PinnedVerifier::new(pins.clone(), &provider));
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| config_error(format!("TLS setup failed: {e}")))?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
-
-        // Each setting below replaces a ureq default that is wrong for this client; see
-        // docs/decisions.md.
-        let config = ureq::Agent::config_builder()
-            .https_only(true)
-            .proxy(None)
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .timeout_global(Some(self.timeout))
-            .timeout_connect(Some(self.connect_timeout))
-            .user_agent(USER_AGENT)
-            .max_idle_connections(self.max_idle_connections)
-            .max_idle_connections_per_host(self.max_idle_connections)
-            .max_idle_age(self.idle_timeout)
-            .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            PinnedTlsConnector::new(Arc::new(tls)),
-            LiteralResolver::default(),
-        );
-
+        let sender = Sender::new(Settings {
+            endpoint,
+            authorization,
+            pins,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            max_idle_connections: self.max_idle_connections,
+            idle_timeout: self.idle_timeout,
+        })
+        .map_err(config_error)?;
         Ok(Client {
             inner: Arc::new(Inner {
-                agent,
-                base_url: endpoint.base_url(),
-                endpoint: endpoint.authority,
+                sender,
                 token: self.token,
-                authorization,
-                pins,
-                timeout: self.timeout,
-                connect_timeout: self.connect_timeout,
             }),
         })
     }
@@ -277,12 +245,12 @@ impl Client {
 
     /// The endpoint, normalized (`host:port`).
     pub fn endpoint(&self) -> &str {
-        &self.inner.endpoint
+        self.inner.sender.endpoint()
     }
 
     /// The fingerprints this client trusts.
     pub fn pins(&self) -> &[Fingerprint] {
-        &self.inner.pins
+        self.inner.sender.pins()
     }
 
     /// `GET /storage`: this guest's mounts. Also the cheapest way to check connectivity.
@@ -337,7 +305,7 @@ impl Client {
             if !job.job_id.is_empty() && !status.job_id.is_empty() && status.job_id != job.job_id {
                 return Err(Error::Agent {
                     call: BACKUP_STATUS.clone(),
-                    message: self.context().scrub(&format!(
+                    message: self.judge().scrub(&format!(
                         "the agent reports backup job {:?}, not the job {:?} just started",
                         status.job_id, job.job_id
                     )),
@@ -347,21 +315,21 @@ impl Client {
                 BackupPhase::Done => return Ok(status),
                 BackupPhase::Failed => {
                     // Agent text bound for an error: keep the token out of it.
-                    let ctx = self.context();
+                    let judge = self.judge();
                     return Err(Error::BackupFailed {
-                        job_id: ctx.redact(job.job_id),
-                        status: Box::new(ctx.redact(status)),
+                        job_id: judge.redact(job.job_id),
+                        status: Box::new(judge.redact(status)),
                     });
                 }
                 ref phase => last_phase = phase.clone(),
             }
         }
-        let ctx = self.context();
+        let judge = self.judge();
         Err(Error::Timeout {
             call: BACKUP_STATUS.clone(),
             stage: TimeoutStage::BackupWait {
-                job_id: ctx.redact(job.job_id),
-                last_phase: ctx.redact(last_phase),
+                job_id: judge.redact(job.job_id),
+                last_phase: judge.redact(last_phase),
             },
             limit: give_up_after,
         })
@@ -421,8 +389,8 @@ impl Client {
     /// ```
     pub fn format_disk(&self, device: &str, fstype: &str) -> Result<FormatResult, Error> {
         let body = serde_json::json!({ "device": device, "fstype": fstype });
-        let answer = self.send(&FORMAT_DISK, Some(&body))?;
-        self.context().format_outcome(device, &answer)
+        let answer = self.inner.sender.send(&FORMAT_DISK, Some(&body))?;
+        self.judge().format_outcome(device, &answer)
     }
 
     /// `GET /host/metrics`: the host's live health and per-storage capacity.
@@ -432,8 +400,8 @@ impl Client {
 
     fn get<T: DeserializeOwned + Default>(&self, path: &'static str) -> Result<T, Error> {
         let call = Call::request("GET", path);
-        let answer = self.send(&call, None)?;
-        self.context().payload(&call, &answer, &[200])
+        let answer = self.inner.sender.send(&call, None)?;
+        self.judge().payload(&call, &answer, &[200])
     }
 
     fn post<T: DeserializeOwned + Default>(
@@ -442,61 +410,13 @@ impl Client {
         body: &serde_json::Value,
     ) -> Result<T, Error> {
         let call = Call::request("POST", path);
-        let answer = self.send(&call, Some(body))?;
-        self.context().payload(&call, &answer, &[200, 202])
+        let answer = self.inner.sender.send(&call, Some(body))?;
+        self.judge().payload(&call, &answer, &[200, 202])
     }
 
-    fn context(&self) -> Context<'_> {
-        Context {
-            endpoint: &self.inner.endpoint,
+    fn judge(&self) -> Judge<'_> {
+        Judge {
             token: &self.inner.token,
-            pins: &self.inner.pins,
-            timeout: self.inner.timeout,
-            connect_timeout: self.inner.connect_timeout,
         }
-    }
-
-    /// Sends one request and reads the whole answer (at most [`MAX_BODY`] bytes).
-    fn send(&self, call: &Call, body: Option<&serde_json::Value>) -> Result<Answer, Error> {
-        let inner = &*self.inner;
-        let Some(path) = call.path() else {
-            // The client's methods only send requests; a handshake alone is never sent here.
-            return Err(Error::Io {
-                call: call.clone(),
-                error: std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "a TLS handshake alone has no request to send",
-                ),
-            });
-        };
-        let url = format!("{}{path}", inner.base_url);
-        let result = match body {
-            None => inner
-                .agent
-                .get(&url)
-                .header("authorization", inner.authorization.clone())
-                .call(),
-            Some(json) => {
-                // Serializing a `serde_json::Value` cannot fail.
-                let bytes = serde_json::to_vec(json).unwrap_or_default();
-                inner
-                    .agent
-                    .post(&url)
-                    .header("authorization", inner.authorization.clone())
-                    .header("content-type", "application/json")
-                    .send(&bytes[..])
-            }
-        };
-        let ctx = self.context();
-        let mut response = result.map_err(|e| ctx.map_ureq(call, e))?;
-        let status = response.status().as_u16();
-        // ureq's limit is exclusive: one more than the largest body accepted.
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY + 1)
-            .read_to_vec()
-            .map_err(|e| ctx.map_ureq(call, e))?;
-        Ok(Answer { status, body })
     }
 }

@@ -2,10 +2,8 @@
 //! client, reachable without a network. Compiled only for `cfg(fuzzing)` (set by `cargo fuzz`)
 //! and for tests; never part of the library's API.
 
-use std::time::Duration;
-
+use crate::answer::{Answer, Judge};
 use crate::call::Call;
-use crate::exchange::{Answer, Context};
 use crate::wire::{
     BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult, HostMetricsResponse,
     StatusResponse, StorageResponse,
@@ -14,21 +12,15 @@ use crate::wire::{
 /// The token the fuzzing context scrubs from agent text.
 pub const TOKEN: &str = "fuzz-token";
 
-/// A client context with fixed settings, for judging answers.
-pub(crate) fn context() -> Context<'static> {
-    Context {
-        endpoint: "127.0.0.1:8443",
-        token: TOKEN,
-        pins: &[],
-        timeout: Duration::from_secs(15),
-        connect_timeout: Duration::from_secs(5),
-    }
+/// A judge of answers for a client whose token is [`TOKEN`].
+pub(crate) fn judge() -> Judge<'static> {
+    Judge { token: TOKEN }
 }
 
 /// Judges `body` with HTTP `status` as the answer of every endpoint, and as a format verdict.
 /// Returns the messages of the errors it produced, for callers that check them.
 pub fn decode_answer(status: u16, body: &[u8]) -> Vec<String> {
-    let ctx = context();
+    let judge = judge();
     let call = &Call::request("GET", "/fuzz");
     let answer = Answer {
         status,
@@ -41,32 +33,43 @@ pub fn decode_answer(status: u16, body: &[u8]) -> Vec<String> {
         }
     };
     keep(
-        ctx.payload::<StorageResponse>(call, &answer, &[200])
-            .map(drop),
-    );
-    keep(ctx.payload::<DueResponse>(call, &answer, &[200]).map(drop));
-    keep(
-        ctx.payload::<BackupResponse>(call, &answer, &[200, 202])
+        judge
+            .payload::<StorageResponse>(call, &answer, &[200])
             .map(drop),
     );
     keep(
-        ctx.payload::<StatusResponse>(call, &answer, &[200])
+        judge
+            .payload::<DueResponse>(call, &answer, &[200])
             .map(drop),
     );
     keep(
-        ctx.payload::<DisksResponse>(call, &answer, &[200])
+        judge
+            .payload::<BackupResponse>(call, &answer, &[200, 202])
             .map(drop),
     );
     keep(
-        ctx.payload::<EjectResult>(call, &answer, &[200, 202])
+        judge
+            .payload::<StatusResponse>(call, &answer, &[200])
             .map(drop),
     );
     keep(
-        ctx.payload::<FormatResult>(call, &answer, &[200, 202])
+        judge
+            .payload::<DisksResponse>(call, &answer, &[200])
             .map(drop),
     );
     keep(
-        ctx.payload::<HostMetricsResponse>(call, &answer, &[200])
+        judge
+            .payload::<EjectResult>(call, &answer, &[200, 202])
+            .map(drop),
+    );
+    keep(
+        judge
+            .payload::<FormatResult>(call, &answer, &[200, 202])
+            .map(drop),
+    );
+    keep(
+        judge
+            .payload::<HostMetricsResponse>(call, &answer, &[200])
             .map(drop),
     );
     keep(format_verdict(status, body).map(drop));
@@ -79,7 +82,7 @@ pub fn format_verdict(status: u16, body: &[u8]) -> Result<FormatResult, crate::E
         status,
         body: body.to_vec(),
     };
-    context().format_outcome("/dev/sdx", &answer)
+    judge().format_outcome("/dev/sdx", &answer)
 }
 
 /// Splits a fuzz input into an HTTP status in 100..=599 (its first two bytes, big-endian) and a

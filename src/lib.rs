@@ -68,11 +68,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod answer;
 mod call;
 mod client;
 mod endpoint;
 mod error;
-mod exchange;
 mod fingerprint;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
@@ -81,6 +81,7 @@ mod pin;
 #[cfg(test)]
 mod proptests;
 mod redact;
+mod request;
 mod shell;
 pub mod terminal;
 mod transport;
@@ -95,8 +96,8 @@ pub use client::{
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
 };
 pub use error::{Error, FormatRefused, TimeoutStage, WipeAuthorization};
-pub use exchange::MAX_BODY as MAX_RESPONSE_BYTES;
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
+pub use request::MAX_BODY as MAX_RESPONSE_BYTES;
 pub use wire::{
     BackupPhase, BackupResponse, DiskInfo, DisksResponse, DueResponse, EjectResult, FormatResult,
     HostMetrics, HostMetricsResponse, MountInfo, PendingOp, SmartSummary, StatusResponse,

@@ -5,11 +5,11 @@ use std::process::Command;
 
 use proptest::prelude::*;
 
-use crate::exchange::Answer;
+use crate::answer::Answer;
 use crate::wire::*;
 use crate::{Error, Fingerprint};
 
-use crate::fuzzing::{TOKEN, context};
+use crate::fuzzing::{TOKEN, judge};
 
 /// Any JSON value, nested a few levels: reaches deeper into the decoder than random bytes.
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -91,7 +91,7 @@ proptest! {
     #[test]
     fn only_an_explicit_formatted_is_a_format_success(status in 100u16..600, body in body()) {
         let answer = Answer { status, body };
-        match context().format_outcome("/dev/sdx", &answer) {
+        match judge().format_outcome("/dev/sdx", &answer) {
             Ok(result) => {
                 prop_assert!(status == 200 || status == 202);
                 prop_assert!(result.formatted);
@@ -115,7 +115,7 @@ proptest! {
     #[test]
     fn a_403_is_always_a_refusal(body in body()) {
         let answer = Answer { status: 403, body };
-        let outcome = context().format_outcome("/dev/sdx", &answer);
+        let outcome = judge().format_outcome("/dev/sdx", &answer);
         prop_assert!(matches!(outcome, Err(Error::FormatRefused(_))), "{outcome:?}");
     }
 
@@ -123,14 +123,14 @@ proptest! {
     fn errors_never_show_the_token(status in 100u16..600, text in ".{0,20}") {
         let error = format!("{text}{TOKEN}{text}");
         let body = serde_json::to_vec(&serde_json::json!({"ok": false, "error": error})).unwrap();
-        let ctx = context();
+        let judge = judge();
         let call = &crate::Call::request("GET", "/x");
         let answer = Answer { status, body };
-        if let Err(e) = ctx.payload::<StorageResponse>(call, &answer, &[200]) {
+        if let Err(e) = judge.payload::<StorageResponse>(call, &answer, &[200]) {
             let shown = format!("{e} {e:?}");
             prop_assert!(!shown.contains(TOKEN), "{}", shown);
         }
-        if let Err(e) = ctx.format_outcome("/dev/sdx", &answer) {
+        if let Err(e) = judge.format_outcome("/dev/sdx", &answer) {
             let shown = format!("{e} {e:?}");
             prop_assert!(!shown.contains(TOKEN), "{}", shown);
         }

@@ -1,23 +1,14 @@
-//! One HTTP exchange with the agent, and turning its outcome into a typed result: ureq's errors
-//! into [`Error`], and the `{ok, data, error}` envelope into a payload.
-
-use std::io;
-use std::time::Duration;
+//! Interpreting the agent's answers: the `{ok, data, error}` envelope into a payload or an
+//! [`Error`], the answer to a format into a verdict, and agent text made fit for an error.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::Fingerprint;
 use crate::call::{Call, FORMAT_DISK};
-use crate::error::{Error, FormatRefused, TimeoutStage};
+use crate::error::{Error, FormatRefused};
 use crate::redact;
 use crate::terminal::escape;
-use crate::transport::HandshakeFailure;
 use crate::wire::{Envelope, FormatResult};
-
-/// The largest answer body the client reads, in bytes: 1 MiB, as the Go client. A body of
-/// exactly this size is read; one byte more is [`Error::ResponseTooLarge`].
-pub const MAX_BODY: u64 = 1 << 20;
 
 /// A complete answer: status and body, read in full.
 pub(crate) struct Answer {
@@ -25,16 +16,12 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
 }
 
-/// What the error mapping needs to know about the client.
-pub(crate) struct Context<'a> {
-    pub(crate) endpoint: &'a str,
+/// Judges answers for a client: what it needs to know is only the token to keep out of errors.
+pub(crate) struct Judge<'a> {
     pub(crate) token: &'a str,
-    pub(crate) pins: &'a [Fingerprint],
-    pub(crate) timeout: Duration,
-    pub(crate) connect_timeout: Duration,
 }
 
-impl Context<'_> {
+impl Judge<'_> {
     /// Makes text that came from the agent fit for an error message: the token is replaced,
     /// so an agent echoing the request cannot put it into a log, and control characters are
     /// escaped, so it cannot rewrite the reader's terminal.
@@ -45,81 +32,6 @@ impl Context<'_> {
     /// `value`, a wire value the agent sent, with the token replaced in every string it holds.
     pub(crate) fn redact<T: Serialize + DeserializeOwned + Default>(&self, value: T) -> T {
         redact::value(value, self.token)
-    }
-
-    /// Maps a ureq failure of `call` to the crate's error.
-    pub(crate) fn map_ureq(&self, call: &Call, err: ureq::Error) -> Error {
-        match err {
-            ureq::Error::Other(boxed) => match boxed.downcast::<HandshakeFailure>() {
-                Ok(failure) => self.map_handshake(call, *failure),
-                Err(other) => Error::Io {
-                    call: call.clone(),
-                    error: io::Error::other(other.to_string()),
-                },
-            },
-            ureq::Error::Timeout(ureq::Timeout::Resolve) => Error::Timeout {
-                call: call.clone(),
-                stage: TimeoutStage::Connect,
-                limit: self.connect_timeout.min(self.timeout),
-            },
-            ureq::Error::Timeout(_) => Error::Timeout {
-                call: call.clone(),
-                stage: TimeoutStage::Exchange,
-                limit: self.timeout,
-            },
-            ureq::Error::HostNotFound => Error::Connect {
-                call: call.clone(),
-                endpoint: self.endpoint.to_string(),
-                error: io::Error::new(io::ErrorKind::NotFound, "the host name did not resolve"),
-            },
-            ureq::Error::BodyExceedsLimit(_) => Error::ResponseTooLarge {
-                call: call.clone(),
-                limit: MAX_BODY,
-            },
-            ureq::Error::LargeResponseHeader(_, _) => Error::Decode {
-                call: call.clone(),
-                message: "the answer's HTTP header is too large".into(),
-            },
-            ureq::Error::Io(error) => Error::Io {
-                call: call.clone(),
-                error,
-            },
-            ureq::Error::Protocol(e) => Error::Io {
-                call: call.clone(),
-                error: io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("malformed HTTP from the agent: {e}"),
-                ),
-            },
-            other => Error::Io {
-                call: call.clone(),
-                error: io::Error::other(other.to_string()),
-            },
-        }
-    }
-
-    fn map_handshake(&self, call: &Call, failure: HandshakeFailure) -> Error {
-        match failure {
-            HandshakeFailure::Connect(error) => Error::Connect {
-                call: call.clone(),
-                endpoint: self.endpoint.to_string(),
-                error,
-            },
-            HandshakeFailure::Timeout => Error::Timeout {
-                call: call.clone(),
-                stage: TimeoutStage::Connect,
-                limit: self.connect_timeout.min(self.timeout),
-            },
-            HandshakeFailure::PinMismatch(presented) => Error::PinMismatch {
-                call: call.clone(),
-                presented,
-                expected: self.pins.to_vec(),
-            },
-            HandshakeFailure::Tls(message) => Error::Tls {
-                call: call.clone(),
-                message,
-            },
-        }
     }
 
     /// Unwraps an answer whose status is one of `accepted`: the envelope must say `ok: true`,
@@ -256,7 +168,7 @@ impl Context<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzzing::{TOKEN, context};
+    use crate::fuzzing::{TOKEN, judge};
     use crate::redact::REDACTED;
     use crate::redact::saturate::saturated;
 
@@ -273,7 +185,7 @@ mod tests {
                 status,
                 body: body.to_string().into_bytes(),
             };
-            let err = context().format_outcome("/dev/sdx", &answer).unwrap_err();
+            let err = judge().format_outcome("/dev/sdx", &answer).unwrap_err();
             let shown = format!("{err} {err:?}");
             assert!(!shown.contains(TOKEN), "HTTP {status}: {shown}");
             let Error::FormatRefused(refusal) = err else {

@@ -1,0 +1,227 @@
+//! The one place that sends requests: the ureq agent with its pinned TLS connector, one request
+//! and its whole answer, and ureq's failures turned into [`Error`]s that name the call.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::http::HeaderValue;
+
+use crate::Fingerprint;
+use crate::answer::Answer;
+use crate::call::Call;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, TimeoutStage};
+use crate::pin::PinnedVerifier;
+use crate::transport::{HandshakeFailure, LiteralResolver, PinnedTlsConnector};
+
+/// The largest answer body the client reads, in bytes: 1 MiB, as the Go client. A body of
+/// exactly this size is read; one byte more is [`Error::ResponseTooLarge`].
+pub const MAX_BODY: u64 = 1 << 20;
+
+const USER_AGENT: &str = concat!("felhom-agentapi/", env!("CARGO_PKG_VERSION"));
+
+/// A client's checked settings, from which a [`Sender`] is made.
+pub(crate) struct Settings {
+    pub(crate) endpoint: Endpoint,
+    /// `Bearer <token>`, marked sensitive.
+    pub(crate) authorization: HeaderValue,
+    pub(crate) pins: Vec<Fingerprint>,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_idle_connections: usize,
+    pub(crate) idle_timeout: Duration,
+}
+
+/// Sends requests to one agent over pinned TLS, reusing kept-alive connections.
+pub(crate) struct Sender {
+    agent: ureq::Agent,
+    base_url: String,
+    authorization: HeaderValue,
+    endpoint: String,
+    pins: Vec<Fingerprint>,
+    timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl Sender {
+    /// The TLS configuration and the ureq agent for `settings`. Fails only if rustls cannot set
+    /// up its protocol versions, with rustls's words.
+    pub(crate) fn new(settings: Settings) -> Result<Sender, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = Arc::new(PinnedVerifier::new(settings.pins.clone(), &provider));
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup failed: {e}"))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+
+        // Each setting below replaces a ureq default that is wrong for this client; see
+        // docs/decisions.md.
+        let config = ureq::Agent::config_builder()
+            .https_only(true)
+            .proxy(None)
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .timeout_global(Some(settings.timeout))
+            .timeout_connect(Some(settings.connect_timeout))
+            .user_agent(USER_AGENT)
+            .max_idle_connections(settings.max_idle_connections)
+            .max_idle_connections_per_host(settings.max_idle_connections)
+            .max_idle_age(settings.idle_timeout)
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            PinnedTlsConnector::new(Arc::new(tls)),
+            LiteralResolver::default(),
+        );
+        Ok(Sender {
+            agent,
+            base_url: settings.endpoint.base_url(),
+            endpoint: settings.endpoint.authority,
+            authorization: settings.authorization,
+            pins: settings.pins,
+            timeout: settings.timeout,
+            connect_timeout: settings.connect_timeout,
+        })
+    }
+
+    /// The endpoint, normalized (`host:port`).
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The fingerprints the connector accepts.
+    pub(crate) fn pins(&self) -> &[Fingerprint] {
+        &self.pins
+    }
+
+    /// The whole-call and the connect time limits.
+    pub(crate) fn timeouts(&self) -> (Duration, Duration) {
+        (self.timeout, self.connect_timeout)
+    }
+
+    /// Sends `call`, a request (a POST with `body` as JSON when there is one, a GET otherwise),
+    /// and reads the whole answer (at most [`MAX_BODY`] bytes).
+    pub(crate) fn send(
+        &self,
+        call: &Call,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, Error> {
+        let Some(path) = call.path() else {
+            // The client's methods only send requests; a handshake alone is never sent here.
+            return Err(Error::Io {
+                call: call.clone(),
+                error: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a TLS handshake alone has no request to send",
+                ),
+            });
+        };
+        let url = format!("{}{path}", self.base_url);
+        let result = match body {
+            None => self
+                .agent
+                .get(&url)
+                .header("authorization", self.authorization.clone())
+                .call(),
+            Some(json) => {
+                // Serializing a `serde_json::Value` cannot fail.
+                let bytes = serde_json::to_vec(json).unwrap_or_default();
+                self.agent
+                    .post(&url)
+                    .header("authorization", self.authorization.clone())
+                    .header("content-type", "application/json")
+                    .send(&bytes[..])
+            }
+        };
+        let mut response = result.map_err(|e| self.failure(call, e))?;
+        let status = response.status().as_u16();
+        // ureq's limit is exclusive: one more than the largest body accepted.
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY + 1)
+            .read_to_vec()
+            .map_err(|e| self.failure(call, e))?;
+        Ok(Answer { status, body })
+    }
+
+    /// The crate's error for a ureq failure of `call`.
+    fn failure(&self, call: &Call, err: ureq::Error) -> Error {
+        match err {
+            ureq::Error::Other(boxed) => match boxed.downcast::<HandshakeFailure>() {
+                Ok(failure) => self.handshake_failure(call, *failure),
+                Err(other) => Error::Io {
+                    call: call.clone(),
+                    error: io::Error::other(other.to_string()),
+                },
+            },
+            ureq::Error::Timeout(ureq::Timeout::Resolve) => Error::Timeout {
+                call: call.clone(),
+                stage: TimeoutStage::Connect,
+                limit: self.connect_timeout.min(self.timeout),
+            },
+            ureq::Error::Timeout(_) => Error::Timeout {
+                call: call.clone(),
+                stage: TimeoutStage::Exchange,
+                limit: self.timeout,
+            },
+            ureq::Error::HostNotFound => Error::Connect {
+                call: call.clone(),
+                endpoint: self.endpoint.to_string(),
+                error: io::Error::new(io::ErrorKind::NotFound, "the host name did not resolve"),
+            },
+            ureq::Error::BodyExceedsLimit(_) => Error::ResponseTooLarge {
+                call: call.clone(),
+                limit: MAX_BODY,
+            },
+            ureq::Error::LargeResponseHeader(_, _) => Error::Decode {
+                call: call.clone(),
+                message: "the answer's HTTP header is too large".into(),
+            },
+            ureq::Error::Io(error) => Error::Io {
+                call: call.clone(),
+                error,
+            },
+            ureq::Error::Protocol(e) => Error::Io {
+                call: call.clone(),
+                error: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("malformed HTTP from the agent: {e}"),
+                ),
+            },
+            other => Error::Io {
+                call: call.clone(),
+                error: io::Error::other(other.to_string()),
+            },
+        }
+    }
+
+    /// The crate's error for a failure of the TCP connection or the TLS handshake: nothing was
+    /// sent.
+    fn handshake_failure(&self, call: &Call, failure: HandshakeFailure) -> Error {
+        match failure {
+            HandshakeFailure::Connect(error) => Error::Connect {
+                call: call.clone(),
+                endpoint: self.endpoint.to_string(),
+                error,
+            },
+            HandshakeFailure::Timeout => Error::Timeout {
+                call: call.clone(),
+                stage: TimeoutStage::Connect,
+                limit: self.connect_timeout.min(self.timeout),
+            },
+            HandshakeFailure::PinMismatch(presented) => Error::PinMismatch {
+                call: call.clone(),
+                presented,
+                expected: self.pins.to_vec(),
+            },
+            HandshakeFailure::Tls(message) => Error::Tls {
+                call: call.clone(),
+                message,
+            },
+        }
+    }
+}
