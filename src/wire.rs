@@ -145,12 +145,6 @@ impl BackupPhase {
             BackupPhase::Other(s) => s,
         }
     }
-
-    /// True for [`Done`](BackupPhase::Done) and [`Failed`](BackupPhase::Failed): the job will not
-    /// change any more.
-    pub fn is_finished(&self) -> bool {
-        matches!(self, BackupPhase::Done | BackupPhase::Failed)
-    }
 }
 
 impl Default for BackupPhase {
@@ -585,7 +579,6 @@ mod tests {
         }
         let missing: StatusResponse = serde_json::from_value(json!({})).unwrap();
         assert_eq!(missing.phase.as_str(), "");
-        assert!(BackupPhase::Done.is_finished() && !BackupPhase::Running.is_finished());
     }
 
     #[test]
