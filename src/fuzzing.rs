@@ -2,6 +2,9 @@
 //! client, reachable without a network. Compiled only for `cfg(fuzzing)` (set by `cargo fuzz`)
 //! and for tests; never part of the library's API.
 
+use serde::de::DeserializeOwned;
+
+use crate::Error;
 use crate::answer::{Answer, Judge};
 use crate::call::Call;
 use crate::wire::{
@@ -20,64 +23,37 @@ pub(crate) fn judge() -> Judge<'static> {
 /// Judges `body` with HTTP `status` as the answer of every endpoint, and as a format verdict.
 /// Returns the messages of the errors it produced, for callers that check them.
 pub fn decode_answer(status: u16, body: &[u8]) -> Vec<String> {
-    let judge = judge();
-    let call = &Call::request("GET", "/fuzz");
     let answer = Answer {
         status,
         body: body.to_vec(),
     };
-    let mut errors = Vec::new();
-    let mut keep = |r: Result<(), crate::Error>| {
-        if let Err(e) = r {
-            errors.push(format!("{e} {e:?}"));
-        }
-    };
-    keep(
-        judge
-            .payload::<StorageResponse>(call, &answer, &[200])
-            .map(drop),
-    );
-    keep(
-        judge
-            .payload::<DueResponse>(call, &answer, &[200])
-            .map(drop),
-    );
-    keep(
-        judge
-            .payload::<BackupResponse>(call, &answer, &[200, 202])
-            .map(drop),
-    );
-    keep(
-        judge
-            .payload::<StatusResponse>(call, &answer, &[200])
-            .map(drop),
-    );
-    keep(
-        judge
-            .payload::<DisksResponse>(call, &answer, &[200])
-            .map(drop),
-    );
-    keep(
-        judge
-            .payload::<EjectResult>(call, &answer, &[200, 202])
-            .map(drop),
-    );
-    keep(
-        judge
-            .payload::<FormatResult>(call, &answer, &[200, 202])
-            .map(drop),
-    );
-    keep(
-        judge
-            .payload::<HostMetricsResponse>(call, &answer, &[200])
-            .map(drop),
-    );
-    keep(format_verdict(status, body).map(drop));
-    errors
+    let (get, post): (&[u16], &[u16]) = (&[200], &[200, 202]);
+    [
+        judged::<StorageResponse>(&answer, get),
+        judged::<DueResponse>(&answer, get),
+        judged::<BackupResponse>(&answer, post),
+        judged::<StatusResponse>(&answer, get),
+        judged::<DisksResponse>(&answer, get),
+        judged::<EjectResult>(&answer, post),
+        judged::<FormatResult>(&answer, post),
+        judged::<HostMetricsResponse>(&answer, get),
+        format_verdict(status, body).map(drop),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .map(|e| format!("{e} {e:?}"))
+    .collect()
+}
+
+/// `answer` judged as that of an endpoint whose payload is a `T`, answered with a status in
+/// `accepted`.
+fn judged<T: DeserializeOwned + Default>(answer: &Answer, accepted: &[u16]) -> Result<(), Error> {
+    let call = Call::request("GET", "/fuzz");
+    judge().payload::<T>(&call, answer, accepted).map(drop)
 }
 
 /// The verdict of `POST /disks/format` for `/dev/sdx` on this answer.
-pub fn format_verdict(status: u16, body: &[u8]) -> Result<FormatResult, crate::Error> {
+pub fn format_verdict(status: u16, body: &[u8]) -> Result<FormatResult, Error> {
     let answer = Answer {
         status,
         body: body.to_vec(),

@@ -7,8 +7,7 @@
 
 use serde::de::value::{Error, StrDeserializer};
 use serde::de::{
-    DeserializeOwned, DeserializeSeed, Deserializer, Error as _, IntoDeserializer, MapAccess,
-    SeqAccess, Visitor,
+    DeserializeOwned, DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor,
 };
 
 /// How many options and collections deep values are filled; below that they are empty, so that
@@ -37,145 +36,64 @@ impl<'t> Saturate<'t> {
     }
 }
 
-macro_rules! integers {
-    ($($method:ident)*) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-            visitor.visit_u64(7)
+/// Deserializer methods, each answering with one expression of the filler `$s` and the visitor
+/// `$v`; `[a b] => …` gives several methods without arguments the same answer.
+macro_rules! answers {
+    () => {};
+    ([$($method:ident)+] => |$s:ident, $v:ident| $answer:expr; $($rest:tt)*) => {
+        $(answers!($method() => |$s, $v| $answer;);)+
+        answers!($($rest)*);
+    };
+    ($method:ident($($arg:ident: $ty:ty),*) => |$s:ident, $v:ident| $answer:expr; $($rest:tt)*) => {
+        fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Error> {
+            let ($s, $v) = (self, visitor);
+            $answer
         }
-    )*};
+        answers!($($rest)*);
+    };
 }
 
 impl<'de> Deserializer<'de> for Saturate<'_> {
     type Error = Error;
 
-    /// A type that does not say what it wants gets a string, the shape of agent text.
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_str(self.text)
-    }
-
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_bool(true)
-    }
-
-    integers!(deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
-              deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128);
-
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_f32(1.5)
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_f64(1.5)
-    }
-
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_char('c')
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_str(self.text)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_str(self.text)
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_str(self.text)
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_bytes(self.text.as_bytes())
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_bytes(self.text.as_bytes())
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.deeper() {
-            Some(inner) => visitor.visit_some(inner),
-            None => visitor.visit_none(),
-        }
-    }
-
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_seq(Items {
-            item: self.deeper(),
-            left: 1,
-        })
-    }
-
-    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_seq(Items {
-            item: Some(self),
-            left: len,
-        })
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        self.deserialize_tuple(len, visitor)
-    }
-
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_map(Entry {
-            entry: self.deeper(),
-            key_given: false,
-        })
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        visitor.visit_map(Fields {
-            fields: fields.iter(),
-            filler: self,
-        })
-    }
-
-    /// Which variant would be a guess that leaves the others' fields empty: a wire type that
-    /// gains a derived enum must teach this deserializer its variants first.
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        _variants: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Error> {
-        Err(Error::custom(format!(
-            "saturating the enum {name} is not supported: fill each of its variants"
-        )))
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_unit()
+    answers! {
+        // A type that does not say what it wants gets a string, the shape of agent text.
+        [deserialize_any deserialize_str deserialize_string deserialize_identifier] =>
+            |s, v| v.visit_str(s.text);
+        [deserialize_bytes deserialize_byte_buf] => |s, v| v.visit_bytes(s.text.as_bytes());
+        [deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
+         deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128] =>
+            |_s, v| v.visit_u64(7);
+        [deserialize_f32 deserialize_f64] => |_s, v| v.visit_f64(1.5);
+        [deserialize_bool] => |_s, v| v.visit_bool(true);
+        [deserialize_char] => |_s, v| v.visit_char('c');
+        [deserialize_unit deserialize_ignored_any] => |_s, v| v.visit_unit();
+        deserialize_unit_struct(_name: &'static str) => |_s, v| v.visit_unit();
+        deserialize_newtype_struct(_name: &'static str) => |s, v| v.visit_newtype_struct(s);
+        deserialize_option() => |s, v| match s.deeper() {
+            Some(inner) => v.visit_some(inner),
+            None => v.visit_none(),
+        };
+        deserialize_seq() => |s, v| v.visit_seq(Items { item: s.deeper(), left: 1 });
+        deserialize_tuple(len: usize) => |s, v| v.visit_seq(Items { item: Some(s), left: len });
+        deserialize_tuple_struct(_name: &'static str, len: usize) =>
+            |s, v| s.deserialize_tuple(len, v);
+        // One entry, key and value both filled, unless the levels are used up.
+        deserialize_map() => |s, v| v.visit_map(Pairs {
+            keys: s.deeper().into_iter(),
+            value: s.deeper().unwrap_or(s),
+        });
+        deserialize_struct(_name: &'static str, fields: &'static [&'static str]) =>
+            |s, v| v.visit_map(Pairs {
+                keys: fields.iter().map(|field| StrDeserializer::new(field)),
+                value: s,
+            });
+        // Which variant to fill would be a guess that leaves the others' fields empty: a wire
+        // type that gains a derived enum must teach this deserializer its variants first.
+        deserialize_enum(name: &'static str, _variants: &'static [&'static str]) =>
+            |_s, _v| Err(Error::custom(format!(
+                "saturating the enum {name} is not supported: fill each of its variants"
+            )));
     }
 }
 
@@ -202,57 +120,30 @@ impl<'de> SeqAccess<'de> for Items<'_> {
     }
 }
 
-/// A map of one entry, key and value both filled.
-struct Entry<'t> {
-    entry: Option<Saturate<'t>>,
-    key_given: bool,
+/// A map: each of `keys`, with a filled value.
+struct Pairs<'t, K> {
+    keys: K,
+    value: Saturate<'t>,
 }
 
-impl<'de> MapAccess<'de> for Entry<'_> {
+impl<'de, K, D> MapAccess<'de> for Pairs<'_, K>
+where
+    K: Iterator<Item = D>,
+    D: Deserializer<'de, Error = Error>,
+{
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
+    fn next_key_seed<S: DeserializeSeed<'de>>(
         &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
-        match self.entry {
-            Some(key) if !self.key_given => {
-                self.key_given = true;
-                seed.deserialize(key).map(Some)
-            }
-            _ => Ok(None),
-        }
+        seed: S,
+    ) -> Result<Option<S::Value>, Error> {
+        self.keys
+            .next()
+            .map(|key| seed.deserialize(key))
+            .transpose()
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let value = self
-            .entry
-            .ok_or_else(|| Error::custom("a value without a key"))?;
-        seed.deserialize(value)
-    }
-}
-
-/// A struct's fields, every one of them, each filled.
-struct Fields<'t> {
-    fields: std::slice::Iter<'static, &'static str>,
-    filler: Saturate<'t>,
-}
-
-impl<'de> MapAccess<'de> for Fields<'_> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
-        let Some(field) = self.fields.next() else {
-            return Ok(None);
-        };
-        let key: StrDeserializer<'_, Error> = field.into_deserializer();
-        seed.deserialize(key).map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        seed.deserialize(self.filler)
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Error> {
+        seed.deserialize(self.value)
     }
 }
