@@ -77,6 +77,7 @@ mod fingerprint;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod health;
 mod pin;
 #[cfg(test)]
 mod proptests;
