@@ -78,6 +78,7 @@ mod fingerprint;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
+pub mod prometheus;
 mod pin;
 #[cfg(test)]
 mod proptests;
