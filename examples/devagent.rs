@@ -19,7 +19,9 @@
 //! Environment:
 //! - `DEVAGENT_PORT`: a fixed loopback port (default: any free port);
 //! - `DEVAGENT_TOKEN_FILE`: where to write the token (default: `./devagent.token`);
-//! - `DEVAGENT_SECONDS`: the longest it serves (default: 600).
+//! - `DEVAGENT_SECONDS`: the longest it serves (default: 600);
+//! - `DEVAGENT_METRICS_PROFILE`: what `GET /host/metrics` reports, e.g. `thin-pool-critical`
+//!   (default: `healthy`; the names are `MetricsProfile`'s).
 
 use std::error::Error;
 use std::fs;
@@ -30,11 +32,12 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use felhom_agentapi::devagent::DevAgent;
+use felhom_agentapi::devagent::{DevAgent, MetricsProfile};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let port: u16 = env_or("DEVAGENT_PORT", 0)?;
     let seconds: u64 = env_or("DEVAGENT_SECONDS", 600)?;
+    let profile: MetricsProfile = env_or("DEVAGENT_METRICS_PROFILE", MetricsProfile::Healthy)?;
     let token_file = PathBuf::from(
         std::env::var_os("DEVAGENT_TOKEN_FILE").unwrap_or_else(|| "devagent.token".into()),
     );
@@ -44,6 +47,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         // The agent's own safety stop comes a little after ours, never before it.
         .max_lifetime(serve_for + Duration::from_secs(5))
+        .metrics_profile(profile)
         .start()?;
 
     write_private(&token_file, agent.token())?;

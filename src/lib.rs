@@ -78,8 +78,8 @@ mod fingerprint;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
-pub mod prometheus;
 mod pin;
+pub mod prometheus;
 #[cfg(test)]
 mod proptests;
 mod redact;

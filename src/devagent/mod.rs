@@ -51,15 +51,16 @@
 //   control      -                                          (threads: lock, POLL, stop, phases)
 //   http         -                                          (HTTP/1.1 parsing and framing)
 //   inventory    -                                          (the fake host's fixed data)
+//   metrics      -                                          (GET /host/metrics, in profiles)
 //   envelope     http                                       (the agent's JSON envelope)
 //   record       http                                       (Stats, RecordedRequest)
 //   fault        control envelope http                      (Fault, and what it does)
-//   routes       envelope http inventory                    (the endpoints and their state)
+//   routes       envelope http inventory metrics            (the endpoints and their state)
 //   tls          fault                                      (Identity, KeyKind, rustls)
-//   shared       control fault record routes                (what all threads share)
+//   shared       control fault metrics record routes        (what all threads share)
 //   connection   control envelope fault http record shared  (one connection's thread)
 //   server       connection control fault routes shared     (listener, accept loop, shutdown)
-//   mod.rs       fault record routes server tls             (DevAgent, builder, re-exports)
+//   mod.rs       fault metrics record routes server tls     (DevAgent, builder, re-exports)
 
 mod connection;
 mod control;
@@ -67,6 +68,7 @@ mod envelope;
 mod fault;
 mod http;
 mod inventory;
+mod metrics;
 mod record;
 mod routes;
 mod server;
@@ -82,6 +84,7 @@ use std::time::Duration;
 use crate::Fingerprint;
 
 pub use fault::Fault;
+pub use metrics::MetricsProfile;
 pub use record::{RecordedRequest, Stats};
 pub use routes::BackupOutcome;
 pub use tls::{Identity, KeyKind, TlsVersions};
@@ -155,6 +158,11 @@ impl DevAgent {
     /// that are already open. Setting a fault restarts a [`Fault::Cycle`] at its first entry.
     pub fn set_fault(&self, fault: Fault) {
         self.server.shared().faults.set(Some(fault));
+    }
+
+    /// Switches what `GET /host/metrics` reports, for every following request.
+    pub fn set_metrics_profile(&self, profile: MetricsProfile) {
+        self.server.shared().set_metrics_profile(profile);
     }
 
     /// Goes back to answering normally.
@@ -232,6 +240,7 @@ pub struct DevAgentBuilder {
     backup_polls: u32,
     backup_outcome: BackupOutcome,
     host_scope: String,
+    metrics_profile: MetricsProfile,
     idle_timeout: Duration,
     max_lifetime: Duration,
 }
@@ -247,6 +256,7 @@ impl Default for DevAgentBuilder {
             backup_polls: 3,
             backup_outcome: BackupOutcome::Done,
             host_scope: "pve-dev-1".to_owned(),
+            metrics_profile: MetricsProfile::default(),
             idle_timeout: Duration::from_secs(30),
             max_lifetime: Duration::from_secs(600),
         }
@@ -264,6 +274,7 @@ impl fmt::Debug for DevAgentBuilder {
             .field("backup_polls", &self.backup_polls)
             .field("backup_outcome", &self.backup_outcome)
             .field("host_scope", &self.host_scope)
+            .field("metrics_profile", &self.metrics_profile)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_lifetime", &self.max_lifetime)
             .finish()
@@ -325,6 +336,12 @@ impl DevAgentBuilder {
         self
     }
 
+    /// What `GET /host/metrics` reports. Default: [`MetricsProfile::Healthy`].
+    pub fn metrics_profile(mut self, p: MetricsProfile) -> Self {
+        self.metrics_profile = p;
+        self
+    }
+
     /// How long a connection may wait for its next request (or stall inside one, or in its
     /// handshake) before the agent closes it. Default: 30 s.
     pub fn idle_timeout(mut self, d: Duration) -> Self {
@@ -375,6 +392,7 @@ impl DevAgentBuilder {
             host_scope: self.host_scope,
             backup_polls: self.backup_polls,
             backup_outcome: self.backup_outcome,
+            metrics_profile: self.metrics_profile,
         });
         let server = server::Server::start(server::Config {
             bind: self.bind,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::envelope;
 use super::http::{Request, Response};
 use super::inventory::{self, VMID};
+use super::metrics::{self, MetricsProfile};
 
 /// How a backup job started with `POST /backup` ends.
 #[non_exhaustive]
@@ -23,6 +24,7 @@ pub(crate) struct Settings {
     pub(crate) host_scope: String,
     pub(crate) backup_polls: u32,
     pub(crate) backup_outcome: BackupOutcome,
+    pub(crate) metrics_profile: MetricsProfile,
 }
 
 /// The agent's state, behind the server's mutex. (No `Debug`: it holds the token.)
@@ -52,6 +54,11 @@ impl Agent {
             job: None,
             assigned: Vec::new(),
         }
+    }
+
+    /// What `GET /host/metrics` answers from now on.
+    pub(crate) fn set_metrics_profile(&mut self, profile: MetricsProfile) {
+        self.settings.metrics_profile = profile;
     }
 
     /// Answers one request.
@@ -86,7 +93,10 @@ impl Agent {
             "/disks/assign" => with_body(req, |body| self.assign(body)),
             "/disks/eject" => with_body(req, |body| self.eject(body)),
             "/disks/format" => with_body(req, |body| self.format(body)),
-            "/host/metrics" => envelope::ok(200, &inventory::host_metrics()),
+            "/host/metrics" => envelope::ok(
+                200,
+                &metrics::host_metrics(self.settings.metrics_profile, VMID),
+            ),
             _ => not_found(path),
         }
     }

@@ -8,6 +8,7 @@ use rustls::ServerConfig;
 
 use super::control::{ConnCtl, StopSignal, lock};
 use super::fault::FaultSlot;
+use super::metrics::MetricsProfile;
 use super::record::{Counters, RecordedRequest, RequestLog, Stats};
 use super::routes::Agent;
 
@@ -58,6 +59,11 @@ impl Shared {
 
     pub(crate) fn count_request(&self) {
         self.counters.count_request();
+    }
+
+    /// What `GET /host/metrics` reports from now on.
+    pub(crate) fn set_metrics_profile(&self, profile: MetricsProfile) {
+        lock(&self.agent).set_metrics_profile(profile);
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
