@@ -10,7 +10,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use felhom_agentapi::Fingerprint;
 
+use crate::check::CheckArgs;
 use crate::duration::parse_duration;
+use crate::prometheus::MetricsArgs;
 
 const ABOUT: &str =
     "Talk to the Felhom host agent from a guest: storage, backups, disks, host health.";
@@ -43,7 +45,8 @@ macro_rules! format_example {
 
 const AFTER_HELP: &str = "\
 Exit status: 0 ok, 1 agent error, 2 usage, 3 format refused, 4 pin mismatch, 5 unreachable,
-6 backup failed. Use --help for the token rules, the output and an example.";
+6 backup failed ('check' has a monitoring plugin's: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+Use --help for the token rules, the output and an example.";
 
 const AFTER_LONG_HELP: &str = concat!(
     "\
@@ -70,6 +73,9 @@ OUTPUT:
     printed, and control characters from the agent are shown escaped.
 
 EXIT STATUS:
+    'check' is a monitoring plugin and exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (see
+    'check --help'). Every other subcommand:
+
     0  Success.
     1  The agent answered with an error: an HTTP error status, 'ok: false', or an answer that
        could not be decoded or was too large. Also: the answer could not be written to standard
@@ -239,8 +245,29 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Disks,
 
-    /// Show the host's health and its storage capacity (GET /host/metrics).
-    Metrics,
+    /// Show the host's health and its storage capacity (GET /host/metrics)
+    ///
+    /// As JSON, or with --format prometheus in the Prometheus text format, for node_exporter's
+    /// textfile collector (--output FILE writes the file atomically). The Prometheus output
+    /// always has felhom_agent_up: 0 when the agent could not be asked, with the usual exit
+    /// status.
+    #[command(verbatim_doc_comment)]
+    Metrics(MetricsArgs),
+
+    /// Judge the host's health as a monitoring plugin (Nagios, Icinga, Checkmk, Zabbix)
+    ///
+    /// Asks GET /host/metrics and prints one status line, 'FELHOM OK - ...', then a line per
+    /// finding, then performance data after '|'. Exit status: 0 OK, 1 WARNING, 2 CRITICAL,
+    /// 3 UNKNOWN. Anything that prevents a verdict (bad arguments, no token, the agent
+    /// unreachable, a timeout, a pin mismatch, an answer that cannot be read) is UNKNOWN,
+    /// never CRITICAL.
+    ///
+    /// Default thresholds (warning/critical): thin-pool-data and thin-pool-metadata 80/90%,
+    /// storage-used 80/90%, memory 90/95%, root-disk 80/90%, nvme-wear 80/100%,
+    /// disk-temperature 60/70 C, cpu-temperature 80/90 C. A storage target that is not
+    /// reachable, or whose SMART health is FAILING, is CRITICAL.
+    #[command(verbatim_doc_comment)]
+    Check(CheckArgs),
 
     /// Ask for, start and follow backups of this guest.
     #[command(subcommand)]

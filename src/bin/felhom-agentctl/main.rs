@@ -10,17 +10,21 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod args;
+mod check;
+mod connect;
 mod duration;
 mod exit;
 mod output;
+mod plugin;
 mod probe;
+mod prometheus;
 mod token;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-use felhom_agentapi::{Client, Fingerprint};
+use clap::{CommandFactory, Parser};
+use felhom_agentapi::Fingerprint;
 
 use args::{BackupCommand, Cli, Command, ConnectionArgs, DiskCommand};
 use exit::Failure;
@@ -29,12 +33,21 @@ use output::{Answer, Assigned, Mode, Presented};
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        // A monitoring plugin's every run prints a status line, usage errors included.
+        Err(e) if e.use_stderr() && check_requested() => return check::usage_error(&e),
         Err(e) => {
             // --help and --version come this way too, with status 0; usage errors with 2.
             let _ = e.print();
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(exit::USAGE));
         }
     };
+    match &cli.command {
+        Command::Check(args) => return check::main(args, || connect::connect(&cli)),
+        Command::Metrics(args) if args.is_prometheus() => {
+            return prometheus::main(args, || connect::connect(&cli));
+        }
+        _ => {}
+    }
     let mode = if cli.output.human {
         Mode::Human
     } else {
@@ -56,27 +69,39 @@ fn main() -> ExitCode {
     }
 }
 
+/// Whether the command line clap refused asks for `check`: parsed again leniently, which
+/// finds the subcommand wherever the global options put it.
+fn check_requested() -> bool {
+    Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(std::env::args_os())
+        .is_ok_and(|m| m.subcommand_name() == Some("check"))
+}
+
 /// Checks the configuration, makes the call, and returns the answer to print.
 fn run(cli: &Cli) -> Result<Answer, Failure> {
     token::refuse_flag(&cli.token).map_err(Failure::Usage)?;
     let conn = &cli.connection;
-    let endpoint = conn.endpoint.as_deref().ok_or_else(|| {
-        Failure::Usage(
-            "no endpoint: give the agent's HOST:PORT with --endpoint or FELHOM_AGENT_ENDPOINT"
-                .to_string(),
-        )
-    })?;
+    let endpoint = connect::endpoint(conn)?;
 
     // Built on demand: `fingerprint` needs neither a pin nor a token, and must not read one.
     let client = || {
         let token = token::read(&cli.token).map_err(Failure::Usage)?;
-        client(endpoint, conn, &token)
+        connect::client(endpoint, conn, &token)
     };
     let answer = match &cli.command {
         Command::Fingerprint(args) => fingerprint(endpoint, conn, &args.expect)?,
         Command::Storage => Answer::Storage(client()?.storage()?),
         Command::Disks => Answer::Disks(client()?.disks()?),
-        Command::Metrics => Answer::Metrics(client()?.host_metrics()?),
+        Command::Metrics(args) => {
+            args.check_json()?;
+            Answer::Metrics(client()?.host_metrics()?)
+        }
+        Command::Check(_) => {
+            return Err(Failure::Internal(
+                "check runs in its own module".to_string(),
+            ));
+        }
         Command::Backup(BackupCommand::Due) => Answer::Due(client()?.backup_due()?),
         Command::Backup(BackupCommand::Start) => Answer::Started(client()?.start_backup()?),
         Command::Backup(BackupCommand::Status) => Answer::Status(client()?.backup_status()?),
@@ -123,26 +148,4 @@ fn fingerprint(
         });
     }
     Ok(Answer::Fingerprint(Presented::new(endpoint, presented)))
-}
-
-/// A client pinned to every configured fingerprint.
-fn client(endpoint: &str, conn: &ConnectionArgs, token: &str) -> Result<Client, Failure> {
-    let Some((first, rest)) = conn.fingerprint.split_first() else {
-        return Err(Failure::Usage(
-            "no fingerprint: give the agent's certificate SHA-256 with --fingerprint or \
-             FELHOM_AGENT_FINGERPRINT (learn it with 'felhom-agentctl fingerprint')"
-                .to_string(),
-        ));
-    };
-    let mut builder = Client::builder(endpoint, token, &first.to_string());
-    for pin in rest {
-        builder = builder.also_pin(&pin.to_string());
-    }
-    if let Some(t) = conn.timeout {
-        builder = builder.timeout(t);
-    }
-    if let Some(t) = conn.connect_timeout {
-        builder = builder.connect_timeout(t);
-    }
-    Ok(builder.build()?)
 }

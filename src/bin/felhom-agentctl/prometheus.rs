@@ -1,0 +1,146 @@
+//! `metrics --format prometheus [--output FILE]`: `GET /host/metrics` in the Prometheus text
+//! format, on standard output or written atomically for node_exporter's textfile collector.
+//!
+//! A failed collection still produces a document, saying `felhom_agent_up 0`: written to the
+//! file, it replaces the numbers of the last success, which the collector would otherwise
+//! serve forever. The exit status still says what failed.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use felhom_agentapi::Client;
+
+use crate::exit::{self, Failure};
+use crate::output::Mode;
+
+/// `metrics`'s own options.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The output format: the agent's JSON, or the Prometheus text format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+
+    /// With --format prometheus: write this file atomically instead of standard output
+    ///
+    /// For node_exporter's textfile collector: the text goes to a temporary file in the same
+    /// directory, which then replaces FILE (mode 0644, so the exporter can read it). If the
+    /// agent cannot be asked, FILE still gets a document saying felhom_agent_up 0.
+    #[arg(long, value_name = "FILE", verbatim_doc_comment)]
+    pub output: Option<PathBuf>,
+}
+
+/// What `metrics` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The agent's answer as JSON.
+    Json,
+    /// The Prometheus text exposition format.
+    Prometheus,
+}
+
+impl MetricsArgs {
+    /// Whether this module handles the run (the JSON answer goes through `output`).
+    pub fn is_prometheus(&self) -> bool {
+        self.format == Format::Prometheus
+    }
+
+    /// `--output` writes only the Prometheus format.
+    pub fn check_json(&self) -> Result<(), Failure> {
+        match &self.output {
+            Some(_) => Err(Failure::Usage(
+                "--output writes the Prometheus text format: add --format prometheus".to_string(),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Asks the agent, writes the exposition, and returns the exit status.
+pub fn main(args: &MetricsArgs, connect: impl FnOnce() -> Result<Client, Failure>) -> ExitCode {
+    let started = Instant::now();
+    let answer = connect().and_then(|client| Ok(client.host_metrics()?));
+    let text = felhom_agentapi::prometheus::render(answer.as_ref().ok(), started.elapsed());
+    let written = match &args.output {
+        Some(path) => write_atomically(path, &text).map_err(|e| {
+            format!(
+                "could not write {}: {e}",
+                crate::output::clean(&path.display().to_string())
+            )
+        }),
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .or_else(exit::ignore_broken_pipe)
+                .map_err(|e| format!("could not write to standard output: {e}"))
+        }
+    };
+    let mut stderr = io::stderr();
+    if let Err(message) = &written {
+        let _ = writeln!(stderr, "felhom-agentctl: {message}");
+    }
+    match answer {
+        Err(failure) => {
+            let mode = Mode::Json { pretty: false };
+            ExitCode::from(exit::report(&failure, mode, &mut io::sink(), &mut stderr))
+        }
+        Ok(_) if written.is_err() => ExitCode::from(exit::AGENT_ERROR),
+        Ok(_) => ExitCode::from(exit::SUCCESS),
+    }
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`: a reader
+/// sees the old file or the new one, never half of one. The temporary name starts with a dot
+/// and does not end in `.prom`, so the textfile collector never reads it.
+fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "it names no file"))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = dir.join(temp_name);
+    // A leftover of a killed run that had this process id; never followed if a symlink.
+    let _ = fs::remove_file(&temp);
+    let result = create_and_fill(&temp, text).and_then(|()| fs::rename(&temp, path));
+    match result {
+        Ok(()) => {
+            // Makes the rename itself durable; the file is complete either way.
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+fn create_and_fill(temp: &Path, text: &str) -> io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o644);
+    }
+    let mut file = options.open(temp)?;
+    #[cfg(unix)]
+    {
+        // The mode given at creation is narrowed by the umask; the exporter must read it.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o644))?;
+    }
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
