@@ -59,6 +59,12 @@
 //! never retries: [`Error::may_have_reached_agent`] tells whether a non-idempotent call such as
 //! [`Client::start_backup`] may be repeated safely.
 //!
+//! # Host health
+//!
+//! [`health`] judges [`Client::host_metrics`] against thresholds, the way a monitoring plugin
+//! does ([`HostMetricsResponse::assess`]); [`prometheus`] writes the same answer in the
+//! Prometheus text format.
+//!
 //! # Features
 //!
 //! - `devagent` (off by default): [`devagent`], a stand-in agent serving real HTTPS on

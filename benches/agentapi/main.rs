@@ -16,14 +16,18 @@
 //!   cost; and, as the floor under it, bare TCP round trips of the same sizes to a trivial
 //!   server process (this binary with `--echo-server`), pinned the same ways;
 //! - calls on a fresh connection each (TCP + TLS handshake + call);
-//! - one-shot `felhom-agentctl storage` against `curl --pinnedpubkey` for the same call: wall
-//!   time and peak RSS, alternating;
+//! - one-shot `felhom-agentctl storage` against `curl --pinnedpubkey` for the same call, and
+//!   one-shot `felhom-agentctl check` (the monitoring plugin) against curl's
+//!   `GET /host/metrics`: wall time and peak RSS, alternating;
 //!
 //! and once: the syscalls of a kept-alive call (1 and 8 threads) under `strace -f -c`, the
 //! release CLI's size and the library's dependency count. It prints a Markdown table and writes it into BENCHMARKS.md
 //! between two markers (`AGENTAPI_BENCH_WRITE=0` leaves the file alone). No figure is asserted
 //! against an absolute time: the machine is shared; targets are checked and reported, not
 //! enforced.
+//!
+//! `AGENTAPI_BENCH_ONLY=oneshot` runs only the one-shot measurements (about a minute for 3
+//! repetitions) and prints their table without touching BENCHMARKS.md.
 //!
 //! `agentapi --strace-child N [--threads T]`, with the `FELHOM_AGENT_*` variables the agent
 //! prints, makes one client, then 20 warm-up calls and N kept-alive calls from each of T threads
@@ -171,11 +175,27 @@ fn bench() -> Result<()> {
         agent.pid(),
         settings.endpoint
     );
-    let oneshot = oneshot::OneShot::prepare(&built.cli, &settings, &scratch)?;
+    let oneshot =
+        oneshot::OneShot::prepare(oneshot::Call::Storage, &built.cli, &settings, &scratch)?;
     eprintln!(
         "agentapi bench: curl enforces its pin {}; CLI and curl return the same payload",
         oneshot.curl_pin
     );
+    let check = oneshot::OneShot::prepare(oneshot::Call::Check, &built.cli, &settings, &scratch)?;
+    if std::env::var("AGENTAPI_BENCH_ONLY").as_deref() == Ok("oneshot") {
+        let mut figures = Figures::default();
+        for rep in 1..=repetitions {
+            eprintln!("agentapi bench: one-shot only, repetition {rep}/{repetitions}");
+            oneshot.measure(&mut figures)?;
+            check.measure(&mut figures)?;
+        }
+        drop(agent);
+        println!(
+            "{}",
+            report::oneshot_only(&figures, repetitions, &date, &load_before)
+        );
+        return Ok(());
+    }
 
     let echo = floor::EchoProcess::start()?;
     let mut figures = Figures::default();
@@ -202,6 +222,7 @@ fn bench() -> Result<()> {
         calls::kept_alive_threads(&settings, &mut figures)?;
         calls::fresh(&settings, &mut figures)?;
         oneshot.measure(&mut figures)?;
+        check.measure(&mut figures)?;
         eprintln!(
             "agentapi bench:   kept-alive CPU {:.1} µs/call (1 thread; pinned: {:.1} on one CPU, \
              {:.1} on two), {:.1} µs/call ({} threads); CLI/curl wall {:.2}",

@@ -1,5 +1,6 @@
-//! One-shot calls as a shell script pays them: `felhom-agentctl storage` against `curl` with
-//! the agent's public key pinned, for the same `GET /storage`.
+//! One-shot calls as a shell script or a monitoring system pays them: `felhom-agentctl storage`
+//! against `curl` with the agent's public key pinned, for the same `GET /storage`, and
+//! `felhom-agentctl check` (the monitoring plugin) against `curl` for its `GET /host/metrics`.
 //!
 //! Both run with a cleared environment but `PATH` (curl also gets `-q`, so no `~/.curlrc` and no
 //! proxy variable can change what it does); the CLI gets the three `FELHOM_AGENT_*` variables
@@ -30,8 +31,36 @@ const GNU_TIME: &str = "/usr/bin/time";
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
+/// Which one-shot call is measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Call {
+    /// `felhom-agentctl storage` against curl's `GET /storage`: both print the same payload.
+    Storage,
+    /// `felhom-agentctl check` against curl's `GET /host/metrics`: the check must say OK.
+    Check,
+}
+
+impl Call {
+    /// The CLI's subcommand, and the path curl asks for.
+    fn subcommand_and_path(self) -> (&'static str, &'static str) {
+        match self {
+            Call::Storage => ("storage", "/storage"),
+            Call::Check => ("check", "/host/metrics"),
+        }
+    }
+
+    /// Where its figures go: `cli.wall_ms` for storage, `check.cli.wall_ms` for check.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Call::Storage => "",
+            Call::Check => "check.",
+        }
+    }
+}
+
 /// The two commands, ready to run.
 pub struct OneShot {
+    call: Call,
     cli: PathBuf,
     cli_env: Vec<(&'static str, String)>,
     curl_args: Vec<OsString>,
@@ -52,13 +81,13 @@ enum Which {
 impl OneShot {
     /// Prepares both commands, and checks that curl really enforces its pin and that both
     /// return the same payload.
-    pub fn prepare(cli: &Path, s: &Settings, scratch: &Scratch) -> Result<OneShot> {
+    pub fn prepare(call: Call, cli: &Path, s: &Settings, scratch: &Scratch) -> Result<OneShot> {
         let spki = spki_sha256_base64(s.port())?;
         let header = scratch.write_private(
-            "curl-headers",
+            &format!("curl-headers-{}", call.subcommand_and_path().0),
             &format!("Authorization: Bearer {}\n", s.token),
         )?;
-        let url = format!("https://{}/storage", s.endpoint);
+        let url = format!("https://{}{}", s.endpoint, call.subcommand_and_path().1);
         let curl_args = |pin: &str| -> Vec<OsString> {
             let mut header_arg = OsString::from("@");
             header_arg.push(&header);
@@ -75,6 +104,7 @@ impl OneShot {
             ]
         };
         let oneshot = OneShot {
+            call,
             cli: cli.to_path_buf(),
             cli_env: s.env().to_vec(),
             curl_args: curl_args(&spki),
@@ -102,7 +132,7 @@ impl OneShot {
         }
         let cli_out = oneshot.run(Which::Cli)?;
         let curl_out = oneshot.run(Which::Curl)?;
-        same_payload(&cli_out, &curl_out)?;
+        oneshot.same_payload(&cli_out, &curl_out)?;
         Ok(oneshot)
     }
 
@@ -110,7 +140,7 @@ impl OneShot {
         let mut cmd = match which {
             Which::Cli => {
                 let mut cmd = Command::new(&self.cli);
-                cmd.arg("storage")
+                cmd.arg(self.call.subcommand_and_path().0)
                     .env_clear()
                     .envs(self.cli_env.iter().cloned());
                 cmd
@@ -216,17 +246,20 @@ impl OneShot {
                 let cli_out = outputs.iter().find(|(w, _)| *w == Which::Cli);
                 let curl_out = outputs.iter().find(|(w, _)| *w == Which::Curl);
                 if let (Some((_, c)), Some((_, u))) = (cli_out, curl_out) {
-                    same_payload(c, u)?;
+                    self.same_payload(c, u)?;
                 }
             }
             cli.push(a);
             curl.push(b);
             paired.push(a / b);
         }
-        out.push("cli.wall_ms", median(&cli));
-        out.push("curl.wall_ms", median(&curl));
-        out.push("ratio.wall_of_medians", median(&cli) / median(&curl));
-        out.push("ratio.wall_paired", median(&paired));
+        out.push(self.key("cli.wall_ms"), median(&cli));
+        out.push(self.key("curl.wall_ms"), median(&curl));
+        out.push(
+            self.key("ratio.wall_of_medians"),
+            median(&cli) / median(&curl),
+        );
+        out.push(self.key("ratio.wall_paired"), median(&paired));
 
         if self.rss_available {
             let (mut cli, mut curl) = (Vec::new(), Vec::new());
@@ -239,9 +272,38 @@ impl OneShot {
                     cli.push(self.peak_rss_kib(Which::Cli)?);
                 }
             }
-            out.push("cli.rss_kib", median(&cli));
-            out.push("curl.rss_kib", median(&curl));
-            out.push("ratio.rss", median(&cli) / median(&curl));
+            out.push(self.key("cli.rss_kib"), median(&cli));
+            out.push(self.key("curl.rss_kib"), median(&curl));
+            out.push(self.key("ratio.rss"), median(&cli) / median(&curl));
+        }
+        Ok(())
+    }
+}
+
+impl OneShot {
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.call.prefix())
+    }
+
+    /// curl answers with the agent's envelope. The `storage` CLI prints its `data`: they must
+    /// be equal. `check` prints a plugin verdict on the same data: it must be OK.
+    fn same_payload(&self, cli: &[u8], curl: &[u8]) -> Result<()> {
+        let curl: Value = serde_json::from_slice(curl).map_err(|e| format!("curl output: {e}"))?;
+        if curl.get("ok") != Some(&Value::Bool(true)) {
+            return Err(format!("curl's answer is not ok: {curl}").into());
+        }
+        if self.call == Call::Check {
+            let text = String::from_utf8_lossy(cli);
+            if !text.starts_with("FELHOM OK - ") || !curl["data"]["storage_targets"].is_array() {
+                return Err(format!("the check printed {text:?}, not an OK verdict").into());
+            }
+            return Ok(());
+        }
+        let cli: Value = serde_json::from_slice(cli).map_err(|e| format!("CLI output: {e}"))?;
+        if curl.get("data") != Some(&cli) {
+            return Err(
+                format!("the CLI printed {cli}, but curl's data is {}", curl["data"]).into(),
+            );
         }
         Ok(())
     }
@@ -250,23 +312,10 @@ impl OneShot {
 impl Which {
     fn name(self) -> &'static str {
         match self {
-            Which::Cli => "felhom-agentctl storage",
+            Which::Cli => "felhom-agentctl",
             Which::Curl => "curl",
         }
     }
-}
-
-/// curl answers with the agent's envelope, the CLI with its `data`: they must be equal.
-fn same_payload(cli: &[u8], curl: &[u8]) -> Result<()> {
-    let cli: Value = serde_json::from_slice(cli).map_err(|e| format!("CLI output: {e}"))?;
-    let curl: Value = serde_json::from_slice(curl).map_err(|e| format!("curl output: {e}"))?;
-    if curl.get("ok") != Some(&Value::Bool(true)) {
-        return Err(format!("curl's answer is not ok: {curl}").into());
-    }
-    if curl.get("data") != Some(&cli) {
-        return Err(format!("the CLI printed {cli}, but curl's data is {}", curl["data"]).into());
-    }
-    Ok(())
 }
 
 /// The agent's SPKI SHA-256 in base64, as curl's `--pinnedpubkey sha256//` takes it, with the

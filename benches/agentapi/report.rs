@@ -24,6 +24,8 @@ const BEGIN_TAG: &str = "<!-- agentapi-bench:begin";
 /// The targets of the issue.
 pub const TARGET_CPU_US: f64 = 25.0;
 pub const TARGET_WALL_RATIO: f64 = 0.5;
+/// `check`, a one-shot monitoring plugin (issue 9).
+pub const TARGET_CHECK_WALL_RATIO: f64 = 0.4;
 pub const TARGET_RSS_KIB: f64 = 6.0 * 1024.0;
 /// "About ten" syscalls per kept-alive call (design note), read as at most 12.
 pub const TARGET_SYSCALLS: f64 = 12.0;
@@ -281,6 +283,7 @@ pub fn render(f: &Figures, once: &Once) -> String {
             "< 6 MiB | not measured",
         );
     }
+    check_rows(&mut s, f, once.rss_available);
     row(
         &mut s,
         "Release `felhom-agentctl` binary size",
@@ -407,6 +410,13 @@ pub fn render(f: &Figures, once: &Once) -> String {
     );
     let _ = writeln!(
         s,
+        "- One-shot `check`: `felhom-agentctl check` (the monitoring plugin: one \
+         `GET /host/metrics`, the assessment, the plugin output) against the same curl command \
+         for `https://…/host/metrics`, measured the same way; the check must print an OK \
+         verdict and curl an `ok` envelope (first and last rounds)."
+    );
+    let _ = writeln!(
+        s,
         "- Syscalls: this bench binary's child mode (`--strace-child N`: one `Client`, 20 \
          warm-up calls, then N calls) under `strace -f -c`, once with N = 0 and once with \
          N = {}; the difference divided by N, so start-up, connection and warm-up cancel out.",
@@ -446,6 +456,100 @@ pub fn render(f: &Figures, once: &Once) -> String {
         );
     }
     let _ = writeln!(s, "\n{END}");
+    s
+}
+
+/// The rows of `felhom-agentctl check` against curl's `GET /host/metrics`.
+fn check_rows(s: &mut String, f: &Figures, rss_available: bool) {
+    let spread = |key: &str, digits: usize, scale: f64| -> String {
+        let (lo, hi) = range(f.values(key));
+        if f.values(key).len() < 2 {
+            "–".to_string()
+        } else {
+            format!("{:.digits$}–{:.digits$}", lo * scale, hi * scale)
+        }
+    };
+    let v = |key: &str| f.median(key);
+    let row = |s: &mut String, what: &str, value: String, range: String, target: &str| {
+        let _ = writeln!(s, "| {what} | {value} | {range} | {target} |");
+    };
+    if f.values("check.cli.wall_ms").is_empty() {
+        return;
+    }
+    row(
+        s,
+        "One-shot `felhom-agentctl check` (monitoring plugin): wall",
+        format!("{:.2} ms", v("check.cli.wall_ms")),
+        spread("check.cli.wall_ms", 2, 1.0),
+        " | ",
+    );
+    row(
+        s,
+        "One-shot `curl --pinnedpubkey …` of `GET /host/metrics`: wall",
+        format!("{:.2} ms", v("check.curl.wall_ms")),
+        spread("check.curl.wall_ms", 2, 1.0),
+        " | ",
+    );
+    let paired = v("check.ratio.wall_paired");
+    row(
+        s,
+        "**check / curl wall** (median of per-round ratios)",
+        format!("{paired:.2}"),
+        spread("check.ratio.wall_paired", 2, 1.0),
+        &format!(
+            "≤ {TARGET_CHECK_WALL_RATIO} | {}",
+            met(paired <= TARGET_CHECK_WALL_RATIO)
+        ),
+    );
+    if rss_available {
+        let rss = v("check.cli.rss_kib");
+        row(
+            s,
+            "**Peak RSS, `felhom-agentctl check`**",
+            format!("{:.2} MiB", rss / 1024.0),
+            spread("check.cli.rss_kib", 2, 1.0 / 1024.0),
+            &format!("< 6 MiB | {}", met(rss < TARGET_RSS_KIB)),
+        );
+        row(
+            s,
+            "check / curl peak RSS",
+            format!("{:.2}", v("check.ratio.rss")),
+            spread("check.ratio.rss", 2, 1.0),
+            " | ",
+        );
+    }
+}
+
+/// The table of an `AGENTAPI_BENCH_ONLY=oneshot` run: the one-shot rows alone.
+pub fn oneshot_only(f: &Figures, repetitions: usize, date: &str, load: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "One-shot measurements only ({repetitions} repetitions, {date}, load average {load} \
+         before; {WALL_ROUNDS} alternating rounds and {RSS_ROUNDS} RSS runs per repetition)\n"
+    );
+    let _ = writeln!(s, "| Measurement | Median | Range | Target | Status |");
+    let _ = writeln!(s, "| --- | ---: | ---: | --- | --- |");
+    let (lo, hi) = range(f.values("ratio.wall_paired"));
+    let paired = f.median("ratio.wall_paired");
+    let _ = writeln!(
+        s,
+        "| One-shot `felhom-agentctl storage` / curl wall: {:.2} / {:.2} ms | {paired:.2} | \
+         {lo:.2}–{hi:.2} | ≤ {TARGET_WALL_RATIO} | {} |",
+        f.median("cli.wall_ms"),
+        f.median("curl.wall_ms"),
+        met(paired <= TARGET_WALL_RATIO)
+    );
+    if !f.values("cli.rss_kib").is_empty() {
+        let rss = f.median("cli.rss_kib");
+        let _ = writeln!(
+            s,
+            "| Peak RSS, `felhom-agentctl storage` | {:.2} MiB | | < 6 MiB | {} |",
+            rss / 1024.0,
+            met(rss < TARGET_RSS_KIB)
+        );
+    }
+    check_rows(&mut s, f, !f.values("check.cli.rss_kib").is_empty());
     s
 }
 
