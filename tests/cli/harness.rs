@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use felhom_agentapi::devagent::DevAgent;
+use felhom_agentapi::devagent::{DevAgent, MetricsProfile};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
@@ -293,6 +293,14 @@ pub fn request_body(agent: &DevAgent, path: &str) -> Value {
 #[track_caller]
 pub fn assert_nothing_sent(agent: &DevAgent) {
     assert!(agent.requests().is_empty(), "sent {:?}", calls(agent));
+}
+
+/// A stand-in agent whose `GET /host/metrics` reports `profile`.
+pub fn agent_with(profile: MetricsProfile) -> DevAgent {
+    DevAgent::builder()
+        .metrics_profile(profile)
+        .start()
+        .expect("the stand-in agent starts")
 }
 
 /// A port on 127.0.0.1 where nothing listens (it was free a moment ago).

@@ -5,7 +5,8 @@
 //! One test binary with a module per group of subcommands, so the suite links once. Each exit
 //! status is tested where its cause lives: 1 in `failures` (and `disk`, `token`), 2 in `usage`,
 //! `settings`, `token` and `fingerprint`, 3 in `disk`, 4 in `fingerprint`, 5 in `failures`, 6 in
-//! `backup`.
+//! `backup`. `check` (the monitoring plugin) has its own 0 to 3, all in `check`; `prometheus`
+//! covers `metrics --format prometheus`, whose output `exposition` validates.
 #![cfg(all(feature = "cli", feature = "devagent"))]
 
 #[path = "../common/mod.rs"]
@@ -13,10 +14,13 @@ mod common;
 mod harness;
 
 mod backup;
+mod check;
 mod disk;
+mod exposition;
 mod failures;
 mod fingerprint;
 mod output;
+mod prometheus;
 mod reads;
 mod settings;
 mod token;

@@ -7,8 +7,18 @@ use std::process::Command;
 use felhom_agentapi::devagent::{Fault, MetricsProfile};
 use serde_json::json;
 
+use felhom_agentapi::devagent::DevAgent;
+
 use crate::exposition::{self, Family};
-use crate::harness::{TempDir, agent, finish, run, tool};
+use crate::harness::{Invocation, Outcome, TempDir, agent_with as agent};
+
+fn run<I, S>(agent: &DevAgent, args: I) -> Outcome
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Invocation::to(agent).args(args).run()
+}
 
 fn family<'a>(families: &'a [Family], name: &str) -> Option<&'a Family> {
     families.iter().find(|f| f.name == name)
@@ -170,32 +180,37 @@ fn hostile_names_stay_valid_exposition() {
 #[test]
 fn output_file_is_written_atomically_mode_0644_and_a_failure_writes_up_0() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = TempDir::new("textfile");
-    let file = dir.0.join("felhom.prom");
+    let dir = TempDir::new();
+    let file = dir.path().join("felhom.prom");
     let agent = agent(MetricsProfile::Healthy);
     let pin = agent.fingerprint().to_string();
     let endpoint = agent.endpoint();
     let token = agent.token().to_string();
     // Through a shell, to run under a umask that would make the file unreadable to others.
     let write = |endpoint: &str| {
-        let command = tool(&token, Some((endpoint, &pin)));
-        let program = command.get_program().to_os_string();
-        let args: Vec<_> = command.get_args().map(|a| a.to_os_string()).collect();
-        let mut sh = Command::new("sh");
-        sh.arg("-c")
+        let output = Command::new("sh")
+            .arg("-c")
             .arg("umask 077; exec \"$@\"")
             .arg("sh")
-            .arg(program)
-            .args(args)
+            .arg(env!("CARGO_BIN_EXE_felhom-agentctl"))
+            .args(["--endpoint", endpoint, "--fingerprint", &pin])
             .args(["metrics", "--format", "prometheus", "--output"])
-            .arg(&file);
-        for (k, v) in command.get_envs() {
-            match v {
-                Some(v) => sh.env(k, v),
-                None => sh.env_remove(k),
-            };
-        }
-        finish(sh, &token)
+            .arg(&file)
+            .env_remove("FELHOM_AGENT_TOKEN_FILE")
+            .env("FELHOM_AGENT_TOKEN", &token)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run felhom-agentctl under sh");
+        let outcome = Outcome {
+            code: output.status.code(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        };
+        assert!(
+            !outcome.stdout.contains(&token) && !outcome.stderr.contains(&token),
+            "{outcome:#?}"
+        );
+        outcome
     };
     let out = write(&endpoint);
     assert_eq!(out.code, Some(0), "{out:#?}");
@@ -204,7 +219,7 @@ fn output_file_is_written_atomically_mode_0644_and_a_failure_writes_up_0() {
     assert_eq!(mode, 0o644);
     let families = exposition::validate(&fs::read_to_string(&file).unwrap());
     assert!(family(&families, "felhom_storage_used_bytes").is_some());
-    assert_eq!(only_files(&dir.0), ["felhom.prom"]);
+    assert_eq!(only_files(dir.path()), ["felhom.prom"]);
 
     // The agent is gone: the file now says so, instead of keeping the last numbers.
     drop(agent);
@@ -234,7 +249,7 @@ fn output_file_is_written_atomically_mode_0644_and_a_failure_writes_up_0() {
         0o644
     );
     assert_eq!(
-        only_files(&dir.0),
+        only_files(dir.path()),
         ["felhom.prom"],
         "no temporary file is left"
     );
@@ -257,8 +272,8 @@ fn a_failure_on_stdout_is_up_0_with_the_error_on_stderr() {
 #[test]
 fn an_unwritable_output_fails_and_json_stays_the_default() {
     let agent = agent(MetricsProfile::Healthy);
-    let dir = TempDir::new("textfile-missing");
-    let missing = dir.0.join("no-such-dir").join("felhom.prom");
+    let dir = TempDir::new();
+    let missing = dir.path().join("no-such-dir").join("felhom.prom");
     let out = run(
         &agent,
         [

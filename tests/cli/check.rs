@@ -6,7 +6,26 @@ use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault, MetricsProfile};
 use felhom_agentapi::health::{Measure, Thresholds};
 use serde_json::{Value, json};
 
-use crate::harness::{Outcome, agent, dead_endpoint, finish, run, tool};
+use crate::harness::{Invocation, Outcome, agent_with as agent, dead_endpoint};
+
+fn run<I, S>(agent: &DevAgent, args: I) -> Outcome
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Invocation::to(agent).args(args).run()
+}
+
+/// The tool with `token` in its environment, pointed at `endpoint` with `pin` if given.
+fn tool(token: &str, endpoint: Option<(&str, &str)>) -> Invocation {
+    let tool = Invocation::bare()
+        .env("FELHOM_AGENT_TOKEN", token)
+        .secret(token);
+    match endpoint {
+        Some((endpoint, pin)) => tool.args(["--endpoint", endpoint, "--fingerprint", pin]),
+        None => tool,
+    }
+}
 
 /// One performance-data item, `'label'=value[UOM];warn;crit;min;max`.
 #[derive(Debug, PartialEq)]
@@ -428,9 +447,11 @@ fn bad_arguments_are_unknown_with_a_status_line_on_stdout() {
         assert!(p.long.is_empty() && p.perf.is_empty());
     }
     // A global option's bad value, before the subcommand, is a usage error of `check` too.
-    let mut command = tool(agent.token(), None);
-    command.args(["--timeout", "soon", "check"]);
-    let p = plugin(&finish(command, agent.token()));
+    let p = plugin(
+        &tool(agent.token(), None)
+            .args(["--timeout", "soon", "check"])
+            .run(),
+    );
     assert_eq!(p.code, 3);
     assert!(
         p.summary.starts_with("bad arguments: invalid value 'soon'"),
@@ -447,9 +468,8 @@ fn could_not_ask_is_unknown_never_critical() {
     let other_pin = felhom_agentapi::Fingerprint::from_bytes([7; 32]).to_string();
     let dead = dead_endpoint();
 
-    let unknown = |mut command: std::process::Command, says: &str| {
-        command.arg("check");
-        let p = plugin(&finish(command, agent.token()));
+    let unknown = |tool: Invocation, says: &str| {
+        let p = plugin(&tool.secret(agent.token()).args(["check"]).run());
         assert_eq!((p.code, p.state.as_str()), (3, "UNKNOWN"), "{says}: {p:#?}");
         assert!(p.summary.contains(says), "{says:?} not in {:?}", p.summary);
         assert!(p.perf.is_empty() && p.long.is_empty(), "{p:#?}");
@@ -464,8 +484,7 @@ fn could_not_ask_is_unknown_never_critical() {
     );
     unknown(tool("wrong-token", Some((&endpoint, &pin))), "401");
     unknown(tool(agent.token(), None), "bad arguments: no endpoint");
-    let mut no_token = tool(agent.token(), Some((&endpoint, &pin)));
-    no_token.env_remove("FELHOM_AGENT_TOKEN");
+    let no_token = Invocation::bare().args(["--endpoint", &endpoint, "--fingerprint", &pin]);
     unknown(no_token, "bad arguments: no token");
 
     agent.set_fault(Fault::Garbage);
@@ -481,8 +500,7 @@ fn could_not_ask_is_unknown_never_critical() {
     agent.set_fault(Fault::Status(500));
     unknown(tool(agent.token(), Some((&endpoint, &pin))), "500");
     agent.set_fault(Fault::Slow(Duration::from_secs(5)));
-    let mut slow = tool(agent.token(), Some((&endpoint, &pin)));
-    slow.args(["--timeout", "200ms"]);
+    let slow = tool(agent.token(), Some((&endpoint, &pin))).args(["--timeout", "200ms"]);
     unknown(slow, "no complete answer from the agent within");
 }
 
