@@ -8,6 +8,7 @@ mod common;
 
 mod answers;
 mod backup;
+mod cap;
 mod config;
 mod connections;
 mod endpoints;
@@ -15,6 +16,7 @@ mod format;
 mod limits;
 mod pool;
 mod secrets;
+mod servers;
 mod trust;
 
 use felhom_agentapi::devagent::Fault;
