@@ -155,8 +155,9 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a bad endpoint (see [`Client::new`]), an empty token or one that
-    /// cannot be an HTTP header value, a fingerprint that is not a SHA-256, or a zero timeout.
+    /// [`Error::Config`] for a bad endpoint (see [`Client::new`]), an empty token or one with
+    /// anything but visible ASCII characters (no spaces, line breaks or non-ASCII letters), a
+    /// fingerprint that is not a SHA-256, or a zero timeout.
     pub fn build(self) -> Result<Client, Error> {
         let config_error = |message: String| Error::Config { message };
         let endpoint = endpoint::parse(&self.endpoint).map_err(config_error)?;
@@ -165,14 +166,22 @@ impl ClientBuilder {
                 "the token is empty: give the per-guest bearer token".into(),
             ));
         }
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {}", self.token)).map_err(|_| {
-                config_error(
-                    "the token holds a character that cannot go into an HTTP header (a \
-                     trailing newline from a file?): pass the token without it"
-                        .into(),
-                )
-            })?;
+        // Visible ASCII only: the header type also takes bytes above 0x7f, which ureq then
+        // refuses at every call, after the request has started.
+        if let Some(bad) = self.token.chars().find(|c| !c.is_ascii_graphic()) {
+            let what = match bad {
+                '\n' | '\r' => "a line break (a trailing newline from a file?)",
+                ' ' | '\t' => "white space",
+                c if c.is_control() => "a control character",
+                _ => "a character outside ASCII",
+            };
+            return Err(config_error(format!(
+                "the token holds {what}, and a bearer token can only be visible ASCII \
+                 characters: pass the token exactly as issued"
+            )));
+        }
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
+            .map_err(|_| config_error("the token cannot go into an HTTP header".into()))?;
         authorization.set_sensitive(true);
 
         let mut pins = Vec::with_capacity(self.pins.len());

@@ -17,6 +17,7 @@ mod limits;
 mod pool;
 mod secrets;
 mod servers;
+mod tokens;
 mod trust;
 
 use felhom_agentapi::devagent::Fault;
