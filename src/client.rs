@@ -143,9 +143,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How long an idle connection is kept for reuse. Default 15 s. Set it below the agent's own
-    /// idle timeout: a call sent on a connection in the instant the agent closes it fails with
-    /// [`Error::Io`] (which may have reached the agent), and the client does not retry.
+    /// How long an idle connection is kept for reuse (by GETs: every POST opens a fresh one).
+    /// Default 15 s. Keep it below the agent's own idle timeout: a GET sent on a connection the
+    /// agent has just closed is sent again on a fresh one, which costs a handshake.
     pub fn idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.idle_timeout = timeout;
         self

@@ -55,9 +55,11 @@
 //!
 //! # Errors and retries
 //!
-//! Every failure is an [`Error`] naming the [`Call`] it belongs to (`GET /storage`). The client
-//! never retries: [`Error::may_have_reached_agent`] tells whether a non-idempotent call such as
-//! [`Client::start_backup`] may be repeated safely.
+//! Every failure is an [`Error`] naming the [`Call`] it belongs to (`GET /storage`). A
+//! non-idempotent call (every POST, such as [`Client::start_backup`]) is never sent twice, and
+//! always goes out on a fresh connection, so it never meets a connection the agent closed as
+//! idle; a GET that meets one is sent once more on a fresh connection, and nothing else is
+//! retried. [`Error::may_have_reached_agent`] tells whether a failed POST may be repeated safely.
 //!
 //! # Features
 //!

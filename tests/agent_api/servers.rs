@@ -46,14 +46,6 @@ impl Served {
         }
     }
 
-    /// A certificate from DER, served with the PKCS#8 key `key`.
-    pub fn from_der(cert: &[u8], key: &[u8]) -> Served {
-        Served {
-            cert: CertificateDer::from(cert.to_vec()),
-            key: key.into(),
-        }
-    }
-
     /// The pin of the certificate.
     pub fn pin(&self) -> Fingerprint {
         Fingerprint::of_der(self.cert.as_ref())
