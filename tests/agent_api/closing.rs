@@ -62,3 +62,19 @@ fn a_close_delimited_answer_cut_by_a_fin_without_close_notify_is_a_broken_connec
     assert!(err.to_string().contains("close_notify"), "{err}");
     server.finish();
 }
+
+#[test]
+fn the_stand_in_agents_cut_answer_is_io_for_every_call() {
+    let agent = crate::agent();
+    let client = crate::client(&agent);
+    agent.set_fault(felhom_agentapi::devagent::Fault::CutWithoutCloseNotify);
+    for result in [
+        client.storage().map(drop),
+        client.start_backup().map(drop),
+        client.format_disk("/dev/sdc", "ext4").map(drop),
+    ] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert!(err.may_have_reached_agent(), "{err}");
+    }
+}

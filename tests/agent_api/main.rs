@@ -17,6 +17,7 @@ mod format;
 mod limits;
 mod pool;
 mod refusals;
+mod reuse;
 mod secrets;
 mod servers;
 mod tokens;
