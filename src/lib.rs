@@ -72,6 +72,7 @@
 
 mod answer;
 mod call;
+mod certificate;
 mod client;
 mod endpoint;
 mod error;

@@ -10,6 +10,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 
 use crate::Fingerprint;
+use crate::certificate;
 
 /// Trusts a server if and only if the SHA-256 of its leaf certificate's DER equals one of the
 /// pins.
@@ -88,6 +89,7 @@ impl ServerCertVerifier for PinnedVerifier {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+            .map_err(|e| explained(e, cert))
     }
 
     fn verify_tls13_signature(
@@ -97,10 +99,23 @@ impl ServerCertVerifier for PinnedVerifier {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+            .map_err(|e| explained(e, cert))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+/// A failed signature check, in plain words when the certificate is one no client can use (an
+/// X.509 v1 certificate or an RSA-1024 key otherwise surface as rustls's internal error names).
+/// The refusal stands either way; only its explanation changes.
+fn explained(error: rustls::Error, cert: &CertificateDer<'_>) -> rustls::Error {
+    match certificate::unusable(cert.as_ref()) {
+        Some(problem) => rustls::Error::InvalidCertificate(CertificateError::Other(
+            rustls::OtherError(Arc::new(problem)),
+        )),
+        None => error,
     }
 }
 

@@ -22,6 +22,7 @@ use ureq::unversioned::transport::{
 };
 
 use crate::Fingerprint;
+use crate::certificate::Unusable;
 use crate::pin::PinMismatch;
 
 /// A failure before the request was sent: TCP connect or TLS handshake.
@@ -77,6 +78,12 @@ fn describe(e: &rustls::Error) -> String {
             "the server does not speak HTTP/1.1 (it refused the ALPN protocol http/1.1, the only \
              one the client offers): something other than the agent, speaking only HTTP/2, \
              answers at this address"
+                .into()
+        }
+        rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature) => {
+            "the server's handshake signature does not verify with the key of the certificate it \
+             presented: it does not hold that certificate's private key, so something other \
+             than the agent answers at this address"
                 .into()
         }
         rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired) => {
@@ -157,6 +164,9 @@ impl HandshakeFailure {
         if let rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) = e {
             if let Some(mismatch) = other.0.downcast_ref::<PinMismatch>() {
                 return HandshakeFailure::PinMismatch(mismatch.presented);
+            }
+            if let Some(problem) = other.0.downcast_ref::<Unusable>() {
+                return HandshakeFailure::Tls(problem.to_string());
             }
         }
         HandshakeFailure::Tls(describe(e))

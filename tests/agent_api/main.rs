@@ -9,6 +9,7 @@ mod common;
 mod answers;
 mod backup;
 mod cap;
+mod certificates;
 mod closing;
 mod config;
 mod connections;

@@ -46,6 +46,14 @@ impl Served {
         }
     }
 
+    /// A certificate from DER, served with the PKCS#8 key `key`.
+    pub fn from_der(cert: &[u8], key: &[u8]) -> Served {
+        Served {
+            cert: CertificateDer::from(cert.to_vec()),
+            key: key.into(),
+        }
+    }
+
     /// The pin of the certificate.
     pub fn pin(&self) -> Fingerprint {
         Fingerprint::of_der(self.cert.as_ref())
@@ -77,8 +85,16 @@ impl ResolvesServerCert for Always {
 
 /// A TLS 1.2 + 1.3 server configuration serving `served`, with no client authentication.
 pub fn config(served: &Served) -> ServerConfig {
+    config_for(served, rustls::DEFAULT_VERSIONS)
+}
+
+/// [`config`] for these TLS versions only.
+pub fn config_for(
+    served: &Served,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> ServerConfig {
     ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(Always(served.certified())))
