@@ -13,6 +13,8 @@ use crate::answer::Judge;
 use crate::call::{BACKUP_STATUS, Call, FORMAT_DISK};
 use crate::endpoint;
 use crate::error::{Error, TimeoutStage};
+use crate::fingerprint::IntoPin;
+use crate::fingerprint::sealed::PinSource;
 use crate::redact::REDACTED;
 use crate::request::{Sender, Settings};
 use crate::wire::{
@@ -93,7 +95,7 @@ impl fmt::Debug for Client {
 pub struct ClientBuilder {
     endpoint: String,
     token: String,
-    pins: Vec<String>,
+    pins: Vec<PinSource>,
     timeout: Duration,
     connect_timeout: Duration,
     max_idle_connections: usize,
@@ -117,8 +119,8 @@ impl fmt::Debug for ClientBuilder {
 impl ClientBuilder {
     /// Also trusts a certificate with this fingerprint. Pin the next certificate alongside the
     /// current one while the agent's certificate is rotated, then drop the old pin.
-    pub fn also_pin(mut self, fingerprint: &str) -> ClientBuilder {
-        self.pins.push(fingerprint.to_string());
+    pub fn also_pin(mut self, fingerprint: impl IntoPin) -> ClientBuilder {
+        self.pins.push(fingerprint.into_pin());
         self
     }
 
@@ -185,10 +187,13 @@ impl ClientBuilder {
         authorization.set_sensitive(true);
 
         let mut pins = Vec::with_capacity(self.pins.len());
-        for (i, text) in self.pins.iter().enumerate() {
-            let fp: Fingerprint = text
-                .parse()
-                .map_err(|e| config_error(format!("pinned fingerprint #{}: {e}", i + 1)))?;
+        for (i, source) in self.pins.iter().enumerate() {
+            let fp: Fingerprint = match source {
+                PinSource::Parsed(fp) => *fp,
+                PinSource::Text(text) => text
+                    .parse()
+                    .map_err(|e| config_error(format!("pinned fingerprint #{}: {e}", i + 1)))?,
+            };
             if !pins.contains(&fp) {
                 pins.push(fp);
             }
@@ -221,8 +226,9 @@ impl Client {
     /// certificate whose SHA-256 is `fingerprint`, with default time limits.
     ///
     /// `endpoint` is `host:port` or `[ipv6]:port`, optionally after `https://`; anything else
-    /// (`http://`, a path, no port) is refused. The fingerprint may be written in any case, with
-    /// `:` or spaces between digits and an optional `sha256:` prefix (see [`Fingerprint`]).
+    /// (`http://`, a path, no port) is refused. The fingerprint is a [`Fingerprint`], or text in
+    /// any case, with `:` or spaces between digits and an optional `sha256:` prefix (see
+    /// [`IntoPin`]).
     ///
     /// # Errors
     ///
@@ -235,16 +241,16 @@ impl Client {
     /// assert!(Client::new("10.0.0.1:8443", "token", &pin).is_ok());
     /// assert!(matches!(Client::new("http://10.0.0.1:8443", "token", &pin), Err(Error::Config { .. })));
     /// ```
-    pub fn new(endpoint: &str, token: &str, fingerprint: &str) -> Result<Client, Error> {
+    pub fn new(endpoint: &str, token: &str, fingerprint: impl IntoPin) -> Result<Client, Error> {
         Client::builder(endpoint, token, fingerprint).build()
     }
 
     /// A builder, to set more pins or other time limits than [`Client::new`] does.
-    pub fn builder(endpoint: &str, token: &str, fingerprint: &str) -> ClientBuilder {
+    pub fn builder(endpoint: &str, token: &str, fingerprint: impl IntoPin) -> ClientBuilder {
         ClientBuilder {
             endpoint: endpoint.to_string(),
             token: token.to_string(),
-            pins: vec![fingerprint.to_string()],
+            pins: vec![fingerprint.into_pin()],
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,

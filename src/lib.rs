@@ -99,7 +99,7 @@ pub use client::{
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
 };
 pub use error::{Error, FormatRefused, TimeoutStage, WipeAuthorization};
-pub use fingerprint::{Fingerprint, ParseFingerprintError};
+pub use fingerprint::{Fingerprint, IntoPin, ParseFingerprintError};
 pub use request::MAX_BODY as MAX_RESPONSE_BYTES;
 pub use wire::{
     BackupPhase, BackupResponse, DiskInfo, DisksResponse, DueResponse, EjectResult, FormatResult,

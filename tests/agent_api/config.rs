@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{Client, Error};
+use felhom_agentapi::{Client, Error, Fingerprint};
 
 use crate::{agent, any_pin};
 
@@ -85,4 +85,22 @@ fn numeric_hosts_that_are_not_ip_addresses_are_refused() {
             "{endpoint}: {result:?}"
         );
     }
+}
+
+#[test]
+fn the_builder_takes_a_fingerprint_as_well_as_text() {
+    let agent = agent();
+    let pin = agent.fingerprint();
+    let other = Fingerprint::of_der(b"the next certificate");
+    let client = Client::builder(&agent.endpoint(), agent.token(), pin)
+        .also_pin(&other)
+        .also_pin(other.to_colon_hex())
+        .build()
+        .unwrap();
+    assert_eq!(client.pins(), [pin, other]);
+    client.storage().unwrap();
+    Client::new(&agent.endpoint(), agent.token(), &pin)
+        .unwrap()
+        .storage()
+        .unwrap();
 }
