@@ -389,7 +389,7 @@ impl Client {
     /// ```
     /// # #[cfg(feature = "devagent")] {
     /// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
-    /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
+    /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), agent.fingerprint())?;
     /// use felhom_agentapi::Error;
     ///
     /// match client.format_disk("/dev/sdb", "ext4") {

@@ -61,7 +61,7 @@ fn one_mebibyte_is_read_and_one_byte_more_is_refused_in_every_framing() {
         let _ = std::io::Write::flush(tls);
         close_politely(tls);
     });
-    let client = Client::new(&server.endpoint, "token", &served.pin().to_string()).unwrap();
+    let client = Client::new(&server.endpoint, "token", served.pin()).unwrap();
     for (framing, size) in cases {
         let result = client.storage();
         if size <= max {

@@ -22,7 +22,7 @@ fn rsa_2048_key_der() -> Vec<u8> {
 /// The error of a call to a server presenting `served`, pinned, over `versions`.
 fn refusal(served: &Served, versions: &[&'static rustls::SupportedProtocolVersion]) -> Error {
     let server = TlsServer::start(servers::config_for(served, versions), 1, |_, _| ());
-    let client = Client::new(&server.endpoint, "token", &served.pin().to_string()).unwrap();
+    let client = Client::new(&server.endpoint, "token", served.pin()).unwrap();
     let err = client.start_backup().unwrap_err();
     assert!(server.finish().is_empty(), "the handshake must fail");
     err

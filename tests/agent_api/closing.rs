@@ -18,7 +18,7 @@ fn a_dropped_client_closes_its_kept_alive_connection_with_close_notify() {
         // The connection stays open for reuse until the client lets it go.
         client_close(tls)
     });
-    let client = Client::new(&server.endpoint, "token", &served.pin().to_string()).unwrap();
+    let client = Client::new(&server.endpoint, "token", served.pin()).unwrap();
     assert_eq!(client.storage().unwrap().vmid, 9);
     drop(client);
     assert_eq!(server.finish(), [ClientClose::CloseNotify]);
@@ -37,7 +37,7 @@ fn a_connection_the_answer_closes_ends_with_the_clients_close_notify() {
         send(tls, head.as_bytes());
         client_close(tls)
     });
-    let client = Client::new(&server.endpoint, "token", &served.pin().to_string()).unwrap();
+    let client = Client::new(&server.endpoint, "token", served.pin()).unwrap();
     assert_eq!(client.storage().unwrap().vmid, 9);
     // The client is still alive: the connection was closed because the answer said so.
     assert_eq!(server.finish(), [ClientClose::CloseNotify]);
@@ -55,7 +55,7 @@ fn a_close_delimited_answer_cut_by_a_fin_without_close_notify_is_a_broken_connec
         send(tls, &STORAGE.as_bytes()[..STORAGE.len() / 2]);
         close_abruptly(tls);
     });
-    let client = Client::new(&server.endpoint, "token", &served.pin().to_string()).unwrap();
+    let client = Client::new(&server.endpoint, "token", served.pin()).unwrap();
     let err = client.storage().unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     assert!(err.may_have_reached_agent());

@@ -16,7 +16,7 @@ fn a_server_that_refuses_the_client_after_its_finished_is_tls_and_nothing_reache
         2,
         |_, _tls| "a handshake that should have failed",
     );
-    let client = Client::new(&server.endpoint, "token", &served.pin().to_string()).unwrap();
+    let client = Client::new(&server.endpoint, "token", served.pin()).unwrap();
     let results = [
         client.start_backup().map(drop),
         client.format_disk("/dev/sdb", "ext4").map(drop),
@@ -50,7 +50,7 @@ fn the_client_offers_http_1_1_by_alpn() {
         close_politely(tls);
         negotiated
     });
-    let client = Client::new(&server.endpoint, "token", &served.pin().to_string()).unwrap();
+    let client = Client::new(&server.endpoint, "token", served.pin()).unwrap();
     assert_eq!(client.storage().unwrap().vmid, 5);
     assert_eq!(server.finish(), vec![Some(b"http/1.1".to_vec())]);
 }
@@ -69,7 +69,7 @@ fn an_h2_only_server_fails_the_handshake_cleanly() {
         close_politely(tls);
         "a request was read"
     });
-    let client = Client::new(&server.endpoint, "token", &served.pin().to_string()).unwrap();
+    let client = Client::new(&server.endpoint, "token", served.pin()).unwrap();
     for result in [client.storage().map(drop), client.start_backup().map(drop)] {
         let err = result.unwrap_err();
         assert!(matches!(err, Error::Tls { .. }), "{err:?}");

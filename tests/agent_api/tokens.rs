@@ -9,7 +9,7 @@ use crate::agent;
 #[test]
 fn a_token_that_is_not_visible_ascii_is_a_config_error_and_nothing_is_sent() {
     let agent = agent();
-    let pin = agent.fingerprint().to_string();
+    let pin = agent.fingerprint();
     for (token, says) in [
         ("tökén", "outside ASCII"),
         ("token\u{a0}", "outside ASCII"),
@@ -20,7 +20,7 @@ fn a_token_that_is_not_visible_ascii_is_a_config_error_and_nothing_is_sent() {
         ("tok\u{7f}en", "control character"),
         ("tok\u{0}en", "control character"),
     ] {
-        let result = Client::new(&agent.endpoint(), token, &pin);
+        let result = Client::new(&agent.endpoint(), token, pin);
         let message = match result {
             Err(Error::Config { message }) => message,
             other => panic!("{token:?} must be refused at construction, got {other:?}"),
@@ -36,7 +36,7 @@ fn a_token_that_is_not_visible_ascii_is_a_config_error_and_nothing_is_sent() {
 fn every_visible_ascii_character_travels_in_a_token() {
     let token: String = ('!'..='~').collect();
     let agent = DevAgent::builder().token(token.clone()).start().unwrap();
-    let client = Client::new(&agent.endpoint(), &token, &agent.fingerprint().to_string()).unwrap();
+    let client = Client::new(&agent.endpoint(), &token, agent.fingerprint()).unwrap();
     client.storage().expect("the agent accepts the token");
     let sent = agent.requests()[0]
         .header("authorization")

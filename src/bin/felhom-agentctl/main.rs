@@ -134,9 +134,9 @@ fn client(endpoint: &str, conn: &ConnectionArgs, token: &str) -> Result<Client, 
                 .to_string(),
         ));
     };
-    let mut builder = Client::builder(endpoint, token, &first.to_string());
+    let mut builder = Client::builder(endpoint, token, first.to_string());
     for pin in rest {
-        builder = builder.also_pin(&pin.to_string());
+        builder = builder.also_pin(pin.to_string());
     }
     if let Some(t) = conn.timeout {
         builder = builder.timeout(t);

@@ -26,7 +26,7 @@ pub fn presented(
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
 ) -> Result<Fingerprint, Failure> {
-    let mut builder = Client::builder(endpoint, PROBE_TOKEN, &IMPOSSIBLE_PIN.to_string());
+    let mut builder = Client::builder(endpoint, PROBE_TOKEN, IMPOSSIBLE_PIN.to_string());
     if let Some(t) = timeout {
         builder = builder.timeout(t);
     }
