@@ -247,6 +247,10 @@ impl fmt::Display for Error {
                      the new fingerprint; otherwise something else answers at this address",
                 )
             }
+            // A handshake alone had no request to send.
+            Error::Tls { call, message } if call.is_handshake() => {
+                write!(f, "{call}: {message}; nothing was sent")
+            }
             Error::Tls { call, message } => write!(
                 f,
                 "{call}: the TLS handshake with the agent failed: {message}; the request never \

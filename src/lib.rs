@@ -77,6 +77,7 @@ mod client;
 mod endpoint;
 mod error;
 mod fingerprint;
+mod first_use;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -100,6 +101,7 @@ pub use client::{
 };
 pub use error::{Error, FormatRefused, TimeoutStage, WipeAuthorization};
 pub use fingerprint::{Fingerprint, IntoPin, ParseFingerprintError};
+pub use first_use::presented_fingerprint;
 pub use request::MAX_BODY as MAX_RESPONSE_BYTES;
 pub use wire::{
     BackupPhase, BackupResponse, DiskInfo, DisksResponse, DueResponse, EjectResult, FormatResult,

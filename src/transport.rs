@@ -142,8 +142,8 @@ impl HandshakeFailure {
         ureq::Error::Other(Box::new(self))
     }
 
-    /// Classifies an error from the handshake's I/O.
-    fn from_handshake_io(e: io::Error) -> HandshakeFailure {
+    /// Classifies an error from the handshake's I/O (over ureq's transport or a plain socket).
+    pub(crate) fn from_handshake_io(e: io::Error) -> HandshakeFailure {
         if let Some(inner) = e.get_ref() {
             if let Some(ureq::Error::Timeout(_)) = inner.downcast_ref::<ureq::Error>() {
                 return HandshakeFailure::Timeout;
@@ -153,6 +153,7 @@ impl HandshakeFailure {
             }
         }
         match e.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => HandshakeFailure::Timeout,
             io::ErrorKind::UnexpectedEof => HandshakeFailure::Tls(
                 "the server closed the connection during the handshake".into(),
             ),
@@ -270,7 +271,13 @@ impl Connector<()> for PinnedTlsConnector {
 /// The TLS server name for the URI's host. IP addresses are not sent as SNI; names are, though
 /// the verifier ignores names either way (the pin is the anchor).
 fn server_name(uri: &Uri) -> Result<rustls::pki_types::ServerName<'static>, &'static str> {
-    let host = uri.host().ok_or("the URL has no host")?;
+    server_name_of(uri.host().ok_or("the URL has no host")?)
+}
+
+/// The TLS server name for `host` as written in an authority (`[v6]` in brackets or not).
+pub(crate) fn server_name_of(
+    host: &str,
+) -> Result<rustls::pki_types::ServerName<'static>, &'static str> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     rustls::pki_types::ServerName::try_from(bare)
         .map(|n| n.to_owned())

@@ -8,6 +8,7 @@ mod common;
 
 mod answers;
 mod backup;
+mod bootstrap;
 mod cap;
 mod certificates;
 mod closing;

@@ -35,8 +35,6 @@ pub enum Failure {
         presented: Fingerprint,
         expected: Vec<Fingerprint>,
     },
-    /// Something that should not happen, as a message for the user.
-    Internal(String),
     /// Writing the answer to standard output failed.
     Output(io::Error),
 }
@@ -53,7 +51,7 @@ impl Failure {
             Failure::Usage(_) => USAGE,
             Failure::Client(e) => exit_code(e),
             Failure::UnexpectedFingerprint { .. } => PIN_MISMATCH,
-            Failure::Internal(_) | Failure::Output(_) => AGENT_ERROR,
+            Failure::Output(_) => AGENT_ERROR,
         }
     }
 }
@@ -98,7 +96,7 @@ pub fn report(failure: &Failure, mode: Mode, out: &mut dyn Write, err: &mut dyn 
                 Ok(())
             }
         },
-        Failure::Usage(message) | Failure::Internal(message) => {
+        Failure::Usage(message) => {
             lines.push(clean(message));
             Ok(())
         }
