@@ -35,12 +35,8 @@ fn tour() -> Result<(), String> {
     println!("  pinned leaf sha256 {}", agent.fingerprint());
     println!("  (colon form: {:#})", agent.fingerprint());
 
-    let client = Client::new(
-        &agent.endpoint(),
-        agent.token(),
-        &agent.fingerprint().to_string(),
-    )
-    .map_err(|e| e.to_string())?;
+    let client = Client::new(&agent.endpoint(), agent.token(), agent.fingerprint())
+        .map_err(|e| e.to_string())?;
 
     step("GET /storage");
     let storage = client.storage().map_err(|e| e.to_string())?;

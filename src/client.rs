@@ -13,6 +13,8 @@ use crate::answer::Judge;
 use crate::call::{BACKUP_STATUS, Call, FORMAT_DISK};
 use crate::endpoint;
 use crate::error::{Error, TimeoutStage};
+use crate::fingerprint::IntoPin;
+use crate::fingerprint::sealed::PinSource;
 use crate::redact::REDACTED;
 use crate::request::{Sender, Settings};
 use crate::wire::{
@@ -93,7 +95,7 @@ impl fmt::Debug for Client {
 pub struct ClientBuilder {
     endpoint: String,
     token: String,
-    pins: Vec<String>,
+    pins: Vec<PinSource>,
     timeout: Duration,
     connect_timeout: Duration,
     max_idle_connections: usize,
@@ -117,8 +119,8 @@ impl fmt::Debug for ClientBuilder {
 impl ClientBuilder {
     /// Also trusts a certificate with this fingerprint. Pin the next certificate alongside the
     /// current one while the agent's certificate is rotated, then drop the old pin.
-    pub fn also_pin(mut self, fingerprint: &str) -> ClientBuilder {
-        self.pins.push(fingerprint.to_string());
+    pub fn also_pin(mut self, fingerprint: impl IntoPin) -> ClientBuilder {
+        self.pins.push(fingerprint.into_pin());
         self
     }
 
@@ -143,9 +145,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How long an idle connection is kept for reuse. Default 15 s. Set it below the agent's own
-    /// idle timeout: a call sent on a connection in the instant the agent closes it fails with
-    /// [`Error::Io`] (which may have reached the agent), and the client does not retry.
+    /// How long an idle connection is kept for reuse (by GETs: every POST opens a fresh one).
+    /// Default 15 s. Keep it below the agent's own idle timeout: a GET sent on a connection the
+    /// agent has just closed is sent again on a fresh one, which costs a handshake.
     pub fn idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.idle_timeout = timeout;
         self
@@ -155,8 +157,9 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a bad endpoint (see [`Client::new`]), an empty token or one that
-    /// cannot be an HTTP header value, a fingerprint that is not a SHA-256, or a zero timeout.
+    /// [`Error::Config`] for a bad endpoint (see [`Client::new`]), an empty token or one with
+    /// anything but visible ASCII characters (no spaces, line breaks or non-ASCII letters), a
+    /// fingerprint that is not a SHA-256, or a zero timeout.
     pub fn build(self) -> Result<Client, Error> {
         let config_error = |message: String| Error::Config { message };
         let endpoint = endpoint::parse(&self.endpoint).map_err(config_error)?;
@@ -165,21 +168,32 @@ impl ClientBuilder {
                 "the token is empty: give the per-guest bearer token".into(),
             ));
         }
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {}", self.token)).map_err(|_| {
-                config_error(
-                    "the token holds a character that cannot go into an HTTP header (a \
-                     trailing newline from a file?): pass the token without it"
-                        .into(),
-                )
-            })?;
+        // Visible ASCII only: the header type also takes bytes above 0x7f, which ureq then
+        // refuses at every call, after the request has started.
+        if let Some(bad) = self.token.chars().find(|c| !c.is_ascii_graphic()) {
+            let what = match bad {
+                '\n' | '\r' => "a line break (a trailing newline from a file?)",
+                ' ' | '\t' => "white space",
+                c if c.is_control() => "a control character",
+                _ => "a character outside ASCII",
+            };
+            return Err(config_error(format!(
+                "the token holds {what}, and a bearer token can only be visible ASCII \
+                 characters: pass the token exactly as issued"
+            )));
+        }
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
+            .map_err(|_| config_error("the token cannot go into an HTTP header".into()))?;
         authorization.set_sensitive(true);
 
         let mut pins = Vec::with_capacity(self.pins.len());
-        for (i, text) in self.pins.iter().enumerate() {
-            let fp: Fingerprint = text
-                .parse()
-                .map_err(|e| config_error(format!("pinned fingerprint #{}: {e}", i + 1)))?;
+        for (i, source) in self.pins.iter().enumerate() {
+            let fp: Fingerprint = match source {
+                PinSource::Parsed(fp) => *fp,
+                PinSource::Text(text) => text
+                    .parse()
+                    .map_err(|e| config_error(format!("pinned fingerprint #{}: {e}", i + 1)))?,
+            };
             if !pins.contains(&fp) {
                 pins.push(fp);
             }
@@ -212,8 +226,9 @@ impl Client {
     /// certificate whose SHA-256 is `fingerprint`, with default time limits.
     ///
     /// `endpoint` is `host:port` or `[ipv6]:port`, optionally after `https://`; anything else
-    /// (`http://`, a path, no port) is refused. The fingerprint may be written in any case, with
-    /// `:` or spaces between digits and an optional `sha256:` prefix (see [`Fingerprint`]).
+    /// (`http://`, a path, no port) is refused. The fingerprint is a [`Fingerprint`], or text in
+    /// any case, with `:` or spaces between digits and an optional `sha256:` prefix (see
+    /// [`IntoPin`]).
     ///
     /// # Errors
     ///
@@ -226,16 +241,16 @@ impl Client {
     /// assert!(Client::new("10.0.0.1:8443", "token", &pin).is_ok());
     /// assert!(matches!(Client::new("http://10.0.0.1:8443", "token", &pin), Err(Error::Config { .. })));
     /// ```
-    pub fn new(endpoint: &str, token: &str, fingerprint: &str) -> Result<Client, Error> {
+    pub fn new(endpoint: &str, token: &str, fingerprint: impl IntoPin) -> Result<Client, Error> {
         Client::builder(endpoint, token, fingerprint).build()
     }
 
     /// A builder, to set more pins or other time limits than [`Client::new`] does.
-    pub fn builder(endpoint: &str, token: &str, fingerprint: &str) -> ClientBuilder {
+    pub fn builder(endpoint: &str, token: &str, fingerprint: impl IntoPin) -> ClientBuilder {
         ClientBuilder {
             endpoint: endpoint.to_string(),
             token: token.to_string(),
-            pins: vec![fingerprint.to_string()],
+            pins: vec![fingerprint.into_pin()],
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
@@ -374,7 +389,7 @@ impl Client {
     /// ```
     /// # #[cfg(feature = "devagent")] {
     /// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
-    /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
+    /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), agent.fingerprint())?;
     /// use felhom_agentapi::Error;
     ///
     /// match client.format_disk("/dev/sdb", "ext4") {

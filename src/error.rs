@@ -16,7 +16,8 @@ use crate::wire::{FormatResult, PendingOp, StatusResponse};
 /// token: text that came from the agent is scrubbed of it before it is stored.
 ///
 /// Whether a failed call may be retried depends on whether the agent may have seen it: see
-/// [`Error::may_have_reached_agent`]. The client itself never retries.
+/// [`Error::may_have_reached_agent`]. The client itself retries nothing but a GET whose
+/// kept-alive connection turned out to be closed before any byte of the answer.
 ///
 /// ```
 /// use felhom_agentapi::{Client, Error};
@@ -50,8 +51,11 @@ pub enum Error {
         expected: Vec<Fingerprint>,
     },
     /// The TLS handshake failed for another reason: no shared protocol version or cipher suite,
-    /// a server that presents the pinned certificate but cannot sign with its key, a connection
-    /// closed during the handshake. Nothing was sent.
+    /// a server that presents the pinned certificate but cannot sign with its key, one that
+    /// does not speak HTTP/1.1, a connection closed during the handshake. The request never
+    /// reached the agent: either it was not sent, or (TLS 1.3 lets a server refuse the client
+    /// only after the client has finished its part of the handshake) the server refused the
+    /// connection before taking it up.
     Tls {
         /// The call that failed.
         call: Call,
@@ -243,9 +247,14 @@ impl fmt::Display for Error {
                      the new fingerprint; otherwise something else answers at this address",
                 )
             }
+            // A handshake alone had no request to send.
+            Error::Tls { call, message } if call.is_handshake() => {
+                write!(f, "{call}: {message}; nothing was sent")
+            }
             Error::Tls { call, message } => write!(
                 f,
-                "{call}: the TLS handshake with the agent failed: {message}; nothing was sent"
+                "{call}: the TLS handshake with the agent failed: {message}; the request never \
+                 reached the agent"
             ),
             Error::Connect {
                 call,

@@ -116,6 +116,74 @@ impl FromStr for Fingerprint {
     }
 }
 
+/// A pin as [`Client::new`](crate::Client::new), [`Client::builder`](crate::Client::builder) and
+/// [`ClientBuilder::also_pin`](crate::ClientBuilder::also_pin) take it: a [`Fingerprint`], or
+/// text that is parsed as one when the client is built (a bad one is then
+/// [`Error::Config`](crate::Error::Config)).
+///
+/// ```
+/// use felhom_agentapi::{Client, Fingerprint};
+///
+/// let current = Fingerprint::from_bytes([0x1f; 32]);
+/// let client = Client::builder("10.0.0.1:8443", "token", current)
+///     .also_pin("2E".repeat(32)) // text works too
+///     .build()?;
+/// assert_eq!(client.pins()[0], current);
+/// # Ok::<(), felhom_agentapi::Error>(())
+/// ```
+pub trait IntoPin: sealed::Sealed {
+    #[doc(hidden)]
+    fn into_pin(self) -> sealed::PinSource;
+}
+
+pub(crate) mod sealed {
+    use super::Fingerprint;
+
+    /// A pin as given: parsed already, or text to parse when the client is built.
+    #[derive(Clone, Debug)]
+    pub enum PinSource {
+        Parsed(Fingerprint),
+        Text(String),
+    }
+
+    pub trait Sealed {}
+    impl Sealed for Fingerprint {}
+    impl Sealed for &Fingerprint {}
+    impl Sealed for &str {}
+    impl Sealed for String {}
+    impl Sealed for &String {}
+}
+
+impl IntoPin for Fingerprint {
+    fn into_pin(self) -> sealed::PinSource {
+        sealed::PinSource::Parsed(self)
+    }
+}
+
+impl IntoPin for &Fingerprint {
+    fn into_pin(self) -> sealed::PinSource {
+        sealed::PinSource::Parsed(*self)
+    }
+}
+
+impl IntoPin for &str {
+    fn into_pin(self) -> sealed::PinSource {
+        sealed::PinSource::Text(self.to_string())
+    }
+}
+
+impl IntoPin for String {
+    fn into_pin(self) -> sealed::PinSource {
+        sealed::PinSource::Text(self)
+    }
+}
+
+impl IntoPin for &String {
+    fn into_pin(self) -> sealed::PinSource {
+        sealed::PinSource::Text(self.clone())
+    }
+}
+
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)

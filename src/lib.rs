@@ -55,9 +55,11 @@
 //!
 //! # Errors and retries
 //!
-//! Every failure is an [`Error`] naming the [`Call`] it belongs to (`GET /storage`). The client
-//! never retries: [`Error::may_have_reached_agent`] tells whether a non-idempotent call such as
-//! [`Client::start_backup`] may be repeated safely.
+//! Every failure is an [`Error`] naming the [`Call`] it belongs to (`GET /storage`). A
+//! non-idempotent call (every POST, such as [`Client::start_backup`]) is never sent twice, and
+//! always goes out on a fresh connection, so it never meets a connection the agent closed as
+//! idle; a GET that meets one is sent once more on a fresh connection, and nothing else is
+//! retried. [`Error::may_have_reached_agent`] tells whether a failed POST may be repeated safely.
 //!
 //! # Host health
 //!
@@ -76,10 +78,12 @@
 
 mod answer;
 mod call;
+mod certificate;
 mod client;
 mod endpoint;
 mod error;
 mod fingerprint;
+mod first_use;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -104,7 +108,8 @@ pub use client::{
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
 };
 pub use error::{Error, FormatRefused, TimeoutStage, WipeAuthorization};
-pub use fingerprint::{Fingerprint, ParseFingerprintError};
+pub use fingerprint::{Fingerprint, IntoPin, ParseFingerprintError};
+pub use first_use::presented_fingerprint;
 pub use request::MAX_BODY as MAX_RESPONSE_BYTES;
 pub use wire::{
     BackupPhase, BackupResponse, DiskInfo, DisksResponse, DueResponse, EjectResult, FormatResult,

@@ -1,8 +1,9 @@
 //! The pinned-leaf certificate verifier: the one place that decides whether the server is the
-//! agent.
+//! agent (or, for the bootstrap step of trust on first use, takes the leaf it presents for one
+//! connection and remembers it).
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -10,6 +11,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 
 use crate::Fingerprint;
+use crate::certificate;
 
 /// Trusts a server if and only if the SHA-256 of its leaf certificate's DER equals one of the
 /// pins.
@@ -19,8 +21,16 @@ use crate::Fingerprint;
 /// still checked, by the crypto provider, is that the server signed the handshake with the
 /// private key of that certificate: a pin on a public certificate proves nothing without it.
 pub(crate) struct PinnedVerifier {
-    pins: Vec<Fingerprint>,
+    trust: Trust,
     algorithms: WebPkiSupportedAlgorithms,
+}
+
+/// Which leaf certificates the verifier accepts.
+enum Trust {
+    /// Those whose SHA-256 is one of these.
+    Pins(Vec<Fingerprint>),
+    /// Whichever the server presents, remembered here: for one connection that sends nothing.
+    FirstUse(Mutex<Option<Fingerprint>>),
 }
 
 /// Why the verifier refused a certificate; carried through rustls inside
@@ -45,17 +55,38 @@ impl std::error::Error for PinMismatch {}
 impl PinnedVerifier {
     pub(crate) fn new(pins: Vec<Fingerprint>, provider: &CryptoProvider) -> PinnedVerifier {
         PinnedVerifier {
-            pins,
+            trust: Trust::Pins(pins),
             algorithms: provider.signature_verification_algorithms,
+        }
+    }
+
+    /// A verifier that accepts whatever leaf the server presents, still checks that the server
+    /// signs the handshake with that leaf's key, and remembers the leaf's fingerprint. Only for
+    /// a connection that sends nothing: learning the pin is all it is for.
+    pub(crate) fn first_use(provider: &CryptoProvider) -> PinnedVerifier {
+        PinnedVerifier {
+            trust: Trust::FirstUse(Mutex::new(None)),
+            algorithms: provider.signature_verification_algorithms,
+        }
+    }
+
+    /// The fingerprint of the leaf a first-use verifier was shown, if any.
+    pub(crate) fn presented(&self) -> Option<Fingerprint> {
+        match &self.trust {
+            Trust::FirstUse(seen) => *seen.lock().unwrap_or_else(PoisonError::into_inner),
+            Trust::Pins(_) => None,
         }
     }
 }
 
 impl fmt::Debug for PinnedVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PinnedVerifier")
-            .field("pins", &self.pins)
-            .finish_non_exhaustive()
+        let mut debug = f.debug_struct("PinnedVerifier");
+        match &self.trust {
+            Trust::Pins(pins) => debug.field("pins", pins),
+            Trust::FirstUse(_) => debug.field("trust", &"first use"),
+        };
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -70,12 +101,16 @@ impl ServerCertVerifier for PinnedVerifier {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let presented = Fingerprint::of_der(end_entity.as_ref());
-        if self.pins.contains(&presented) {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+        match &self.trust {
+            Trust::Pins(pins) if pins.contains(&presented) => Ok(ServerCertVerified::assertion()),
+            Trust::Pins(_) => Err(rustls::Error::InvalidCertificate(CertificateError::Other(
                 rustls::OtherError(Arc::new(PinMismatch { presented })),
-            )))
+            ))),
+            // Accepted for now: the signature checks below still have to pass.
+            Trust::FirstUse(seen) => {
+                *seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(presented);
+                Ok(ServerCertVerified::assertion())
+            }
         }
     }
 
@@ -88,6 +123,7 @@ impl ServerCertVerifier for PinnedVerifier {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+            .map_err(|e| explained(e, cert))
     }
 
     fn verify_tls13_signature(
@@ -97,10 +133,23 @@ impl ServerCertVerifier for PinnedVerifier {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+            .map_err(|e| explained(e, cert))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+/// A failed signature check, in plain words when the certificate is one no client can use (an
+/// X.509 v1 certificate or an RSA-1024 key otherwise surface as rustls's internal error names).
+/// The refusal stands either way; only its explanation changes.
+fn explained(error: rustls::Error, cert: &CertificateDer<'_>) -> rustls::Error {
+    match certificate::unusable(cert.as_ref()) {
+        Some(problem) => rustls::Error::InvalidCertificate(CertificateError::Other(
+            rustls::OtherError(Arc::new(problem)),
+        )),
+        None => error,
     }
 }
 

@@ -161,6 +161,20 @@ proptest! {
         prop_assume!(bytes.len() != 32);
         prop_assert!(hex::encode(&bytes).parse::<Fingerprint>().is_err());
     }
+
+    #[test]
+    fn reading_a_certificate_never_panics(
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+        at in 0usize..600,
+        byte in any::<u8>(),
+    ) {
+        let _ = crate::certificate::unusable(&bytes);
+        // Flipping one byte of a real certificate reaches deeper than random bytes.
+        let mut cert = include_bytes!("../tests/fixtures/rsa1024.cert.der").to_vec();
+        let at = at % cert.len();
+        cert[at] = byte;
+        let _ = crate::certificate::unusable(&cert);
+    }
 }
 
 proptest! {

@@ -13,7 +13,9 @@ use crate::call::Call;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, TimeoutStage};
 use crate::pin::PinnedVerifier;
-use crate::transport::{HandshakeFailure, LiteralResolver, PinnedTlsConnector};
+use crate::transport::{
+    self, HandshakeFailure, LiteralResolver, PinnedTlsConnector, StaleConnection,
+};
 
 /// The largest answer body the client reads, in bytes: 1 MiB, as the Go client. A body of
 /// exactly this size is read; one byte more is [`Error::ResponseTooLarge`].
@@ -33,9 +35,13 @@ pub(crate) struct Settings {
     pub(crate) idle_timeout: Duration,
 }
 
-/// Sends requests to one agent over pinned TLS, reusing kept-alive connections.
+/// Sends requests to one agent over pinned TLS: GETs over kept-alive connections, POSTs each
+/// over a fresh one.
 pub(crate) struct Sender {
-    agent: ureq::Agent,
+    /// Keeps idle connections for reuse: for GETs.
+    pooled: ureq::Agent,
+    /// Keeps none: every call on it opens a fresh connection.
+    fresh: ureq::Agent,
     base_url: String,
     authorization: HeaderValue,
     endpoint: String,
@@ -50,34 +56,24 @@ impl Sender {
     pub(crate) fn new(settings: Settings) -> Result<Sender, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier = Arc::new(PinnedVerifier::new(settings.pins.clone(), &provider));
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS setup failed: {e}"))?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
-
-        // Each setting below replaces a ureq default that is wrong for this client; see
-        // docs/decisions.md.
-        let config = ureq::Agent::config_builder()
-            .https_only(true)
-            .proxy(None)
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .timeout_global(Some(settings.timeout))
-            .timeout_connect(Some(settings.connect_timeout))
-            .user_agent(USER_AGENT)
-            .max_idle_connections(settings.max_idle_connections)
-            .max_idle_connections_per_host(settings.max_idle_connections)
-            .max_idle_age(settings.idle_timeout)
-            .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            PinnedTlsConnector::new(Arc::new(tls)),
-            LiteralResolver::default(),
+        let tls = Arc::new(
+            transport::client_config(provider, verifier)
+                .map_err(|e| format!("TLS setup failed: {e}"))?,
         );
+
+        // Two agents over one TLS configuration (so one session cache): GETs take kept-alive
+        // connections, while POSTs, and a GET sent again after a reused connection turned out
+        // to be closed, always get a fresh one (see docs/decisions.md).
+        let agent = |max_idle: usize| {
+            ureq::Agent::with_parts(
+                agent_config(&settings, max_idle),
+                PinnedTlsConnector::new(Arc::clone(&tls)),
+                LiteralResolver::default(),
+            )
+        };
         Ok(Sender {
-            agent,
+            pooled: agent(settings.max_idle_connections),
+            fresh: agent(0),
             base_url: settings.endpoint.base_url(),
             endpoint: settings.endpoint.authority,
             authorization: settings.authorization,
@@ -104,12 +100,17 @@ impl Sender {
 
     /// Sends `call`, a request (a POST with `body` as JSON when there is one, a GET otherwise),
     /// and reads the whole answer (at most [`MAX_BODY`] bytes).
+    ///
+    /// A GET goes over a kept-alive connection if there is one, and once more over a fresh one
+    /// if that connection turns out to have been closed as idle before any byte of the answer
+    /// came back (as RFC 9110 §9.2.2 allows for idempotent requests). A POST always gets a fresh
+    /// connection and is never sent twice.
     pub(crate) fn send(
         &self,
         call: &Call,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, Error> {
-        let Some(path) = call.path() else {
+        if call.path().is_none() {
             // The client's methods only send requests; a handshake alone is never sent here.
             return Err(Error::Io {
                 call: call.clone(),
@@ -118,34 +119,59 @@ impl Sender {
                     "a TLS handshake alone has no request to send",
                 ),
             });
+        }
+        let first = if body.is_none() {
+            &self.pooled
+        } else {
+            &self.fresh
         };
-        let url = format!("{}{path}", self.base_url);
-        let result = match body {
-            None => self
-                .agent
+        let result = match self.exchange(first, call, body) {
+            Err(e) if body.is_none() && transport::is_stale(&e) => {
+                self.exchange(&self.fresh, call, body)
+            }
+            other => other,
+        };
+        let (status, body) = result.map_err(|e| self.failure(call, e))?;
+        if body.len() as u64 > MAX_BODY {
+            return Err(too_large(call));
+        }
+        Ok(Answer { status, body })
+    }
+
+    /// One exchange over `agent`: the status and the body, read a little past [`MAX_BODY`].
+    fn exchange(
+        &self,
+        agent: &ureq::Agent,
+        call: &Call,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, Vec<u8>), ureq::Error> {
+        // `send` has checked that the call is a request.
+        let url = format!("{}{}", self.base_url, call.path().unwrap_or_default());
+        let mut response = match body {
+            None => agent
                 .get(&url)
                 .header("authorization", self.authorization.clone())
-                .call(),
+                .call()?,
             Some(json) => {
                 // Serializing a `serde_json::Value` cannot fail.
                 let bytes = serde_json::to_vec(json).unwrap_or_default();
-                self.agent
+                agent
                     .post(&url)
                     .header("authorization", self.authorization.clone())
                     .header("content-type", "application/json")
-                    .send(&bytes[..])
+                    .send(&bytes[..])?
             }
         };
-        let mut response = result.map_err(|e| self.failure(call, e))?;
         let status = response.status().as_u16();
-        // ureq's limit is exclusive: one more than the largest body accepted.
+        // The cap is enforced by `send`, not by ureq's limit, whose meaning changed inside the
+        // 3.5 series (a body of exactly the limit fails up to 3.5.1 and passes from 3.5.2):
+        // read a little past the cap under either meaning.
         let body = response
             .body_mut()
             .with_config()
-            .limit(MAX_BODY + 1)
-            .read_to_vec()
-            .map_err(|e| self.failure(call, e))?;
-        Ok(Answer { status, body })
+            .limit(MAX_BODY + 2)
+            .read_to_vec()?;
+        Ok((status, body))
     }
 
     /// The crate's error for a ureq failure of `call`.
@@ -153,9 +179,16 @@ impl Sender {
         match err {
             ureq::Error::Other(boxed) => match boxed.downcast::<HandshakeFailure>() {
                 Ok(failure) => self.handshake_failure(call, *failure),
-                Err(other) => Error::Io {
-                    call: call.clone(),
-                    error: io::Error::other(other.to_string()),
+                Err(other) => match other.downcast::<StaleConnection>() {
+                    // The request was written: for all the client can prove, it was taken up.
+                    Ok(stale) => Error::Io {
+                        call: call.clone(),
+                        error: stale.0,
+                    },
+                    Err(other) => Error::Io {
+                        call: call.clone(),
+                        error: io::Error::other(other.to_string()),
+                    },
                 },
             },
             ureq::Error::Timeout(ureq::Timeout::Resolve) => Error::Timeout {
@@ -173,10 +206,7 @@ impl Sender {
                 endpoint: self.endpoint.to_string(),
                 error: io::Error::new(io::ErrorKind::NotFound, "the host name did not resolve"),
             },
-            ureq::Error::BodyExceedsLimit(_) => Error::ResponseTooLarge {
-                call: call.clone(),
-                limit: MAX_BODY,
-            },
+            ureq::Error::BodyExceedsLimit(_) => too_large(call),
             ureq::Error::LargeResponseHeader(_, _) => Error::Decode {
                 call: call.clone(),
                 message: "the answer's HTTP header is too large".into(),
@@ -224,4 +254,29 @@ impl Sender {
             },
         }
     }
+}
+
+/// The answer to `call` has a body over [`MAX_BODY`].
+fn too_large(call: &Call) -> Error {
+    Error::ResponseTooLarge {
+        call: call.clone(),
+        limit: MAX_BODY,
+    }
+}
+
+/// ureq's settings for `settings`, keeping at most `max_idle` idle connections. Each setting
+/// replaces a ureq default that is wrong for this client; see docs/decisions.md.
+fn agent_config(settings: &Settings, max_idle: usize) -> ureq::config::Config {
+    ureq::Agent::config_builder()
+        .https_only(true)
+        .proxy(None)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(settings.timeout))
+        .timeout_connect(Some(settings.connect_timeout))
+        .user_agent(USER_AGENT)
+        .max_idle_connections(max_idle)
+        .max_idle_connections_per_host(max_idle)
+        .max_idle_age(settings.idle_timeout)
+        .build()
 }

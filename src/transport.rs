@@ -22,6 +22,7 @@ use ureq::unversioned::transport::{
 };
 
 use crate::Fingerprint;
+use crate::certificate::Unusable;
 use crate::pin::PinMismatch;
 
 /// A failure before the request was sent: TCP connect or TLS handshake.
@@ -50,13 +51,99 @@ impl fmt::Display for HandshakeFailure {
 
 impl std::error::Error for HandshakeFailure {}
 
+/// A reused connection that ended before a byte of the answer arrived: the server had closed it
+/// as idle (some check their idle timeout only when the next request comes, and answer it with a
+/// `close_notify` alone). The request was written but never taken up, so a GET may go again on
+/// a fresh connection.
+#[derive(Debug)]
+pub(crate) struct StaleConnection(pub(crate) io::Error);
+
+impl fmt::Display for StaleConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a reused connection ended before any answer: {}", self.0)
+    }
+}
+
+impl std::error::Error for StaleConnection {}
+
+/// Whether `e` says that a reused connection had been closed as idle.
+pub(crate) fn is_stale(e: &ureq::Error) -> bool {
+    matches!(e, ureq::Error::Other(inner) if inner.is::<StaleConnection>())
+}
+
+/// rustls's error, in words that say what to do where rustls's own are too terse.
+fn describe(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::AlertReceived(rustls::AlertDescription::NoApplicationProtocol) => {
+            "the server does not speak HTTP/1.1 (it refused the ALPN protocol http/1.1, the only \
+             one the client offers): something other than the agent, speaking only HTTP/2, \
+             answers at this address"
+                .into()
+        }
+        rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature) => {
+            "the server's handshake signature does not verify with the key of the certificate it \
+             presented: it does not hold that certificate's private key, so something other \
+             than the agent answers at this address"
+                .into()
+        }
+        rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired) => {
+            "the server demands a client certificate (TLS alert certificate_required), which the \
+             agent never does: something other than the agent, set up for mutual TLS, answers \
+             at this address"
+                .into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The TLS alert in `e`, if it is one that only a server refusing the handshake sends: a
+/// server that sends it never accepted the connection.
+fn handshake_alert(e: &io::Error) -> Option<&rustls::Error> {
+    use rustls::AlertDescription as A;
+    let tls = e.get_ref()?.downcast_ref::<rustls::Error>()?;
+    match tls {
+        rustls::Error::AlertReceived(
+            A::HandshakeFailure
+            | A::BadCertificate
+            | A::UnsupportedCertificate
+            | A::CertificateRevoked
+            | A::CertificateExpired
+            | A::CertificateUnknown
+            | A::UnknownCA
+            | A::AccessDenied
+            | A::DecryptError
+            | A::IllegalParameter
+            | A::ProtocolVersion
+            | A::InsufficientSecurity
+            | A::MissingExtension
+            | A::UnsupportedExtension
+            | A::UnknownPSKIdentity
+            | A::CertificateRequired
+            | A::NoApplicationProtocol,
+        ) => Some(tls),
+        _ => None,
+    }
+}
+
+/// The ways a connection ends that ureq, reading a body delimited by the end of the connection,
+/// would take for that end.
+fn is_end_of_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
 impl HandshakeFailure {
     fn into_ureq(self) -> ureq::Error {
         ureq::Error::Other(Box::new(self))
     }
 
-    /// Classifies an error from the handshake's I/O.
-    fn from_handshake_io(e: io::Error) -> HandshakeFailure {
+    /// Classifies an error from the handshake's I/O (over ureq's transport or a plain socket).
+    pub(crate) fn from_handshake_io(e: io::Error) -> HandshakeFailure {
         if let Some(inner) = e.get_ref() {
             if let Some(ureq::Error::Timeout(_)) = inner.downcast_ref::<ureq::Error>() {
                 return HandshakeFailure::Timeout;
@@ -66,6 +153,7 @@ impl HandshakeFailure {
             }
         }
         match e.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => HandshakeFailure::Timeout,
             io::ErrorKind::UnexpectedEof => HandshakeFailure::Tls(
                 "the server closed the connection during the handshake".into(),
             ),
@@ -78,9 +166,29 @@ impl HandshakeFailure {
             if let Some(mismatch) = other.0.downcast_ref::<PinMismatch>() {
                 return HandshakeFailure::PinMismatch(mismatch.presented);
             }
+            if let Some(problem) = other.0.downcast_ref::<Unusable>() {
+                return HandshakeFailure::Tls(problem.to_string());
+            }
         }
-        HandshakeFailure::Tls(e.to_string())
+        HandshakeFailure::Tls(describe(e))
     }
+}
+
+/// The TLS configuration of every connection: the ring provider (chosen explicitly: the
+/// process-wide default panics where both ring and aws-lc-rs are linked), TLS 1.2 and 1.3,
+/// `verifier` as the only trust, and HTTP/1.1 offered by ALPN, so that a server that cannot
+/// speak it refuses the handshake instead of failing the request after it was sent.
+pub(crate) fn client_config(
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    verifier: Arc<dyn rustls::client::danger::ServerCertVerifier>,
+) -> Result<ClientConfig, rustls::Error> {
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// Makes the TCP connection and the pinned TLS session over it, in one step.
@@ -152,6 +260,10 @@ impl Connector<()> for PinnedTlsConnector {
         Ok(Some(TlsTransport {
             buffers,
             stream: StreamOwned::new(conn, sock),
+            requests: 0,
+            writing: false,
+            answered: false,
+            last_timeout: details.timeout,
         }))
     }
 }
@@ -159,7 +271,13 @@ impl Connector<()> for PinnedTlsConnector {
 /// The TLS server name for the URI's host. IP addresses are not sent as SNI; names are, though
 /// the verifier ignores names either way (the pin is the anchor).
 fn server_name(uri: &Uri) -> Result<rustls::pki_types::ServerName<'static>, &'static str> {
-    let host = uri.host().ok_or("the URL has no host")?;
+    server_name_of(uri.host().ok_or("the URL has no host")?)
+}
+
+/// The TLS server name for `host` as written in an authority (`[v6]` in brackets or not).
+pub(crate) fn server_name_of(
+    host: &str,
+) -> Result<rustls::pki_types::ServerName<'static>, &'static str> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     rustls::pki_types::ServerName::try_from(bare)
         .map(|n| n.to_owned())
@@ -177,10 +295,107 @@ fn remaining(timeout: NextTimeout, started: Instant, now: Instant) -> NextTimeou
     NextTimeout { after, ..timeout }
 }
 
+/// How long dropping a connection may wait to hand its `close_notify` to the socket.
+const CLOSE_NOTIFY_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A TLS session over ureq's TCP transport.
+///
+/// It follows the exchanges on the connection (ureq writes a request, then awaits its answer),
+/// so that a failure can say what the agent can have seen of the request.
 pub(crate) struct TlsTransport {
     buffers: LazyBuffers,
     stream: StreamOwned<ClientConnection, TransportAdapter>,
+    /// Requests started on this connection: more than one means it was reused.
+    requests: u32,
+    /// A request is being written: the next write continues it rather than starting another.
+    writing: bool,
+    /// A byte of the answer to the current request has arrived.
+    answered: bool,
+    /// The last time limit ureq set, the base for the bound on the `close_notify` at drop.
+    last_timeout: NextTimeout,
+}
+
+impl TlsTransport {
+    fn set_timeout(&mut self, timeout: NextTimeout) {
+        self.last_timeout = timeout;
+        self.stream.sock.set_timeout(timeout);
+    }
+
+    /// Turns an I/O failure of the current exchange into what it means for the request.
+    fn failure(&mut self, e: io::Error) -> ureq::Error {
+        // A server that refused the handshake after the client's Finished may have closed
+        // before the request was out: the write fails, and its alert still waits in the socket.
+        if let Some(alert) = self.pending_alert(&e) {
+            return HandshakeFailure::Tls(describe(&alert)).into_ureq();
+        }
+        if !self.answered {
+            // Only the first exchange can meet the end of a handshake: TLS 1.3 lets a server
+            // refuse the client (a missing client certificate, say) after the client's Finished,
+            // when the request is already written. The server never took it up.
+            if let Some(alert) = handshake_alert(&e).filter(|_| self.requests <= 1) {
+                return HandshakeFailure::Tls(describe(alert)).into_ureq();
+            }
+            if self.requests > 1 && is_end_of_connection(&e) {
+                return ureq::Error::Other(Box::new(StaleConnection(e)));
+            }
+        }
+        if is_end_of_connection(&e) {
+            // ureq takes these for the end of a body delimited by the end of the connection; a
+            // body cut short must never read as complete.
+            let message = if e.kind() == io::ErrorKind::UnexpectedEof {
+                "the agent closed the connection without a TLS close_notify, so what it sent may \
+                 be cut short"
+                    .to_string()
+            } else {
+                format!("the connection broke ({e}), so what the agent sent may be cut short")
+            };
+            return ureq::Error::Io(io::Error::other(message));
+        }
+        e.into()
+    }
+}
+
+impl TlsTransport {
+    /// After a write failed with `e` on the first exchange: a handshake-class alert the server
+    /// sent before it closed, if one is waiting to be read.
+    fn pending_alert(&mut self, e: &io::Error) -> Option<rustls::Error> {
+        if self.answered || self.requests > 1 || !is_end_of_connection(e) {
+            return None;
+        }
+        // rustls may have read the alert already, while it tried to write.
+        let error = match self.stream.conn.process_new_packets() {
+            Err(error) => error,
+            Ok(_) => {
+                self.stream.sock.set_timeout(NextTimeout {
+                    after: Duration::Exact(CLOSE_NOTIFY_WAIT),
+                    ..self.last_timeout
+                });
+                self.stream.conn.read_tls(&mut self.stream.sock).ok()?;
+                self.stream.conn.process_new_packets().err()?
+            }
+        };
+        let as_io = io::Error::new(io::ErrorKind::InvalidData, error.clone());
+        handshake_alert(&as_io).is_some().then_some(error)
+    }
+}
+
+impl Drop for TlsTransport {
+    /// Ends the session with a `close_notify`, so the agent can tell a connection the client
+    /// closed on purpose from one that was cut. Bounded: a peer that stopped reading gets no
+    /// more than [`CLOSE_NOTIFY_WAIT`].
+    fn drop(&mut self) {
+        self.stream.conn.send_close_notify();
+        self.stream.sock.set_timeout(NextTimeout {
+            after: Duration::Exact(CLOSE_NOTIFY_WAIT),
+            ..self.last_timeout
+        });
+        while self.stream.conn.wants_write() {
+            match self.stream.conn.write_tls(&mut self.stream.sock) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+        }
+    }
 }
 
 impl fmt::Debug for TlsTransport {
@@ -197,18 +412,36 @@ impl Transport for TlsTransport {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.stream.sock.set_timeout(timeout);
+        if !self.writing {
+            self.writing = true;
+            self.requests = self.requests.saturating_add(1);
+            self.answered = false;
+        }
+        self.set_timeout(timeout);
         let output = &self.buffers.output()[..amount];
-        self.stream.write_all(output)?;
-        Ok(())
+        let written = self.stream.write_all(output);
+        written.map_err(|e| self.failure(e))
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.stream.sock.set_timeout(timeout);
+        self.writing = false;
+        self.set_timeout(timeout);
         let input = self.buffers.input_append_buf();
-        let amount = self.stream.read(input)?;
-        self.buffers.input_appended(amount);
-        Ok(amount > 0)
+        match self.stream.read(input) {
+            Ok(0) if !self.answered && self.requests > 1 => {
+                let e = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the agent closed the connection (close_notify) without answering",
+                );
+                Err(ureq::Error::Other(Box::new(StaleConnection(e))))
+            }
+            Ok(amount) => {
+                self.buffers.input_appended(amount);
+                self.answered |= amount > 0;
+                Ok(amount > 0)
+            }
+            Err(e) => Err(self.failure(e)),
+        }
     }
 
     /// Asked by the pool before reusing an idle connection. Anything the agent sent after the

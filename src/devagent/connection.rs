@@ -39,6 +39,7 @@ pub(crate) fn serve(shared: &Shared, id: u64, ctl: &ConnCtl, socket: TcpStream) 
         socket,
         shared,
         ctl,
+        carried: 0,
     };
     if conn.handshake().is_err() {
         // rustls has already sent any alert it had; there is no session to close politely.
@@ -101,6 +102,8 @@ struct TlsConn<'a> {
     socket: TcpStream,
     shared: &'a Shared,
     ctl: &'a ConnCtl,
+    /// Requests answered (or refused an answer) on this connection so far.
+    carried: u64,
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -241,12 +244,16 @@ impl TlsConn<'_> {
             head_only: request.method == "HEAD",
             idle_after: request.keep_alive && nothing_pipelined,
         };
+        let reused = self.carried > 0;
+        self.carried += 1;
         let delivery = match plan {
             Plan::Replace(canned) => {
                 self.send(&canned, framing)?;
                 return Ok(true);
             }
             Plan::Close => return Ok(false),
+            Plan::CloseReused if reused => return Ok(false),
+            Plan::CloseReused => Delivery::Whole,
             Plan::Endpoint(delivery) => delivery,
         };
         if let Delivery::Delayed(delay) = delivery {
@@ -262,6 +269,15 @@ impl TlsConn<'_> {
                 if let Some(stall) = stall {
                     self.shared.stop.sleep(stall);
                 }
+                Ok(false)
+            }
+            Delivery::Cut => {
+                let body = response.sent_body();
+                self.write_all(&response.head_until_close())?;
+                self.write_all(&body[..body.len() / 2])?;
+                self.flush()?;
+                // After this, `close` cannot get its close_notify out: the FIN is the end.
+                self.socket.shutdown(Shutdown::Write)?;
                 Ok(false)
             }
             Delivery::Padded(size) => {

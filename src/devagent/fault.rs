@@ -12,8 +12,9 @@ use super::http::Response;
 ///
 /// Request faults replace or disturb the answer to every request while set. Faults that still
 /// send the real answer ([`Fault::Slow`], [`Fault::Oversized`], [`Fault::StallBody`],
-/// [`Fault::Truncate`]) run the endpoint, with its side effects (a `POST /backup` starts a job);
-/// the others ([`Fault::Status`], [`Fault::Drop`], …) answer without touching the agent's state.
+/// [`Fault::Truncate`], [`Fault::CutWithoutCloseNotify`]) run the endpoint, with its side
+/// effects (a `POST /backup` starts a job); the others ([`Fault::Status`], [`Fault::Drop`],
+/// [`Fault::CloseReused`] on a reused connection, …) answer without touching the agent's state.
 /// Handshake faults ([`Fault::WrongKey`], [`Fault::OtherCert`]) apply to every new TLS handshake
 /// and leave requests on already established connections alone; while one is set the agent
 /// refuses TLS session resumption, so that every handshake really presents a certificate.
@@ -68,6 +69,18 @@ pub enum Fault {
     /// Read the request, then close the connection (TLS `close_notify`, TCP FIN) without any
     /// answer.
     Drop,
+    /// A request on a connection that has already carried one gets no answer: the agent reads
+    /// (and records) it, then closes the connection with a TLS `close_notify` and a TCP FIN,
+    /// without running the endpoint. lighttpd does this when it finds, only once the next
+    /// request arrives, that the connection sat idle past its keep-alive timeout. The first
+    /// request on each connection is answered normally, so a request sent again on a fresh
+    /// connection gets its answer.
+    CloseReused,
+    /// Answer without a `Content-Length` (the end of the connection ends the body), send half
+    /// of the body, then end the connection with a TCP FIN and no TLS `close_notify`, as a
+    /// server that died mid-answer: only the missing `close_notify` shows that the body was cut.
+    /// The endpoint runs.
+    CutWithoutCloseNotify,
     /// Answer with this HTTP status and exactly this body, as `application/json`: for answers
     /// no other fault makes, such as a 2xx that reports a refusal or a `null` payload.
     Answer {
@@ -171,6 +184,9 @@ pub(crate) enum Plan {
     Endpoint(Delivery),
     /// Read the request, then close the connection without any answer.
     Close,
+    /// [`Plan::Close`] on a connection that has carried a request before; a normal answer on
+    /// a fresh one.
+    CloseReused,
 }
 
 /// How the endpoint's own answer goes out.
@@ -185,6 +201,8 @@ pub(crate) enum Delivery {
     /// The head (announcing the whole body) and half of the body, then, after stalling this
     /// long if given, the end of the connection.
     Half(Option<Duration>),
+    /// A head without a length, half of the body, then a TCP FIN with no `close_notify`.
+    Cut,
 }
 
 impl Plan {
@@ -217,6 +235,8 @@ impl Plan {
                     .collect(),
             ),
             Fault::Drop => return Plan::Close,
+            Fault::CloseReused => return Plan::CloseReused,
+            Fault::CutWithoutCloseNotify => return Plan::Endpoint(Delivery::Cut),
             Fault::Slow(delay) => return Plan::Endpoint(Delivery::Delayed(*delay)),
             Fault::Oversized(size) => return Plan::Endpoint(Delivery::Padded(*size)),
             Fault::Truncate => return Plan::Endpoint(Delivery::Half(None)),

@@ -241,15 +241,23 @@ impl Response {
     /// The status line and header fields, announcing the `Content-Length` of the whole body;
     /// `close` adds `Connection: close`.
     pub(crate) fn head(&self, close: bool) -> Vec<u8> {
+        self.head_framed(Some(self.body.len()), close)
+    }
+
+    /// The head of an answer whose body ends with the connection: no `Content-Length`, and
+    /// `Connection: close`.
+    pub(crate) fn head_until_close(&self) -> Vec<u8> {
+        self.head_framed(None, true)
+    }
+
+    fn head_framed(&self, length: Option<usize>, close: bool) -> Vec<u8> {
         let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         if self.has_body() {
             // Writing to a String cannot fail.
-            let _ = write!(
-                head,
-                "Content-Type: {}\r\nContent-Length: {}\r\n",
-                self.content_type,
-                self.body.len()
-            );
+            let _ = write!(head, "Content-Type: {}\r\n", self.content_type);
+            if let Some(length) = length {
+                let _ = write!(head, "Content-Length: {length}\r\n");
+            }
         }
         for (name, value) in &self.headers {
             let _ = write!(head, "{name}: {value}\r\n");

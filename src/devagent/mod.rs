@@ -10,8 +10,9 @@
 //! fake guest is vmid 101.
 //!
 //! On demand it misbehaves ([`Fault`]): error statuses, bodies that are not JSON or have the
-//! wrong shape, oversized, truncated or stalled bodies, dropped connections, redirects, and
-//! handshakes that present another certificate or sign with the wrong key. [`DevAgent::stats`]
+//! wrong shape, oversized, truncated or stalled bodies, bodies cut without a `close_notify`,
+//! dropped connections, kept-alive connections closed only when reused (as lighttpd does),
+//! redirects, and handshakes that present another certificate or sign with the wrong key. [`DevAgent::stats`]
 //! and [`DevAgent::requests`] show what the client really did: connections, handshakes,
 //! requests, headers and bodies.
 //!

@@ -576,6 +576,50 @@ fn drop_closes_without_an_answer() {
 }
 
 #[test]
+fn close_reused_answers_a_connections_first_request_and_drops_the_next() {
+    let agent = agent();
+    agent.set_fault(Fault::CloseReused);
+    let mut c = connect(&agent);
+    assert_eq!(c.get(&agent, "/storage").status, 200);
+    c.send("POST", "/backup", Some(agent.token()), Some("{}"));
+    let (raw, end) = c.read_until_closed();
+    assert!(raw.is_empty(), "no answer on the reused connection");
+    end.expect("closed with close_notify, as lighttpd does");
+    // The request was received but not acted on: no job started.
+    assert_eq!(agent.requests().len(), 2);
+    let mut fresh = connect(&agent);
+    assert_eq!(
+        fresh.get(&agent, "/backup/status").json()["data"]["job_id"],
+        ""
+    );
+}
+
+#[test]
+fn cut_without_close_notify_ends_an_undelimited_body_with_a_bare_fin() {
+    let agent = agent();
+    let mut c = connect(&agent);
+    let full = c.get(&agent, "/storage").body;
+    agent.set_fault(Fault::CutWithoutCloseNotify);
+    c.send("GET", "/storage", Some(agent.token()), None);
+    let (raw, end) = c.read_until_closed();
+    let err = end.expect_err("a FIN without close_notify");
+    assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err}");
+    let mut fields = [httparse::EMPTY_HEADER; 16];
+    let mut head = httparse::Response::new(&mut fields);
+    let httparse::Status::Complete(n) = head.parse(&raw).unwrap() else {
+        panic!("no complete head");
+    };
+    assert!(
+        !head
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("content-length")),
+        "the end of the connection must be what ends the body"
+    );
+    assert_eq!(&raw[n..], &full[..full.len() / 2]);
+}
+
+#[test]
 fn oversized_bodies_have_the_exact_size_and_stay_valid() {
     let agent = agent();
     let mut c = connect(&agent);

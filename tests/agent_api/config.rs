@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{Client, Error};
+use felhom_agentapi::{Client, Error, Fingerprint};
 
 use crate::{agent, any_pin};
 
@@ -22,14 +22,14 @@ fn bad_endpoints_are_refused_at_construction() {
         ("", "empty"),
         (":8443", "no host"),
     ] {
-        let message = config_message(Client::new(endpoint, "token", &any_pin()));
+        let message = config_message(Client::new(endpoint, "token", any_pin()));
         assert!(message.contains(says), "{endpoint:?}: {message}");
     }
 }
 
 #[test]
 fn an_empty_token_is_refused() {
-    let message = config_message(Client::new("10.0.0.1:8443", "", &any_pin()));
+    let message = config_message(Client::new("10.0.0.1:8443", "", any_pin()));
     assert!(message.contains("token is empty"), "{message}");
 }
 
@@ -39,7 +39,7 @@ fn a_fingerprint_that_is_not_a_sha256_is_refused() {
     let message = config_message(Client::new("10.0.0.1:8443", "token", sha1));
     assert!(message.contains("40 hex digits"), "{message}");
     let message = config_message(
-        Client::builder("10.0.0.1:8443", "token", &any_pin())
+        Client::builder("10.0.0.1:8443", "token", any_pin())
             .also_pin("not hex")
             .build(),
     );
@@ -48,7 +48,7 @@ fn a_fingerprint_that_is_not_a_sha256_is_refused() {
 
 #[test]
 fn a_zero_timeout_is_refused() {
-    let result = Client::builder("10.0.0.1:8443", "token", &any_pin())
+    let result = Client::builder("10.0.0.1:8443", "token", any_pin())
         .timeout(Duration::ZERO)
         .build();
     assert!(config_message(result).contains("timeouts"));
@@ -58,12 +58,7 @@ fn a_zero_timeout_is_refused() {
 fn the_https_prefix_is_accepted_and_the_endpoint_normalized() {
     let agent = agent();
     let with_scheme = format!("https://{}", agent.endpoint());
-    let client = Client::new(
-        &with_scheme,
-        agent.token(),
-        &agent.fingerprint().to_string(),
-    )
-    .unwrap();
+    let client = Client::new(&with_scheme, agent.token(), agent.fingerprint().to_string()).unwrap();
     assert_eq!(client.endpoint(), agent.endpoint());
     client.storage().unwrap();
 }
@@ -79,10 +74,28 @@ fn numeric_hosts_that_are_not_ip_addresses_are_refused() {
         "127.1:8443",
         "0177.0.0.0x8:8443",
     ] {
-        let result = Client::new(endpoint, "token", &any_pin());
+        let result = Client::new(endpoint, "token", any_pin());
         assert!(
             matches!(result, Err(Error::Config { .. })),
             "{endpoint}: {result:?}"
         );
     }
+}
+
+#[test]
+fn the_builder_takes_a_fingerprint_as_well_as_text() {
+    let agent = agent();
+    let pin = agent.fingerprint();
+    let other = Fingerprint::of_der(b"the next certificate");
+    let client = Client::builder(&agent.endpoint(), agent.token(), pin)
+        .also_pin(other)
+        .also_pin(other.to_colon_hex())
+        .build()
+        .unwrap();
+    assert_eq!(client.pins(), [pin, other]);
+    client.storage().unwrap();
+    Client::new(&agent.endpoint(), agent.token(), pin)
+        .unwrap()
+        .storage()
+        .unwrap();
 }

@@ -16,7 +16,7 @@ fn client_is_clone_send_sync_and_errors_cross_threads() {
 }
 
 #[test]
-fn sequential_calls_reuse_one_kept_alive_connection() {
+fn sequential_gets_reuse_one_kept_alive_connection_and_each_post_gets_a_fresh_one() {
     let agent = agent();
     let client = client(&agent);
     for _ in 0..5 {
@@ -25,10 +25,16 @@ fn sequential_calls_reuse_one_kept_alive_connection() {
         client.host_metrics().unwrap();
     }
     let stats = agent.stats();
-    assert_eq!(stats.connections, 1, "{stats:?}");
-    assert_eq!(stats.handshakes, 1, "{stats:?}");
+    assert_eq!(stats.connections, 6, "{stats:?}");
+    assert_eq!(stats.handshakes, 6, "{stats:?}");
     assert_eq!(stats.requests, 15);
-    assert!(agent.requests().iter().all(|r| r.connection == 1));
+    let requests = agent.requests();
+    let (gets, posts): (Vec<_>, Vec<_>) = requests.iter().partition(|r| r.method == "GET");
+    assert!(gets.iter().all(|r| r.connection == 1), "{gets:?}");
+    let mut post_connections: Vec<u64> = posts.iter().map(|r| r.connection).collect();
+    post_connections.dedup();
+    assert_eq!(post_connections.len(), 5, "one connection per POST");
+    assert!(!post_connections.contains(&1));
 }
 
 #[test]
@@ -98,9 +104,13 @@ fn a_restarted_agent_is_reached_on_a_fresh_connection() {
         .token(token)
         .start()
         .unwrap();
-    client.start_backup().unwrap();
     client.storage().unwrap();
-    assert_eq!(agent.stats().connections, 1);
+    client.start_backup().unwrap();
+    assert_eq!(
+        agent.stats().connections,
+        2,
+        "a POST never takes the GET's connection"
+    );
     assert_eq!(agent.requests().len(), 2);
 }
 

@@ -212,7 +212,7 @@ fn a_wrong_token_is_http_401_with_advice() {
     let client = felhom_agentapi::Client::new(
         &agent.endpoint(),
         "not-the-token",
-        &agent.fingerprint().to_string(),
+        agent.fingerprint().to_string(),
     )
     .unwrap();
     let err = client.storage().unwrap_err();

@@ -42,7 +42,7 @@ fn a_refused_port_is_connect_and_never_reached_the_agent() {
         .local_addr()
         .unwrap()
         .port();
-    let client = Client::new(&format!("127.0.0.1:{port}"), "token", &any_pin()).unwrap();
+    let client = Client::new(&format!("127.0.0.1:{port}"), "token", any_pin()).unwrap();
     let err = client.start_backup().unwrap_err();
     assert!(
         matches!(
@@ -64,7 +64,7 @@ fn a_server_that_never_finishes_the_handshake_is_a_connect_timeout() {
     let (endpoint, stop) = raw_server(|_socket, stopped| {
         let _ = stopped.recv_timeout(Duration::from_secs(5));
     });
-    let client = Client::builder(&endpoint, "token", &any_pin())
+    let client = Client::builder(&endpoint, "token", any_pin())
         .connect_timeout(Duration::from_millis(200))
         .build()
         .unwrap();
@@ -93,7 +93,7 @@ fn a_server_that_does_not_speak_tls_is_a_tls_error() {
         let _ = socket.read(&mut buf);
         let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
     });
-    let client = Client::new(&endpoint, "token", &any_pin()).unwrap();
+    let client = Client::new(&endpoint, "token", any_pin()).unwrap();
     let err = client.storage().unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     assert!(!err.may_have_reached_agent());

@@ -8,13 +8,21 @@ mod common;
 
 mod answers;
 mod backup;
+mod bootstrap;
+mod cap;
+mod certificates;
+mod closing;
 mod config;
 mod connections;
 mod endpoints;
 mod format;
 mod limits;
 mod pool;
+mod refusals;
+mod reuse;
 mod secrets;
+mod servers;
+mod tokens;
 mod trust;
 
 use felhom_agentapi::devagent::Fault;

@@ -10,7 +10,7 @@ use crate::{agent, client};
 fn a_leaf_that_matches_no_pin_is_refused_before_anything_is_sent() {
     let agent = agent();
     let wrong = Fingerprint::of_der(b"some other certificate");
-    let client = Client::new(&agent.endpoint(), agent.token(), &wrong.to_string()).unwrap();
+    let client = Client::new(&agent.endpoint(), agent.token(), wrong.to_string()).unwrap();
     let err = client.storage().unwrap_err();
     match &err {
         Error::PinMismatch {
@@ -108,9 +108,9 @@ fn also_pin_accepts_either_certificate_during_a_rotation() {
     let client = Client::builder(
         &agent.endpoint(),
         agent.token(),
-        &old.fingerprint().to_string(),
+        old.fingerprint().to_string(),
     )
-    .also_pin(&new.fingerprint().to_colon_hex())
+    .also_pin(new.fingerprint().to_colon_hex())
     .build()
     .unwrap();
     client.storage().unwrap();
@@ -129,7 +129,7 @@ fn also_pin_accepts_either_certificate_during_a_rotation() {
     let stale = Client::new(
         &agent.endpoint(),
         agent.token(),
-        &old.fingerprint().to_string(),
+        old.fingerprint().to_string(),
     )
     .unwrap();
     assert!(matches!(stale.storage(), Err(Error::PinMismatch { .. })));

@@ -115,3 +115,31 @@ fn a_malformed_fingerprint_exits_2() {
     assert!(out.stderr.contains("FELHOM_AGENT_FINGERPRINT") || out.stderr.contains("fingerprint"));
     assert_nothing_sent(&agent);
 }
+
+#[test]
+fn fingerprint_completes_the_handshake_and_gives_no_pin_to_a_server_without_the_key() {
+    let agent = agent();
+    Invocation::bare()
+        .args(["fingerprint", "--endpoint", &agent.endpoint()])
+        .run()
+        .status(0);
+    // The handshake went all the way: the agent counts it once its last flight is out.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while agent.stats().handshakes == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(agent.stats().handshakes, 1);
+
+    // The right certificate, signed with another key: whoever answers cannot prove it is the
+    // agent, so no pin is printed.
+    agent.set_fault(Fault::WrongKey);
+    let out = Invocation::bare()
+        .args(["fingerprint", "--endpoint", &agent.endpoint()])
+        .run()
+        .failure(5);
+    assert_eq!(out.stdout, "");
+    out.stderr_has(&format!("TLS handshake with {}", agent.endpoint()));
+    out.stderr_has("does not hold that certificate's private key");
+    assert!(!out.stderr.contains("GET /storage"), "{out:#?}");
+    assert_nothing_sent(&agent);
+}

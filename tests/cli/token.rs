@@ -114,3 +114,18 @@ fn the_token_can_come_from_stdin_and_wins() {
         .failure(2);
     out.stderr_has("standard input is empty");
 }
+
+#[test]
+fn a_token_that_is_not_visible_ascii_exits_2_and_nothing_is_sent() {
+    let agent = agent();
+    for token in ["tökén", "two words"] {
+        let out = Invocation::to(&agent)
+            .env("FELHOM_AGENT_TOKEN", token)
+            .secret(token)
+            .args(["storage"])
+            .run()
+            .failure(2);
+        out.stderr_has("visible ASCII");
+    }
+    assert_nothing_sent(&agent);
+}

@@ -15,11 +15,7 @@ pub fn agent() -> DevAgent {
 
 /// A builder for a client of `agent`, pinned to its certificate.
 pub fn builder(agent: &DevAgent) -> ClientBuilder {
-    Client::builder(
-        &agent.endpoint(),
-        agent.token(),
-        &agent.fingerprint().to_string(),
-    )
+    Client::builder(&agent.endpoint(), agent.token(), agent.fingerprint())
 }
 
 /// A client of `agent` with default settings.

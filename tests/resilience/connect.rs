@@ -140,7 +140,7 @@ fn expect_connect_timeout(
     limit: Duration,
 ) {
     let server = RawServer::start(Behaviour::Silent);
-    let client = Client::builder(&server.endpoint, TOKEN, &any_pin())
+    let client = Client::builder(&server.endpoint, TOKEN, any_pin())
         .connect_timeout(limits.connect)
         .timeout(limits.call)
         .build()
@@ -218,7 +218,7 @@ fn a_refused_port_is_connect_for_every_kind_of_call() {
         .local_addr()
         .unwrap()
         .to_string();
-    let client = Client::builder(&endpoint, TOKEN, &any_pin())
+    let client = Client::builder(&endpoint, TOKEN, any_pin())
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();

@@ -1,5 +1,7 @@
 //! Calls whose fate is unknown: the agent got the request, then the answer never came whole.
-//! The client reports that the request may have reached the agent, and never sends it again.
+//! The client reports that the request may have reached the agent, and never sends a POST
+//! again. A GET whose kept-alive connection ended before any byte of the answer is sent once
+//! more, on a fresh connection (the agent cannot tell that from an idle close).
 
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use crate::{agent, builder, client, drop_pooled_connections, recorded, shared};
 
 type Call = fn(&Client) -> Result<(), Error>;
 
-/// The calls under test: non-idempotent POSTs, and a GET (the client retries nothing at all).
+/// The calls under test: non-idempotent POSTs, and a GET.
 const CALLS: [(&str, &str, Call); 3] = [
     ("POST", "/backup", |c| c.start_backup().map(drop)),
     ("POST", "/disks/format", |c| {
@@ -31,8 +33,8 @@ fn prepare(agent: &DevAgent, client: &Client, pooled: bool) {
 
 /// Makes every call of [`CALLS`], over a pooled and over a fresh connection, with `fault` set;
 /// hands each error to `check` with the call's method, path and a context for messages, and
-/// asserts that it may have reached the agent and was sent exactly once. Afterwards the same
-/// client must work again.
+/// asserts that it may have reached the agent and was sent once (twice for a GET whose
+/// kept-alive connection was dropped unanswered). Afterwards the same client must work again.
 fn each_call_with(
     agent: &DevAgent,
     client: &Client,
@@ -49,11 +51,14 @@ fn each_call_with(
             check(&err, method, path, &context);
             assert!(err.may_have_reached_agent(), "{context}: {err}");
             // The request is logged before the agent hangs up, and the call has returned: any
-            // retry would already be in the log.
+            // retry would already be in the log. Only a GET whose kept-alive connection was
+            // dropped before any answer goes out again; POSTs always get a fresh connection.
+            let resent = pooled && method == "GET" && fault == Fault::Drop;
+            let sent = if resent { 2 } else { 1 };
             assert_eq!(
                 recorded(agent, method, path),
-                before + 1,
-                "{context}: sent exactly once"
+                before + sent,
+                "{context}: sent {sent} times"
             );
         }
     }

@@ -107,9 +107,18 @@ fn the_same_client_recovers_from_every_fault() {
                     assert_eq!(requests.len(), logged, "{context}: nothing was sent");
                 } else {
                     assert!(err.may_have_reached_agent(), "{context}: {err}");
-                    assert_eq!(requests.len(), logged + 1, "{context}: sent once");
-                    let last = &requests[logged];
-                    assert_eq!((last.method.as_str(), last.path.as_str()), (method, path));
+                    // A kept-alive connection dropped before any answer is the one case where a
+                    // GET goes out once more, on a fresh connection.
+                    let resent = pooled && method == "GET" && fault == Fault::Drop;
+                    let sent = if resent { 2 } else { 1 };
+                    assert_eq!(
+                        requests.len(),
+                        logged + sent,
+                        "{context}: sent {sent} times"
+                    );
+                    for last in &requests[logged..] {
+                        assert_eq!((last.method.as_str(), last.path.as_str()), (method, path));
+                    }
                 }
 
                 // The same client, straight away: both kinds of call work again.

@@ -1,6 +1,7 @@
 //! The soak: eight threads share one `Client` for thousands of calls while the agent injects a
 //! mix of faults. Every call ends, in success or in the typed error its fault calls for; no
-//! request is sent twice; file descriptors and memory do not grow.
+//! POST is sent twice, and a GET only when its kept-alive connection ended unanswered; file
+//! descriptors and memory do not grow.
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic;
@@ -244,6 +245,21 @@ fn soak_shared_client_under_mixed_faults() {
             .entry(expected_outcome(&mix[(k % mix.len() as u64) as usize]))
             .or_default() += 1;
     }
+    // Every call sent one request, except those refused in the handshake or before it, and the
+    // GETs sent once more because their kept-alive connection was dropped unanswered: such a
+    // drop ends in no outcome of its own, so it takes one `Io` off the expectation.
+    let pins = counts.get(&Outcome::PinMismatch).copied().unwrap_or(0);
+    let connect_timeouts = counts.get(&Outcome::TimeoutConnect).copied().unwrap_or(0);
+    let resent = (requests as usize + pins + connect_timeouts).saturating_sub(soak.len());
+    let drops = (0..requests)
+        .filter(|k| mix[(k % mix.len() as u64) as usize] == Some(Fault::Drop))
+        .count();
+    assert!(
+        resent <= drops,
+        "{resent} requests more than calls, but only {drops} were dropped"
+    );
+    let io = expected.entry(Outcome::Io).or_default();
+    *io = io.saturating_sub(resent);
     let pin_slot = mix
         .iter()
         .position(|e| *e == Some(Fault::OtherCert))
@@ -271,15 +287,6 @@ fn soak_shared_client_under_mixed_faults() {
         );
         assert!(got > 0, "the mix must have produced {outcome:?}");
     }
-    // No call was sent twice: every call either reached the agent as one request, or was
-    // refused in the handshake.
-    let pins = counts.get(&Outcome::PinMismatch).copied().unwrap_or(0);
-    let sent = requests as usize + pins;
-    assert!(
-        sent <= soak.len() && sent + timeouts >= soak.len(),
-        "{} calls, but {requests} requests and {pins} refused handshakes",
-        soak.len()
-    );
 
     // Every format request body is unique. A call that got an answer, or lost it to Drop or
     // Truncate (which log the request before hanging up; the agent closes nothing else here),
