@@ -546,12 +546,9 @@ fn backup_running_is_ok_with_a_note_and_failed_warns() {
             .contains(&"[OK] backup of guest 101: no backup job has run (phase idle)".to_string())
     );
 
-    let client = felhom_agentapi::Client::new(
-        &agent.endpoint(),
-        agent.token(),
-        &agent.fingerprint().to_string(),
-    )
-    .unwrap();
+    let client =
+        felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), agent.fingerprint())
+            .unwrap();
     client.start_backup().unwrap();
     let p = check(&agent, &["--backup"]);
     assert_eq!(p.code, 0, "{p:#?}");

@@ -33,9 +33,9 @@ pub fn client(endpoint: &str, conn: &ConnectionArgs, token: &str) -> Result<Clie
                 .to_string(),
         ));
     };
-    let mut builder = Client::builder(endpoint, token, &first.to_string());
+    let mut builder = Client::builder(endpoint, token, *first);
     for pin in rest {
-        builder = builder.also_pin(&pin.to_string());
+        builder = builder.also_pin(*pin);
     }
     if let Some(t) = conn.timeout {
         builder = builder.timeout(t);
