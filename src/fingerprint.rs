@@ -8,9 +8,11 @@ use sha2::{Digest, Sha256};
 /// The SHA-256 digest of a certificate's DER bytes: the pin that the client trusts.
 ///
 /// Parsing is tolerant of the ways people copy fingerprints around: any case, `:` or white space
-/// between digits, an optional `sha256:` prefix, and a trailing newline. It is strict about the
+/// between digits, an optional `sha256:` prefix, the whole line `openssl x509 -fingerprint
+/// -sha256` prints (`SHA256 Fingerprint=AB:CD:…`), and a trailing newline. It is strict about the
 /// one thing that matters: the result must be exactly 32 bytes. A shorter digest (MD5, SHA-1) is
-/// an error, never silently accepted.
+/// an error, never silently accepted, and so is a curl `sha256//…` pin, which is the hash of the
+/// certificate's public key rather than of the certificate.
 ///
 /// `Display` prints 64 lowercase hex digits; the alternate form (`{:#}`) prints uppercase
 /// colon-separated pairs, as Proxmox shows them.
@@ -23,8 +25,15 @@ use sha2::{Digest, Sha256};
 /// assert_eq!(fp.to_string(), "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
 /// assert!(format!("{fp:#}").starts_with("AB:CD:EF:01:"));
 ///
+/// // What openssl prints is accepted as it is.
+/// let openssl = format!("SHA256 Fingerprint={fp:#}");
+/// assert_eq!(openssl.parse::<Fingerprint>()?, fp);
+///
 /// // A SHA-1 fingerprint is too short to be a pin.
 /// assert!("da39a3ee5e6b4b0d3255bfef95601890afd80709".parse::<Fingerprint>().is_err());
+/// // A curl public-key pin names the key, not the certificate.
+/// let spki = "sha256//YhKJKSzoTt2b5FP18fvpHo7fJYqQCjAa3HWY3tvRMwE=".parse::<Fingerprint>();
+/// assert!(spki.unwrap_err().to_string().contains("public key"));
 /// # Ok::<(), felhom_agentapi::ParseFingerprintError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -85,7 +94,14 @@ impl FromStr for Fingerprint {
 
     fn from_str(s: &str) -> Result<Fingerprint, ParseFingerprintError> {
         let trimmed = s.trim();
-        let digits = strip_prefix_ignore_case(trimmed, "sha256:").unwrap_or(trimmed);
+        if strip_prefix_ignore_case(trimmed, "sha256//").is_some() {
+            return Err(ParseFingerprintError::PublicKeyPin);
+        }
+        // `openssl x509 -fingerprint -sha256` prints `SHA256 Fingerprint=` (OpenSSL 1.1) or
+        // `sha256 Fingerprint=` (OpenSSL 3) before the colon form.
+        let digits = strip_prefix_ignore_case(trimmed, "sha256 fingerprint=")
+            .or_else(|| strip_prefix_ignore_case(trimmed, "sha256:"))
+            .unwrap_or(trimmed);
         let mut bytes = Vec::with_capacity(32);
         let mut high: Option<u8> = None;
         let mut count = 0usize;
@@ -221,6 +237,9 @@ pub enum ParseFingerprintError {
         /// How many hex digits the string held.
         hex_digits: usize,
     },
+    /// A curl `--pinnedpubkey` pin (`sha256//<base64>`): the SHA-256 of the certificate's public
+    /// key (its SPKI), not of the certificate, so it can never equal a certificate pin.
+    PublicKeyPin,
 }
 
 impl fmt::Display for ParseFingerprintError {
@@ -241,6 +260,12 @@ impl fmt::Display for ParseFingerprintError {
                 f,
                 "fingerprint has {hex_digits} hex digits, but a SHA-256 fingerprint has exactly 64 \
                  (is it an MD5 or SHA-1 fingerprint? ask for the SHA-256 of the certificate)"
+            ),
+            ParseFingerprintError::PublicKeyPin => f.write_str(
+                "fingerprint is a curl sha256// pin, which pins the certificate's public key, not \
+                 the certificate: give the SHA-256 of the whole certificate (what \
+                 'felhom-agentctl fingerprint' or 'openssl x509 -noout -fingerprint -sha256' \
+                 prints)",
             ),
         }
     }
@@ -266,6 +291,8 @@ mod tests {
             format!("SHA256:{colon}"),
             colon.to_lowercase(),
             colon.replace(':', " "),
+            format!("SHA256 Fingerprint={colon}"),
+            format!("sha256 Fingerprint={colon}\n"),
         ] {
             assert_eq!(s.parse::<Fingerprint>(), Ok(want), "input {s:?}");
         }
@@ -307,6 +334,20 @@ mod tests {
         );
         // A prefix that is not sha256 is not silently skipped.
         assert!(format!("md5:{HEX}").parse::<Fingerprint>().is_err());
+        assert!(
+            format!("SHA1 Fingerprint={HEX}")
+                .parse::<Fingerprint>()
+                .is_err()
+        );
+        // A curl SPKI pin, whatever its base64 says, is a different hash of a different thing.
+        assert_eq!(
+            "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".parse::<Fingerprint>(),
+            Err(ParseFingerprintError::PublicKeyPin)
+        );
+        assert_eq!(
+            format!(" SHA256//{HEX}").parse::<Fingerprint>(),
+            Err(ParseFingerprintError::PublicKeyPin)
+        );
     }
 
     #[test]
