@@ -94,6 +94,7 @@ pub mod prometheus;
 mod proptests;
 mod redact;
 mod request;
+mod settings;
 mod shell;
 pub mod terminal;
 mod transport;
@@ -111,6 +112,10 @@ pub use error::{Error, FormatRefused, TimeoutStage, WipeAuthorization};
 pub use fingerprint::{Fingerprint, IntoPin, ParseFingerprintError};
 pub use first_use::presented_fingerprint;
 pub use request::MAX_BODY as MAX_RESPONSE_BYTES;
+pub use settings::{
+    Overrides, Settings, TOKEN_CREDENTIAL, TokenSource, parse_duration, read_pins_file, vars,
+    write_pins_file,
+};
 pub use wire::{
     BackupPhase, BackupResponse, DiskInfo, DisksResponse, DueResponse, EjectResult, FormatResult,
     HostMetrics, HostMetricsResponse, MountInfo, PendingOp, SmartSummary, StatusResponse,

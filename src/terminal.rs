@@ -67,9 +67,40 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// At most this many characters of a value are echoed by [`shorten`].
+pub const ECHO_LIMIT: usize = 80;
+
+/// `value` quoted and escaped as `{:?}` writes it (no character that [`could_rewrite`] a
+/// terminal survives), and cut after [`ECHO_LIMIT`] characters with a note of the full length,
+/// for echoing what a user typed in a message: a 5,000-character typo is shown once, as its
+/// start.
+///
+/// ```
+/// use felhom_agentapi::terminal::shorten;
+///
+/// assert_eq!(shorten("10.0.0.1:8443"), "\"10.0.0.1:8443\"");
+/// assert!(shorten(&"x".repeat(5000)).ends_with("… (5000 characters)"));
+/// ```
+pub fn shorten(value: &str) -> String {
+    let count = value.chars().count();
+    if count <= ECHO_LIMIT {
+        return format!("{value:?}");
+    }
+    let head: String = value.chars().take(ECHO_LIMIT).collect();
+    format!("{head:?}… ({count} characters)")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::could_rewrite;
+    use super::{could_rewrite, shorten};
+
+    #[test]
+    fn short_values_are_quoted_whole_and_long_ones_cut() {
+        assert_eq!(shorten("a\u{1b}[2J"), "\"a\\u{1b}[2J\"");
+        let shown = shorten(&"x".repeat(5000));
+        assert!(shown.len() < 120, "{shown}");
+        assert!(!shorten(&"\u{202e}".repeat(100)).chars().any(could_rewrite));
+    }
 
     #[test]
     fn the_bidirectional_formatting_characters_and_no_neighbour() {

@@ -1,0 +1,102 @@
+//! Time limits in settings: a number of seconds always; with the `durations` feature also what
+//! Go and systemd write (`1h30m`, `1.5s`, `500ms`, `2 min`), read by the jiff crate.
+
+use std::time::Duration;
+
+/// Parses a time limit, as written in a settings file, an environment variable or a flag.
+///
+/// A plain number is seconds, as in systemd (`30`, `1.5`). With the crate's `durations`
+/// feature, any duration jiff's "friendly" format reads is accepted too: Go's `1h30m` and
+/// `500ms`, systemd's `2 min` and `1.5s`, and spelled-out units (`90 seconds`). Negative
+/// durations are refused. Without the feature, a value with a unit is refused with a message
+/// saying so.
+///
+/// ```
+/// use std::time::Duration;
+/// use felhom_agentapi::parse_duration;
+///
+/// assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+/// # #[cfg(feature = "durations")] {
+/// assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+/// assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+/// assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+/// assert_eq!(parse_duration("2 min"), Ok(Duration::from_secs(120)));
+/// # }
+/// assert!(parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let s = text.trim();
+    let shown = crate::terminal::shorten(text);
+    if s.is_empty() {
+        return Err("the duration is empty: write seconds (30) or a duration like 1m30s".into());
+    }
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return seconds(s).ok_or_else(|| format!("{shown} is not a number of seconds"));
+    }
+    with_units(s, &shown)
+}
+
+fn seconds(s: &str) -> Option<Duration> {
+    let value: f64 = s.parse().ok()?;
+    Duration::try_from_secs_f64(value).ok()
+}
+
+#[cfg(feature = "durations")]
+fn with_units(s: &str, shown: &str) -> Result<Duration, String> {
+    let parsed: jiff::SignedDuration = s.parse().map_err(|_| {
+        format!(
+            "{shown} is not a duration: write seconds (30) or a duration as Go or systemd write \
+             them (500ms, 1.5s, 1h30m, 2 min)"
+        )
+    })?;
+    Duration::try_from(parsed).map_err(|_| format!("{shown} is negative: a time limit cannot be"))
+}
+
+#[cfg(not(feature = "durations"))]
+fn with_units(_: &str, shown: &str) -> Result<Duration, String> {
+    Err(format!(
+        "{shown} is not a number of seconds; durations with units (1h30m, 500ms) need the \
+         felhom-agentapi feature \"durations\""
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_numbers_are_seconds() {
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration(" 1.5 "), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "1.2.3", ".", "1e400"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[cfg(feature = "durations")]
+    #[test]
+    fn go_and_systemd_spellings_are_read() {
+        for (text, want) in [
+            ("1h30m", 5400_000),
+            ("1.5s", 1500),
+            ("500ms", 500),
+            ("2 min", 120_000),
+            ("2m", 120_000),
+            ("1m30s", 90_000),
+            ("90 seconds", 90_000),
+            ("1h 2m 3s", 3_723_000),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(want)),
+                "{text:?}"
+            );
+        }
+        for bad in ["soon", "5 parsecs", "-1s", "1x", "s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+        let long = parse_duration(&"9".repeat(5000)).unwrap_err();
+        assert!(long.len() < 300, "{long}");
+    }
+}
