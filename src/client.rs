@@ -15,6 +15,7 @@ use crate::endpoint;
 use crate::error::{Error, TimeoutStage};
 use crate::fingerprint::IntoPin;
 use crate::fingerprint::sealed::PinSource;
+use crate::observe::{Hook, Observer};
 use crate::redact::REDACTED;
 use crate::request::{Sender, Settings};
 use crate::wire::{
@@ -100,6 +101,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     max_idle_connections: usize,
     idle_timeout: Duration,
+    hook: Hook,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -112,6 +114,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_idle_connections", &self.max_idle_connections)
             .field("idle_timeout", &self.idle_timeout)
+            .field("observer", &self.hook)
             .finish()
     }
 }
@@ -150,6 +153,13 @@ impl ClientBuilder {
     /// agent has just closed is sent again on a fresh one, which costs a handshake.
     pub fn idle_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// Tells `observer` about every TLS handshake and every call (see [`Observer`]): for
+    /// logs, and `felhom-agentctl -v`. None by default.
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> ClientBuilder {
+        self.hook = Hook(Some(observer));
         self
     }
 
@@ -210,6 +220,7 @@ impl ClientBuilder {
             connect_timeout: self.connect_timeout,
             max_idle_connections: self.max_idle_connections,
             idle_timeout: self.idle_timeout,
+            hook: self.hook,
         })
         .map_err(config_error)?;
         Ok(Client {
@@ -255,6 +266,7 @@ impl Client {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            hook: Hook::default(),
         }
     }
 

@@ -88,6 +88,7 @@ mod first_use;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
+mod observe;
 mod pin;
 pub mod prometheus;
 #[cfg(test)]
@@ -111,6 +112,7 @@ pub use client::{
 pub use error::{Error, FormatRefused, TimeoutStage, WipeAuthorization};
 pub use fingerprint::{Fingerprint, IntoPin, ParseFingerprintError};
 pub use first_use::presented_fingerprint;
+pub use observe::{CallTiming, Handshake, Observer};
 pub use request::MAX_BODY as MAX_RESPONSE_BYTES;
 pub use settings::{
     Overrides, Settings, TOKEN_CREDENTIAL, TokenSource, parse_duration, read_pins_file, vars,

@@ -12,6 +12,7 @@ use crate::answer::Answer;
 use crate::call::Call;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, TimeoutStage};
+use crate::observe::{CallTiming, Hook};
 use crate::pin::PinnedVerifier;
 use crate::transport::{
     self, HandshakeFailure, LiteralResolver, PinnedTlsConnector, StaleConnection,
@@ -33,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) connect_timeout: Duration,
     pub(crate) max_idle_connections: usize,
     pub(crate) idle_timeout: Duration,
+    /// Told about each handshake and each call.
+    pub(crate) hook: Hook,
 }
 
 /// Sends requests to one agent over pinned TLS: GETs over kept-alive connections, POSTs each
@@ -48,6 +51,7 @@ pub(crate) struct Sender {
     pins: Vec<Fingerprint>,
     timeout: Duration,
     connect_timeout: Duration,
+    hook: Hook,
 }
 
 impl Sender {
@@ -67,7 +71,7 @@ impl Sender {
         let agent = |max_idle: usize| {
             ureq::Agent::with_parts(
                 agent_config(&settings, max_idle),
-                PinnedTlsConnector::new(Arc::clone(&tls)),
+                PinnedTlsConnector::new(Arc::clone(&tls), settings.hook.clone()),
                 LiteralResolver::default(),
             )
         };
@@ -80,6 +84,7 @@ impl Sender {
             pins: settings.pins,
             timeout: settings.timeout,
             connect_timeout: settings.connect_timeout,
+            hook: settings.hook,
         })
     }
 
@@ -110,6 +115,21 @@ impl Sender {
         call: &Call,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, Error> {
+        let Some(observer) = &self.hook.0 else {
+            return self.deliver(call, body);
+        };
+        let started = std::time::Instant::now();
+        let result = self.deliver(call, body);
+        observer.call(&CallTiming {
+            call: call.clone(),
+            status: result.as_ref().ok().map(|a| a.status),
+            took: started.elapsed(),
+        });
+        result
+    }
+
+    /// [`Sender::send`], without telling the observer.
+    fn deliver(&self, call: &Call, body: Option<&serde_json::Value>) -> Result<Answer, Error> {
         if call.path().is_none() {
             // The client's methods only send requests; a handshake alone is never sent here.
             return Err(Error::Io {

@@ -23,6 +23,7 @@ use ureq::unversioned::transport::{
 
 use crate::Fingerprint;
 use crate::certificate::Unusable;
+use crate::observe::{Handshake, Hook, protocol_name};
 use crate::pin::PinMismatch;
 
 /// A failure before the request was sent: TCP connect or TLS handshake.
@@ -194,11 +195,12 @@ pub(crate) fn client_config(
 /// Makes the TCP connection and the pinned TLS session over it, in one step.
 pub(crate) struct PinnedTlsConnector {
     config: Arc<ClientConfig>,
+    hook: Hook,
 }
 
 impl PinnedTlsConnector {
-    pub(crate) fn new(config: Arc<ClientConfig>) -> PinnedTlsConnector {
-        PinnedTlsConnector { config }
+    pub(crate) fn new(config: Arc<ClientConfig>, hook: Hook) -> PinnedTlsConnector {
+        PinnedTlsConnector { config, hook }
     }
 }
 
@@ -222,6 +224,7 @@ impl Connector<()> for PinnedTlsConnector {
             let message = "refusing a URL that is not https";
             return Err(HandshakeFailure::Tls(message.into()).into_ureq());
         }
+        let started = std::time::Instant::now();
         let tcp = match Connector::<()>::connect(&TcpConnector::default(), details, None) {
             Ok(Some(tcp)) => tcp,
             Ok(None) => {
@@ -251,6 +254,31 @@ impl Connector<()> for PinnedTlsConnector {
         while conn.is_handshaking() {
             conn.complete_io(&mut sock)
                 .map_err(|e| HandshakeFailure::from_handshake_io(e).into_ureq())?;
+        }
+        if let Some(observer) = &self.hook.0 {
+            observer.handshake(&Handshake {
+                endpoint: details
+                    .uri
+                    .authority()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+                protocol: protocol_name(conn.protocol_version()),
+                cipher_suite: conn
+                    .negotiated_cipher_suite()
+                    .map(|s| {
+                        let suite = s.suite();
+                        suite
+                            .as_str()
+                            .map_or_else(|| format!("{suite:?}"), str::to_string)
+                    })
+                    .unwrap_or_default(),
+                fingerprint: conn
+                    .peer_certificates()
+                    .and_then(|chain| chain.first())
+                    .map(|leaf| Fingerprint::of_der(leaf.as_ref())),
+                resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+                took: started.elapsed(),
+            });
         }
 
         let buffers = LazyBuffers::new(
