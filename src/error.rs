@@ -128,6 +128,9 @@ pub enum Error {
         /// The agent's last status, whose `error` says why.
         status: Box<StatusResponse>,
     },
+    /// [`Client::init_disk`](crate::Client::init_disk) formatted the device but could not
+    /// assign it. See [`DiskInitIncomplete`](crate::DiskInitIncomplete).
+    DiskInitIncomplete(Box<crate::DiskInitIncomplete>),
 }
 
 /// What the client was waiting for when an [`Error::Timeout`] struck.
@@ -180,7 +183,8 @@ impl Error {
             | Error::Decode { .. }
             | Error::ResponseTooLarge { .. }
             | Error::FormatRefused(_)
-            | Error::BackupFailed { .. } => true,
+            | Error::BackupFailed { .. }
+            | Error::DiskInitIncomplete(_) => true,
         }
     }
 
@@ -209,6 +213,7 @@ impl Error {
             | Error::ResponseTooLarge { call, .. } => Some(call),
             Error::FormatRefused(_) => Some(&FORMAT_DISK),
             Error::BackupFailed { .. } => Some(&BACKUP_STATUS),
+            Error::DiskInitIncomplete(incomplete) => Some(incomplete.call()),
         }
     }
 
@@ -316,6 +321,7 @@ impl fmt::Display for Error {
                  read it"
             ),
             Error::FormatRefused(refusal) => refusal.fmt(f),
+            Error::DiskInitIncomplete(incomplete) => incomplete.fmt(f),
             Error::BackupFailed { job_id, status } => {
                 let reason = if status.error.is_empty() {
                     "no reason given"

@@ -80,6 +80,7 @@ mod answer;
 mod call;
 mod certificate;
 mod client;
+mod disk_init;
 mod endpoint;
 mod error;
 mod fingerprint;
@@ -109,6 +110,7 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
 };
+pub use disk_init::{DiskInit, DiskInitIncomplete};
 pub use error::{Error, FormatRefused, TimeoutStage, WipeAuthorization};
 pub use fingerprint::{Fingerprint, IntoPin, ParseFingerprintError};
 pub use first_use::presented_fingerprint;

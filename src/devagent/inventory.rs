@@ -47,7 +47,7 @@ pub(crate) fn storage() -> StorageView {
 
 // ---- GET /disks -----------------------------------------------------------------------------
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct Disk {
     name: &'static str,
     r#type: &'static str,
@@ -57,7 +57,7 @@ struct Disk {
     class: &'static str,
     data_bearing: bool,
     data_reason: &'static str,
-    durable_id: &'static str,
+    durable_id: std::borrow::Cow<'static, str>,
 }
 
 /// A data-bearing USB disk (assignable by its filesystem UUID), a blank one, and an NFS export.
@@ -71,7 +71,7 @@ const DISKS: [Disk; 3] = [
         class: "slow",
         data_bearing: true,
         data_reason: "ext4 filesystem holding files",
-        durable_id: "uuid:3f1c2a9e-5b7d-4e21-9c0a-1d2e3f4a5b6c",
+        durable_id: std::borrow::Cow::Borrowed("uuid:3f1c2a9e-5b7d-4e21-9c0a-1d2e3f4a5b6c"),
     },
     Disk {
         name: "usb-blank",
@@ -82,7 +82,7 @@ const DISKS: [Disk; 3] = [
         class: "",
         data_bearing: false,
         data_reason: "",
-        durable_id: "byid:usb-SanDisk_Ultra_4C530001",
+        durable_id: std::borrow::Cow::Borrowed("byid:usb-SanDisk_Ultra_4C530001"),
     },
     Disk {
         name: "nfs-backup",
@@ -93,26 +93,31 @@ const DISKS: [Disk; 3] = [
         class: "slow",
         data_bearing: true,
         data_reason: "remote export holding backups",
-        durable_id: "nfs:192.0.2.10:/export/backup",
+        durable_id: std::borrow::Cow::Borrowed("nfs:192.0.2.10:/export/backup"),
     },
 ];
 
 #[derive(Serialize)]
 pub(crate) struct Disks {
     vmid: u32,
-    disks: &'static [Disk],
+    disks: Vec<Disk>,
 }
 
-pub(crate) fn disks() -> Disks {
-    Disks {
-        vmid: VMID,
-        disks: &DISKS,
+/// The drives, with the blank one (`/dev/sdc`) carrying a filesystem with `formatted_uuid` once
+/// it was formatted.
+pub(crate) fn disks(formatted_uuid: Option<&str>) -> Disks {
+    let mut disks = DISKS.to_vec();
+    if let Some(uuid) = formatted_uuid {
+        let blank = &mut disks[1];
+        blank.durable_id = format!("uuid:{uuid}").into();
+        blank.state = "formatted";
     }
+    Disks { vmid: VMID, disks }
 }
 
-/// Whether a disk's filesystem has this UUID: what `POST /disks/assign` names disks by.
-pub(crate) fn has_filesystem_uuid(uuid: &str) -> bool {
-    DISKS
-        .iter()
-        .any(|d| d.durable_id.strip_prefix("uuid:") == Some(uuid))
+pub(crate) fn has_filesystem_uuid(uuid: &str, formatted_uuid: Option<&str>) -> bool {
+    formatted_uuid == Some(uuid)
+        || DISKS
+            .iter()
+            .any(|d| d.durable_id.strip_prefix("uuid:") == Some(uuid))
 }

@@ -242,9 +242,14 @@ pub struct DevAgentBuilder {
     backup_outcome: BackupOutcome,
     host_scope: String,
     metrics_profile: MetricsProfile,
+    formatted_fs_uuid: Option<String>,
     idle_timeout: Duration,
     max_lifetime: Duration,
 }
+
+/// The filesystem UUID that formatting the blank fixture disk `/dev/sdc` gives it, unless
+/// [`DevAgentBuilder::formatted_fs_uuid`] says otherwise.
+pub const FORMATTED_FS_UUID: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 
 impl Default for DevAgentBuilder {
     fn default() -> Self {
@@ -258,6 +263,7 @@ impl Default for DevAgentBuilder {
             backup_outcome: BackupOutcome::Done,
             host_scope: "pve-dev-1".to_owned(),
             metrics_profile: MetricsProfile::default(),
+            formatted_fs_uuid: Some(FORMATTED_FS_UUID.to_owned()),
             idle_timeout: Duration::from_secs(30),
             max_lifetime: Duration::from_secs(600),
         }
@@ -276,6 +282,7 @@ impl fmt::Debug for DevAgentBuilder {
             .field("backup_outcome", &self.backup_outcome)
             .field("host_scope", &self.host_scope)
             .field("metrics_profile", &self.metrics_profile)
+            .field("formatted_fs_uuid", &self.formatted_fs_uuid)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_lifetime", &self.max_lifetime)
             .finish()
@@ -343,6 +350,15 @@ impl DevAgentBuilder {
         self
     }
 
+    /// The filesystem UUID that `GET /disks` shows for the blank disk `/dev/sdc` once
+    /// `POST /disks/format` formatted it (its `durable_id` becomes `uuid:<this>`, and
+    /// `POST /disks/assign` accepts it). `None` keeps showing its by-id name, as an agent that
+    /// has not seen the new filesystem yet would. Default: [`FORMATTED_FS_UUID`].
+    pub fn formatted_fs_uuid(mut self, uuid: Option<String>) -> Self {
+        self.formatted_fs_uuid = uuid;
+        self
+    }
+
     /// How long a connection may wait for its next request (or stall inside one, or in its
     /// handshake) before the agent closes it. Default: 30 s.
     pub fn idle_timeout(mut self, d: Duration) -> Self {
@@ -391,6 +407,7 @@ impl DevAgentBuilder {
         let agent = routes::Agent::new(routes::Settings {
             token: token.clone(),
             host_scope: self.host_scope,
+            formatted_fs_uuid: self.formatted_fs_uuid,
             backup_polls: self.backup_polls,
             backup_outcome: self.backup_outcome,
             metrics_profile: self.metrics_profile,

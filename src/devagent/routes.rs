@@ -22,6 +22,7 @@ pub enum BackupOutcome {
 pub(crate) struct Settings {
     pub(crate) token: String,
     pub(crate) host_scope: String,
+    pub(crate) formatted_fs_uuid: Option<String>,
     pub(crate) backup_polls: u32,
     pub(crate) backup_outcome: BackupOutcome,
     pub(crate) metrics_profile: MetricsProfile,
@@ -36,6 +37,8 @@ pub(crate) struct Agent {
     job: Option<Job>,
     /// Mount paths attached with `POST /disks/assign`, which `POST /disks/eject` then knows.
     assigned: Vec<String>,
+    /// Whether `/dev/sdc` was formatted: `/disks` then shows its new filesystem UUID.
+    blank_formatted: bool,
 }
 
 #[derive(Debug)]
@@ -53,6 +56,7 @@ impl Agent {
             jobs_started: 0,
             job: None,
             assigned: Vec::new(),
+            blank_formatted: false,
         }
     }
 
@@ -89,7 +93,7 @@ impl Agent {
             ),
             "/backup" => self.start_backup(),
             "/backup/status" => self.backup_status(),
-            "/disks" => envelope::ok(200, &inventory::disks()),
+            "/disks" => envelope::ok(200, &inventory::disks(self.formatted_uuid())),
             "/disks/assign" => with_body(req, |body| self.assign(body)),
             "/disks/eject" => with_body(req, |body| self.eject(body)),
             "/disks/format" => with_body(req, |body| self.format(body)),
@@ -145,8 +149,16 @@ impl Agent {
         )
     }
 
+    /// The filesystem UUID of the blank disk, once it was formatted (and if it gets one).
+    fn formatted_uuid(&self) -> Option<&str> {
+        self.settings
+            .formatted_fs_uuid
+            .as_deref()
+            .filter(|_| self.blank_formatted)
+    }
+
     fn assign(&mut self, body: AssignBody) -> Response {
-        if !inventory::has_filesystem_uuid(&body.uuid) {
+        if !inventory::has_filesystem_uuid(&body.uuid, self.formatted_uuid()) {
             let message = format!("no disk with filesystem uuid {}", body.uuid);
             return envelope::error(404, &message);
         }
@@ -210,17 +222,20 @@ impl Agent {
                     }),
                 },
             ),
-            "/dev/sdc" => envelope::ok(
-                200,
-                &Formatted {
-                    vmid: VMID,
-                    device: "/dev/sdc",
-                    formatted: true,
-                    data_bearing: false,
-                    reason: "",
-                    pending_op: None,
-                },
-            ),
+            "/dev/sdc" => {
+                self.blank_formatted = true;
+                envelope::ok(
+                    200,
+                    &Formatted {
+                        vmid: VMID,
+                        device: "/dev/sdc",
+                        formatted: true,
+                        data_bearing: false,
+                        reason: "",
+                        pending_op: None,
+                    },
+                )
+            }
             device => envelope::error(404, &format!("no disk at {device}")),
         }
     }

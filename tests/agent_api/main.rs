@@ -14,6 +14,7 @@ mod certificates;
 mod closing;
 mod config;
 mod connections;
+mod disk_init;
 mod endpoints;
 mod format;
 mod limits;

@@ -1,0 +1,258 @@
+//! Guided disk init, as the Felhom controller does it: format a blank device, find the new
+//! filesystem's UUID in `GET /disks`, and assign it.
+
+use std::fmt;
+
+use crate::shell::quote;
+use crate::wire::{DiskInfo, FormatResult};
+use crate::{Call, Client, Error};
+
+/// `GET /disks`, the call that named no UUID when no other call failed.
+static LIST_DISKS: Call = Call::request("GET", "/disks");
+
+/// What a finished [`Client::init_disk`] did: the device is formatted and mounted on the host.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct DiskInit {
+    /// The agent's answer to the format.
+    pub formatted: FormatResult,
+    /// The new filesystem's UUID, as `GET /disks` named it.
+    pub uuid: String,
+    /// Where it is mounted on the host.
+    pub where_: String,
+}
+
+/// [`Client::init_disk`] formatted the device but did not assign it: the new filesystem's UUID
+/// could not be resolved, or the assign failed. Carried by [`Error::DiskInitIncomplete`].
+///
+/// The device now holds an empty filesystem. Finish by hand with
+/// [`assign_command`](DiskInitIncomplete::assign_command); a second `init_disk` would be
+/// refused or would format again.
+#[derive(Debug)]
+pub struct DiskInitIncomplete {
+    pub(crate) formatted: FormatResult,
+    pub(crate) device: String,
+    pub(crate) where_: String,
+    pub(crate) fstype: String,
+    pub(crate) options: String,
+    pub(crate) uuid: Option<String>,
+    pub(crate) why: Incomplete,
+}
+
+#[derive(Debug)]
+pub(crate) enum Incomplete {
+    /// `GET /disks` failed.
+    Disks(Box<Error>),
+    /// `GET /disks` names no filesystem UUID for the device.
+    NoUuid,
+    /// `GET /disks` names several, and guessing would mount the wrong one.
+    Ambiguous(Vec<String>),
+    /// The assign failed.
+    Assign(Box<Error>),
+}
+
+impl DiskInitIncomplete {
+    /// The agent's answer to the format, which succeeded.
+    pub fn formatted(&self) -> &FormatResult {
+        &self.formatted
+    }
+
+    /// The new filesystem's UUID, when `GET /disks` named exactly one (the assign failed then).
+    pub fn uuid(&self) -> Option<&str> {
+        self.uuid.as_deref()
+    }
+
+    /// The error of the step that failed after the format, if it was a call that failed
+    /// (rather than `GET /disks` answering without the UUID).
+    pub fn cause(&self) -> Option<&Error> {
+        match &self.why {
+            Incomplete::Disks(e) | Incomplete::Assign(e) => Some(e),
+            Incomplete::NoUuid | Incomplete::Ambiguous(_) => None,
+        }
+    }
+
+    /// The call that stopped the init: the failed call's, or `GET /disks` when it answered
+    /// without a single UUID for the device.
+    pub fn call(&self) -> &Call {
+        self.cause().and_then(Error::call).unwrap_or(&LIST_DISKS)
+    }
+
+    /// The `felhom-agentctl disk assign` command that finishes the init, values shell-quoted.
+    /// Without a resolved UUID it holds the placeholder `UUID`, to replace with the one the
+    /// host shows for the device (`felhom-agentctl disks`, `"durable_id": "uuid:…"`).
+    pub fn assign_command(&self) -> String {
+        let uuid = self.uuid.as_deref().map_or("UUID".into(), quote);
+        let mut command = format!(
+            "felhom-agentctl disk assign --uuid {uuid} --where {} --fstype {}",
+            quote(&self.where_),
+            quote(&self.fstype)
+        );
+        if !self.options.is_empty() {
+            command.push_str(&format!(" --options {}", quote(&self.options)));
+        }
+        command
+    }
+}
+
+impl fmt::Display for DiskInitIncomplete {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let device = crate::terminal::shorten(&self.device);
+        write!(
+            f,
+            "POST /disks/format formatted {device}, but it was not assigned: "
+        )?;
+        match &self.why {
+            Incomplete::Disks(e) => write!(f, "{e}")?,
+            Incomplete::NoUuid => write!(f, "GET /disks names no filesystem UUID for {device}")?,
+            Incomplete::Ambiguous(uuids) => write!(
+                f,
+                "GET /disks names {} filesystem UUIDs for {device} ({})",
+                uuids.len(),
+                uuids.join(", ")
+            )?,
+            Incomplete::Assign(e) => write!(f, "{e}")?,
+        }
+        let command = self.assign_command();
+        if command.chars().any(crate::terminal::could_rewrite) {
+            return f.write_str("; finish with 'felhom-agentctl disk assign'");
+        }
+        match self.uuid {
+            Some(_) => write!(f, "; finish by hand with: {command}"),
+            None => write!(
+                f,
+                "; find its UUID ('felhom-agentctl disks', \"durable_id\": \"uuid:...\") and \
+                 finish by hand with: {command}"
+            ),
+        }
+    }
+}
+
+impl Client {
+    /// Guided init of a blank device: `POST /disks/format`, then `GET /disks` to learn the new
+    /// filesystem's UUID for that device, then `POST /disks/assign` to mount it at `where_`.
+    ///
+    /// A device that holds data stops at the refusal, [`Error::FormatRefused`], and nothing is
+    /// assigned. A format that succeeded but could not be followed through is
+    /// [`Error::DiskInitIncomplete`], whose
+    /// [`assign_command`](DiskInitIncomplete::assign_command) finishes it by hand. The device
+    /// is matched in `GET /disks` by its `backing_device`: the device itself, or one partition
+    /// of it (`/dev/sdc1`, `/dev/nvme0n1p1`).
+    ///
+    /// ```
+    /// # #[cfg(feature = "devagent")] {
+    /// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+    /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
+    /// use felhom_agentapi::Error;
+    ///
+    /// let done = client.init_disk("/dev/sdc", "/mnt/new", "ext4", "")?;
+    /// println!("{} is mounted at {}", done.uuid, done.where_);
+    ///
+    /// // A device with data is never formatted: the refusal comes back, nothing is assigned.
+    /// assert!(matches!(
+    ///     client.init_disk("/dev/sdb", "/mnt/other", "ext4", ""),
+    ///     Err(Error::FormatRefused(_))
+    /// ));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Any error of the format (nothing was assigned), or [`Error::DiskInitIncomplete`].
+    pub fn init_disk(
+        &self,
+        device: &str,
+        where_: &str,
+        fstype: &str,
+        options: &str,
+    ) -> Result<DiskInit, Error> {
+        let formatted = self.format_disk(device, fstype)?;
+        let incomplete = |uuid: Option<String>, why: Incomplete, formatted: FormatResult| {
+            Error::DiskInitIncomplete(Box::new(DiskInitIncomplete {
+                formatted,
+                device: device.to_string(),
+                where_: where_.to_string(),
+                fstype: fstype.to_string(),
+                options: options.to_string(),
+                uuid,
+                why,
+            }))
+        };
+        let disks = match self.disks() {
+            Ok(d) => d.disks,
+            Err(e) => return Err(incomplete(None, Incomplete::Disks(Box::new(e)), formatted)),
+        };
+        let names = [device, formatted.device.as_str()];
+        let mut uuids: Vec<String> = disks
+            .iter()
+            .filter(|d| names.iter().any(|n| !n.is_empty() && backs(d, n)))
+            .filter_map(|d| d.fs_uuid().map(str::to_string))
+            .collect();
+        uuids.dedup();
+        let uuid = match uuids.len() {
+            1 => uuids.remove(0),
+            0 => return Err(incomplete(None, Incomplete::NoUuid, formatted)),
+            _ => return Err(incomplete(None, Incomplete::Ambiguous(uuids), formatted)),
+        };
+        match self.assign_disk(&uuid, where_, fstype, options) {
+            Ok(()) => Ok(DiskInit {
+                formatted,
+                uuid,
+                where_: where_.to_string(),
+            }),
+            Err(e) => Err(incomplete(
+                Some(uuid),
+                Incomplete::Assign(Box::new(e)),
+                formatted,
+            )),
+        }
+    }
+}
+
+/// Whether `disk` is backed by `device` or by one partition of it.
+fn backs(disk: &DiskInfo, device: &str) -> bool {
+    let Some(rest) = disk.backing_device.strip_prefix(device) else {
+        return false;
+    };
+    let rest = rest.strip_prefix('p').unwrap_or(rest);
+    rest.is_empty() || rest.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disk(backing: &str) -> DiskInfo {
+        let mut d = DiskInfo::default();
+        d.backing_device = backing.into();
+        d
+    }
+
+    #[test]
+    fn a_device_backs_itself_and_its_partitions_only() {
+        assert!(backs(&disk("/dev/sdc"), "/dev/sdc"));
+        assert!(backs(&disk("/dev/sdc1"), "/dev/sdc"));
+        assert!(backs(&disk("/dev/nvme0n1p2"), "/dev/nvme0n1"));
+        assert!(!backs(&disk("/dev/sdcd"), "/dev/sdc"));
+        assert!(!backs(&disk("/dev/sd"), "/dev/sdc"));
+        assert!(!backs(&disk("/dev/sdc1x"), "/dev/sdc"));
+    }
+
+    #[test]
+    fn the_command_to_finish_is_quoted() {
+        let incomplete = DiskInitIncomplete {
+            formatted: FormatResult::default(),
+            device: "/dev/sdc".into(),
+            where_: "/mnt/my disk".into(),
+            fstype: "ext4".into(),
+            options: String::new(),
+            uuid: None,
+            why: Incomplete::NoUuid,
+        };
+        assert_eq!(
+            incomplete.assign_command(),
+            "felhom-agentctl disk assign --uuid UUID --where '/mnt/my disk' --fstype ext4"
+        );
+        assert!(incomplete.to_string().contains("names no filesystem UUID"));
+    }
+}

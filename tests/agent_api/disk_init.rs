@@ -1,0 +1,94 @@
+//! `Client::init_disk`: format, resolve the new filesystem's UUID, assign; and where it stops.
+
+use felhom_agentapi::Error;
+use felhom_agentapi::devagent::{DevAgent, FORMATTED_FS_UUID, Fault};
+use serde_json::Value;
+
+use crate::{agent, client};
+
+fn calls(agent: &DevAgent) -> Vec<String> {
+    agent
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[test]
+fn formats_resolves_the_uuid_and_assigns_it() {
+    let agent = agent();
+    let done = client(&agent)
+        .init_disk("/dev/sdc", "/mnt/new", "ext4", "noatime")
+        .unwrap();
+    assert_eq!(done.uuid, FORMATTED_FS_UUID);
+    assert_eq!(done.where_, "/mnt/new");
+    assert!(done.formatted.formatted);
+    assert_eq!(
+        calls(&agent),
+        ["POST /disks/format", "GET /disks", "POST /disks/assign"]
+    );
+    let requests = agent.requests();
+    let assign: Value = serde_json::from_slice(&requests[2].body).unwrap();
+    assert_eq!(assign["uuid"], FORMATTED_FS_UUID);
+    assert_eq!(assign["where"], "/mnt/new");
+    assert_eq!(assign["options"], "noatime");
+}
+
+#[test]
+fn a_refusal_stops_before_anything_is_assigned() {
+    let agent = agent();
+    let err = client(&agent)
+        .init_disk("/dev/sdb", "/mnt/new", "ext4", "")
+        .unwrap_err();
+    assert!(matches!(err, Error::FormatRefused(_)), "{err:?}");
+    assert_eq!(calls(&agent), ["POST /disks/format"]);
+}
+
+#[test]
+fn an_unresolvable_uuid_says_how_to_finish() {
+    let agent = DevAgent::builder().formatted_fs_uuid(None).start().unwrap();
+    let err = client(&agent)
+        .init_disk("/dev/sdc", "/mnt/my disk", "ext4", "")
+        .unwrap_err();
+    let Error::DiskInitIncomplete(incomplete) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(incomplete.uuid(), None);
+    assert!(incomplete.cause().is_none());
+    assert_eq!(
+        incomplete.assign_command(),
+        "felhom-agentctl disk assign --uuid UUID --where '/mnt/my disk' --fstype ext4"
+    );
+    assert!(
+        err.to_string().contains("names no filesystem UUID"),
+        "{err}"
+    );
+    assert!(err.may_have_reached_agent());
+    assert_eq!(calls(&agent), ["POST /disks/format", "GET /disks"]);
+}
+
+#[test]
+fn a_failed_assign_keeps_the_resolved_uuid() {
+    let agent = agent();
+    let client = client(&agent);
+    // The format and the listing are answered; the assign gets an injected HTTP 500.
+    agent.set_fault(Fault::Cycle(vec![None, None, Some(Fault::Status(500))]));
+    let err = client
+        .init_disk("/dev/sdc", "/mnt/new", "ext4", "")
+        .unwrap_err();
+    let Error::DiskInitIncomplete(incomplete) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(incomplete.uuid(), Some(FORMATTED_FS_UUID));
+    assert!(matches!(
+        incomplete.cause(),
+        Some(Error::Http { status: 500, .. })
+    ));
+    assert!(
+        incomplete.assign_command().starts_with(&format!(
+            "felhom-agentctl disk assign --uuid {FORMATTED_FS_UUID} "
+        )),
+        "{}",
+        incomplete.assign_command()
+    );
+}
