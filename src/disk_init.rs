@@ -223,9 +223,10 @@ mod tests {
     use super::*;
 
     fn disk(backing: &str) -> DiskInfo {
-        let mut d = DiskInfo::default();
-        d.backing_device = backing.into();
-        d
+        DiskInfo {
+            backing_device: backing.into(),
+            ..DiskInfo::default()
+        }
     }
 
     #[test]

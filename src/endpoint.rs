@@ -2,6 +2,8 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+use crate::terminal::shorten;
+
 /// A validated endpoint, ready to put in an `https://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
@@ -19,6 +21,8 @@ impl Endpoint {
 /// Parses an endpoint, or says what is wrong with it.
 pub(crate) fn parse(input: &str) -> Result<Endpoint, String> {
     let trimmed = input.trim();
+    // Echoed in the messages below, shortened: a pasted 5,000-character line is shown cut.
+    let shown = shorten(trimmed);
     if trimmed.is_empty() {
         return Err("the endpoint is empty: expected host:port, such as 10.0.0.1:8443".into());
     }
@@ -26,35 +30,37 @@ pub(crate) fn parse(input: &str) -> Result<Endpoint, String> {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => rest,
         Some((scheme, _)) => {
             return Err(format!(
-                "the endpoint {trimmed:?} uses the scheme {scheme:?}: the agent only speaks \
-                 https, give host:port or https://host:port"
+                "the endpoint {shown} uses the scheme {}: the agent only speaks https, give \
+                 host:port or https://host:port",
+                shorten(scheme)
             ));
         }
         None => trimmed,
     };
     if let Some(at) = rest.find(['/', '?', '#']) {
         return Err(format!(
-            "the endpoint {trimmed:?} has a path or query ({:?}): give only host:port",
-            &rest[at..]
+            "the endpoint {shown} has a path or query ({}): give only host:port",
+            shorten(&rest[at..])
         ));
     }
     if rest.contains('@') {
         return Err(format!(
-            "the endpoint {trimmed:?} holds user information: give only host:port"
+            "the endpoint {shown} holds user information: give only host:port"
         ));
     }
 
     let (host, port) = split_host_port(rest).ok_or_else(|| {
         format!(
-            "the endpoint {trimmed:?} has no port: expected host:port, such as 10.0.0.1:8443 \
+            "the endpoint {shown} has no port: expected host:port, such as 10.0.0.1:8443 \
              or [fd00::1]:8443"
         )
     })?;
+    let (host_shown, port_shown) = (shorten(host), shorten(port));
     let port: u16 = match port.parse() {
         Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => p,
         _ => {
             return Err(format!(
-                "the endpoint {trimmed:?} has the port {port:?}: expected a number from 1 to 65535"
+                "the endpoint {shown} has the port {port_shown}: expected a number from 1 to 65535"
             ));
         }
     };
@@ -62,31 +68,29 @@ pub(crate) fn parse(input: &str) -> Result<Endpoint, String> {
     let authority = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         let ip: Ipv6Addr = v6.parse().map_err(|_| {
             format!(
-                "the endpoint {trimmed:?} has {host:?} in brackets, which is not an IPv6 address"
+                "the endpoint {shown} has {host_shown} in brackets, which is not an IPv6 address"
             )
         })?;
         format!("[{ip}]:{port}")
     } else if host.is_empty() {
-        return Err(format!(
-            "the endpoint {trimmed:?} has no host before the port"
-        ));
+        return Err(format!("the endpoint {shown} has no host before the port"));
     } else if host.contains(':') {
         return Err(format!(
-            "the endpoint {trimmed:?} looks like a bare IPv6 address: put it in brackets, \
+            "the endpoint {shown} looks like a bare IPv6 address: put it in brackets, \
              as in [fd00::1]:8443"
         ));
     } else if let Ok(ip) = host.parse::<IpAddr>() {
         format!("{ip}:{port}")
     } else if ends_in_a_number(host) {
         return Err(format!(
-            "the endpoint {trimmed:?} has the host {host:?}, which resolvers read as an IPv4 \
+            "the endpoint {shown} has the host {host_shown}, which resolvers read as an IPv4 \
              address in another notation: write the address in dotted decimal"
         ));
     } else if is_dns_name(host) {
         format!("{}:{port}", host.to_ascii_lowercase())
     } else {
         return Err(format!(
-            "the endpoint {trimmed:?} has the host {host:?}, which is neither an IP address \
+            "the endpoint {shown} has the host {host_shown}, which is neither an IP address \
              nor a host name"
         ));
     };

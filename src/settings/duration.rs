@@ -78,7 +78,7 @@ mod tests {
     #[test]
     fn go_and_systemd_spellings_are_read() {
         for (text, want) in [
-            ("1h30m", 5400_000),
+            ("1h30m", 5_400_000),
             ("1.5s", 1500),
             ("500ms", 500),
             ("2 min", 120_000),

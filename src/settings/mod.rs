@@ -288,9 +288,9 @@ impl Settings {
             },
             other => other,
         })?;
-        let mut builder = Client::builder(endpoint, &token, &first.to_string());
+        let mut builder = Client::builder(endpoint, &token, *first);
         for pin in rest {
-            builder = builder.also_pin(&pin.to_string());
+            builder = builder.also_pin(*pin);
         }
         if let Some(t) = self.timeout {
             builder = builder.timeout(t);

@@ -64,10 +64,12 @@ fn flags_win_over_the_environment_which_wins_over_the_file() {
     assert_eq!(from_env.pins(), [pin(A), pin(B)]);
     assert_eq!(from_env.connect_timeout(), Some(Duration::from_secs(3)));
 
-    let mut flags = Overrides::default();
-    flags.endpoint = Some("flag.invalid:3".into());
-    flags.fingerprints = vec![B.into()];
-    flags.timeout = Some(Duration::from_millis(250));
+    let flags = Overrides {
+        endpoint: Some("flag.invalid:3".into()),
+        fingerprints: vec![B.into()],
+        timeout: Some(Duration::from_millis(250)),
+        ..Overrides::default()
+    };
     let from_flags = load_env(&flags, &env).unwrap();
     assert_eq!(from_flags.endpoint(), Some("flag.invalid:3"));
     // A flag's pins replace the environment's: a flag narrows what is trusted.
@@ -142,15 +144,19 @@ fn the_settings_file_is_strict_about_its_keys() {
         ("FELHOM_AGENT_ENDPOINT='x:1\n", "never closed"),
     ] {
         let path = write(dir.path(), "bad.env", text, 0o600);
-        let mut flags = Overrides::default();
-        flags.config = Some(path);
+        let flags = Overrides {
+            config: Some(path),
+            ..Overrides::default()
+        };
         let err = load_env(&flags, &[]).unwrap_err();
         assert!(err.contains(needle), "{text:?}: {err}");
         assert!(!err.contains("secret"), "{err}");
     }
     let world_writable = write(dir.path(), "ww.env", "", 0o666);
-    let mut flags = Overrides::default();
-    flags.config = Some(world_writable);
+    let flags = Overrides {
+        config: Some(world_writable),
+        ..Overrides::default()
+    };
     assert!(load_env(&flags, &[]).unwrap_err().contains("0666"));
 }
 
@@ -196,8 +202,10 @@ fn token_sources_in_order_of_precedence() {
         ),
         "from-env-file"
     );
-    let mut flags = Overrides::default();
-    flags.token = Some(TokenSource::Value("from-flag".into()));
+    let flags = Overrides {
+        token: Some(TokenSource::Value("from-flag".into())),
+        ..Overrides::default()
+    };
     assert_eq!(read(&flags, &[creds_var, env_file_var]), "from-flag");
 }
 

@@ -123,8 +123,18 @@ fn formatting_a_data_bearing_device_exits_3_with_the_refusal() {
 fn an_opsign_command_with_control_characters_is_not_printed_raw() {
     let hostile = "pve\u{1b}]0;owned\u{7}\u{1b}[2J";
     let agent = DevAgent::builder().host_scope(hostile).start().unwrap();
-    let out = Invocation::to(&agent)
+    // --human applies to the refusal too: its stdout is for people, and just as safe.
+    let human = Invocation::to(&agent)
         .args(["disk", "format", "--device", "/dev/sdb", "--human"])
+        .run()
+        .failure(3);
+    assert!(
+        !human.stdout.chars().any(|c| c.is_control() && c != '\n'),
+        "{human:#?}"
+    );
+    assert!(human.stdout.contains("not shown"), "{human:#?}");
+    let out = Invocation::to(&agent)
+        .args(["disk", "format", "--device", "/dev/sdb"])
         .run()
         .failure(3);
     assert!(

@@ -16,13 +16,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
 
 /// Every variable the tool reads, removed from each child so the caller's environment cannot
 /// leak into a test.
-const TOOL_ENV: [&str; 7] = [
+const TOOL_ENV: [&str; 10] = [
     "FELHOM_AGENT_ENDPOINT",
     "FELHOM_AGENT_FINGERPRINT",
+    "FELHOM_AGENT_FINGERPRINT_FILE",
     "FELHOM_AGENT_TIMEOUT",
     "FELHOM_AGENT_CONNECT_TIMEOUT",
     "FELHOM_AGENT_TOKEN_FILE",
     "FELHOM_AGENT_TOKEN",
+    "FELHOM_AGENT_CONFIG",
+    "CREDENTIALS_DIRECTORY",
     "RUST_BACKTRACE",
 ];
 

@@ -5,7 +5,7 @@ use crate::common::agent;
 use crate::harness::{Invocation, TempDir, assert_nothing_sent};
 
 #[test]
-fn a_wrong_token_exits_1_without_showing_either_token() {
+fn a_wrong_token_exits_8_without_showing_either_token() {
     let agent = agent();
     let wrong = "wrong-token-0123456789";
     let out = Invocation::to(&agent)
@@ -13,7 +13,7 @@ fn a_wrong_token_exits_1_without_showing_either_token() {
         .secret(wrong)
         .args(["storage"])
         .run()
-        .failure(1);
+        .failure(8);
     out.stderr_has("HTTP 401");
 }
 

@@ -2,16 +2,19 @@
 //!
 //! Options that configure the connection, the token and the output are `global`, so they are
 //! accepted before or after the subcommand. None of them is `required` at the clap level (clap
-//! cannot require a global option): `main` checks what the chosen subcommand needs.
+//! cannot require a global option), and none reads the environment here: the library's
+//! `Settings` layers flags over the environment and the settings file, and names the variable
+//! a bad value came from. Each global option has a one-line help, so a subcommand's `--help`
+//! shows its own options in full and the global ones once, compactly; the details are in the
+//! top-level `--help`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use felhom_agentapi::Fingerprint;
 
 use crate::check::CheckArgs;
-use crate::duration::parse_duration;
 use crate::prometheus::MetricsArgs;
 
 const ABOUT: &str =
@@ -45,32 +48,55 @@ macro_rules! format_example {
 
 const AFTER_HELP: &str = "\
 Exit status: 0 ok, 1 agent error, 2 usage, 3 format refused, 4 pin mismatch, 5 unreachable,
-6 backup failed ('check' has a monitoring plugin's: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
-Use --help for the token rules, the output and an example.";
+6 backup failed, 7 busy, 8 token rejected, 9 gave up waiting ('check' has a monitoring
+plugin's: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). Use --help for the settings, the token
+rules, the output and an example.";
 
 const AFTER_LONG_HELP: &str = concat!(
     "\
+SETTINGS:
+    Each setting comes from the first of: a flag; the environment variable named in its help;
+    the settings file (--config FILE or FELHOM_AGENT_CONFIG), in systemd's EnvironmentFile=
+    syntax with the same variable names as keys, so one file configures a unit and this tool:
+
+        # /etc/felhom/agent.env
+        FELHOM_AGENT_ENDPOINT=10.0.0.1:8443
+        FELHOM_AGENT_FINGERPRINT_FILE=/etc/felhom/agent.pins
+        FELHOM_AGENT_TOKEN_FILE=/etc/felhom/agent.token
+        FELHOM_AGENT_TIMEOUT=30s
+
+    A variable that is set but empty is an error, as is an unknown FELHOM_AGENT_ key in the
+    file. The file must not be writable by group or others. Pins: --fingerprint (repeatable,
+    or comma-separated) and --fingerprint-file (one pin per line, # comments); the pins of one
+    layer replace those below it. Durations: 30 (seconds), 500ms, 1.5s, 1h30m, 2 min.
+
 TOKEN:
     The bearer token is never taken from the command line, where every user of the machine can
-    read it (ps, /proc). It is read from, in order of precedence:
+    read it (ps, /proc). It is read from the first of:
 
-      1. --token-stdin: the first line of standard input.
-      2. --token-file PATH, or FELHOM_AGENT_TOKEN_FILE: the whole file, less one trailing
-         newline (\\n or \\r\\n). The file must not be readable or writable by group or others:
-         it is refused unless its mode is like 0600 or 0400 (chmod 600 PATH).
-      3. FELHOM_AGENT_TOKEN.
+      1. --token-stdin (the first line of standard input), --token-fd N (file descriptor N,
+         read to its end), --token-file PATH.
+      2. FELHOM_AGENT_TOKEN_FILE, then FELHOM_AGENT_TOKEN.
+      3. The systemd credential $CREDENTIALS_DIRECTORY/felhom-agent-token
+         (LoadCredential=felhom-agent-token:/etc/felhom/agent.token in the unit).
+      4. FELHOM_AGENT_TOKEN_FILE in the settings file (a token itself is refused there).
 
-    An empty token is an error. 'fingerprint' needs no token and reads none.
+    One trailing newline is removed. A token file others may read, or anyone but its owner may
+    write, is refused: chmod 600, or 640 for a root-owned file the service's group reads. An
+    empty token is an error. 'fingerprint' needs no token and reads none.
 
 OUTPUT:
     Success prints the agent's answer as one line of JSON on standard output; --pretty indents
     it. 'disk assign' prints {\"assigned\":true,\"uuid\":...,\"where\":...,\"fstype\":...,
-    \"options\":...}, as the agent answers nothing for it. --human prints a readable summary
-    instead, with tables and sizes like 1.5 GiB; its layout may change between versions, so
-    scripts should read the JSON.
+    \"options\":...}, as the agent answers nothing for it. --human prints a summary for people
+    instead, for every output including refusals and failed backups; its layout may change
+    between versions, so scripts should read the JSON.
 
-    Errors are printed on standard error as 'felhom-agentctl: <message>'. The token is never
-    printed, and control characters from the agent are shown escaped.
+    Errors are printed on standard error as 'felhom-agentctl: <message>'; with
+    --error-format json, as one line of JSON instead: {\"kind\", \"call\", \"message\",
+    \"http_status\", \"may_have_reached_agent\", \"exit\"}. The token is never printed, and
+    control characters are shown escaped. -v adds the TLS handshake (version, cipher suite,
+    certificate) and each call's timing on standard error; -q drops notes and progress there.
 
 EXIT STATUS:
     'check' is a monitoring plugin and exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (see
@@ -78,20 +104,24 @@ EXIT STATUS:
 
     0  Success.
     1  The agent answered with an error: an HTTP error status, 'ok: false', or an answer that
-       could not be decoded or was too large. Also: the answer could not be written to standard
-       output (a closed pipe is not an error).
-    2  Usage or configuration error: bad arguments, a missing or malformed endpoint or
-       fingerprint, a missing, empty or unsafe token.
-    3  'disk format' was refused because the device holds data. Standard output carries the
-       refusal as JSON: {\"result\": {...}, \"pending_op\": {...} or null,
-       \"opsign_command\": \"...\" or null}; standard error says what the operator must run.
+       could not be decoded or was too large. Also: 'disk init' formatted the device but could
+       not assign it (standard output says how to finish), or the answer could not be written
+       to standard output (a closed pipe is not an error).
+    2  Usage or configuration error: bad arguments, a missing or malformed endpoint,
+       fingerprint, settings file or pins file, a missing, empty or unsafe token.
+    3  'disk format' or 'disk init' was refused because the device holds data; nothing was
+       assigned. Standard output carries the refusal as JSON: {\"result\": {...},
+       \"pending_op\": {...} or null, \"opsign_command\": \"...\" or null}.
     4  The agent's certificate matches no pinned fingerprint (nothing was sent), or
-       'fingerprint --expect' did not match. Standard error shows both fingerprints.
+       'fingerprint --expect' did not match, or 'fingerprint --save' would replace another pin.
     5  The agent could not be reached: connection refused, TLS handshake failed, the connection
-       broke, or a time limit ran out (also 'backup run --give-up-after': the job may still
-       finish, see 'backup status').
+       broke, or a call's time limit ran out.
     6  'backup run': the backup job failed. Standard output carries the job's last status as
        JSON, whose \"error\" says why.
+    7  Busy: a backup of this guest is already running (HTTP 409).
+    8  The agent rejected the token (HTTP 401).
+    9  'backup run' gave up waiting (--give-up-after) for a job that is still running; it may
+       still finish. Standard output carries {\"job_id\", \"phase\", \"gave_up_after_seconds\"}.
 
 EXAMPLE:
     A format that may need an operator's signature:
@@ -100,10 +130,10 @@ EXAMPLE:
     format_example!(),
     "
 
-    Trust on first use, then pin:
+    Trust on first use, then pin (stop if the agent cannot be asked):
 
-    fp=$(felhom-agentctl --endpoint 10.0.0.1:8443 fingerprint | jq -r .sha256)
-    export FELHOM_AGENT_FINGERPRINT=$fp",
+    felhom-agentctl --endpoint 10.0.0.1:8443 fingerprint --save /etc/felhom/agent.pins || exit
+    export FELHOM_AGENT_FINGERPRINT_FILE=/etc/felhom/agent.pins",
 );
 
 /// The whole command line.
@@ -127,6 +157,40 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The command line as clap sees it: [`Cli`], with the token options hidden from the
+/// subcommands that read no token. Parsing, completions and the man page all start here.
+pub fn command() -> clap::Command {
+    let mut command = Cli::command();
+    for name in NO_TOKEN {
+        command = command.mut_subcommand(name, |sub| {
+            // A hidden local option of the same id keeps clap from propagating the global one
+            // into this subcommand's help; `main` refuses it if it is given anyway.
+            TOKEN_FLAGS
+                .iter()
+                .fold(sub, |sub, (id, long, takes_value)| {
+                    let arg = clap::Arg::new(*id).long(*long).hide(true);
+                    sub.arg(if *takes_value {
+                        arg.num_args(1)
+                    } else {
+                        arg.action(clap::ArgAction::SetTrue)
+                    })
+                })
+        });
+    }
+    command
+}
+
+/// The subcommands that read no token.
+pub const NO_TOKEN: [&str; 2] = ["fingerprint", "generate"];
+
+/// The token options: clap id, long name, whether it takes a value.
+pub const TOKEN_FLAGS: [(&str, &str, bool); 4] = [
+    ("token_file", "token-file", true),
+    ("token_fd", "token-fd", true),
+    ("token_stdin", "token-stdin", false),
+    ("token", "token", true),
+];
+
 // Doc comments below are hand-wrapped and `verbatim_doc_comment`, because clap wraps help text
 // only with its `wrap_help` feature, which this crate does not enable.
 
@@ -134,54 +198,35 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
-    /// The agent's address: HOST:PORT or [IPV6]:PORT.
-    #[arg(
-        long,
-        global = true,
-        env = "FELHOM_AGENT_ENDPOINT",
-        hide_env_values = true,
-        value_name = "HOST:PORT"
-    )]
+    /// Read settings from this file (systemd EnvironmentFile= syntax) [env: FELHOM_AGENT_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The agent's HOST:PORT or [IPV6]:PORT [env: FELHOM_AGENT_ENDPOINT]
+    #[arg(long, global = true, value_name = "HOST:PORT")]
     pub endpoint: Option<String>,
 
-    /// The SHA-256 of the agent's certificate; repeat to pin several
-    ///
-    /// 64 hex digits, in any case, with or without colons. Give the flag more than once, or
-    /// separate fingerprints with commas (the only way with the environment variable), to trust
-    /// several certificates, as during a rotation. Not used by 'fingerprint': see --expect.
-    #[arg(
-        long,
-        global = true,
-        env = "FELHOM_AGENT_FINGERPRINT",
-        hide_env_values = true,
-        value_name = "SHA256",
-        value_delimiter = ',',
-        value_parser = parse_fingerprint,
-        verbatim_doc_comment
-    )]
-    pub fingerprint: Vec<Fingerprint>,
+    /// The SHA-256 of the agent's certificate; repeat to pin several [env: FELHOM_AGENT_FINGERPRINT]
+    #[arg(long, global = true, value_name = "SHA256", value_delimiter = ',')]
+    pub fingerprint: Vec<String>,
 
-    /// The time limit of each call, e.g. 30, 500ms, 15s, 2m. [default: 15s]
-    ///
-    /// A bare number is seconds; units are ms, s, m and h. It covers one call from connecting
-    /// to the last byte of the answer; 'backup run' has --give-up-after for the whole job.
+    /// Pins from this file, one per line [env: FELHOM_AGENT_FINGERPRINT_FILE]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub fingerprint_file: Option<PathBuf>,
+
+    /// Time limit of each call [default: 15s] [env: FELHOM_AGENT_TIMEOUT]
     #[arg(
         long,
         global = true,
-        env = "FELHOM_AGENT_TIMEOUT",
-        hide_env_values = true,
         value_name = "DURATION",
-        value_parser = parse_positive_duration,
-        verbatim_doc_comment
+        value_parser = parse_positive_duration
     )]
     pub timeout: Option<Duration>,
 
-    /// The time limit of connecting plus the TLS handshake. [default: 5s]
+    /// Time limit of connect plus TLS handshake [default: 5s] [env: FELHOM_AGENT_CONNECT_TIMEOUT]
     #[arg(
         long,
         global = true,
-        env = "FELHOM_AGENT_CONNECT_TIMEOUT",
-        hide_env_values = true,
         value_name = "DURATION",
         value_parser = parse_positive_duration
     )]
@@ -192,24 +237,16 @@ pub struct ConnectionArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Token")]
 pub struct TokenArgs {
-    /// Read the token from this file, which must be private (chmod 600)
-    ///
-    /// One trailing newline is removed. A file that group or others may read or write is
-    /// refused. Overrides FELHOM_AGENT_TOKEN.
-    #[arg(
-        long,
-        global = true,
-        env = "FELHOM_AGENT_TOKEN_FILE",
-        hide_env_values = true,
-        value_name = "PATH",
-        verbatim_doc_comment
-    )]
+    /// Read the token from this private file [env: FELHOM_AGENT_TOKEN_FILE]
+    #[arg(long, global = true, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
+    /// Read the token from this open file descriptor
+    #[arg(long, global = true, value_name = "N")]
+    pub token_fd: Option<u32>,
+
     /// Read the token from the first line of standard input
-    ///
-    /// Overrides --token-file, FELHOM_AGENT_TOKEN_FILE and FELHOM_AGENT_TOKEN.
-    #[arg(long, global = true, verbatim_doc_comment)]
+    #[arg(long, global = true)]
     pub token_stdin: bool,
 
     /// Never accepted: present only to refuse it with a useful message, without echoing it.
@@ -217,17 +254,38 @@ pub struct TokenArgs {
     pub token: Option<String>,
 }
 
-/// How to print the answer.
+/// How to print the answer, and how much to say on standard error.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// Indent the JSON output.
+    /// Indent the JSON output
     #[arg(long, global = true)]
     pub pretty: bool,
 
-    /// Print a summary for people instead of JSON.
-    #[arg(long, global = true)]
+    /// Print a summary for people instead of JSON
+    #[arg(long, global = true, conflicts_with = "pretty")]
     pub human: bool,
+
+    /// Show the TLS handshake and each call's timing on standard error
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// No notes or progress on standard error (errors still)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// How errors are printed on standard error
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
+    pub error_format: ErrorFormat,
+}
+
+/// `--error-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ErrorFormat {
+    /// `felhom-agentctl: <message>`
+    Text,
+    /// One line of JSON: kind, call, message, http_status, may_have_reached_agent, exit
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,7 +331,7 @@ pub enum Command {
     #[command(subcommand)]
     Backup(BackupCommand),
 
-    /// Assign, eject and format host drives.
+    /// Assign, eject, format and initialize host drives.
     #[command(subcommand)]
     Disk(DiskCommand),
 
@@ -285,13 +343,23 @@ pub enum Command {
     ///     {"endpoint": "...", "sha256": "<64 hex digits>", "sha256_colon": "AB:CD:..."}
     ///
     /// This is the trust-on-first-use step: compare the fingerprint with the one the host's
-    /// operator sees (Proxmox shows the colon form), then pin it with --fingerprint.
+    /// operator sees (Proxmox shows the colon form), then pin it: --save FILE writes it to a
+    /// pins file for --fingerprint-file.
     ///
     /// With --expect, it checks instead: exit status 0 when the agent presents one of the
     /// expected certificates, 4 when it does not (nothing is printed on standard output then,
     /// and standard error shows both fingerprints).
     #[command(verbatim_doc_comment)]
     Fingerprint(FingerprintArgs),
+
+    /// Print shell completions or the man page, generated from these definitions
+    ///
+    ///     felhom-agentctl generate bash > /usr/share/bash-completion/completions/felhom-agentctl
+    ///     felhom-agentctl generate zsh  > /usr/share/zsh/site-functions/_felhom-agentctl
+    ///     felhom-agentctl generate fish > /usr/share/fish/vendor_completions.d/felhom-agentctl.fish
+    ///     felhom-agentctl generate man  > /usr/share/man/man1/felhom-agentctl.1
+    #[command(verbatim_doc_comment)]
+    Generate(GenerateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -301,9 +369,9 @@ pub enum BackupCommand {
 
     /// Start a backup of this guest and print the job to follow (POST /backup)
     ///
-    /// Not idempotent: after exit status 1, or 5 with "may have reached the agent" in the
-    /// message, the agent may have started the job anyway. Check 'backup status' before
-    /// starting another.
+    /// Exit status 7 when a backup is already running. Not idempotent: after exit status 1,
+    /// or 5 with "may have reached the agent" in the message, the agent may have started the
+    /// job anyway. Check 'backup status' before starting another.
     #[command(verbatim_doc_comment)]
     Start,
 
@@ -316,9 +384,10 @@ pub enum BackupCommand {
     /// Start a backup and wait until it is done; print its final status
     ///
     /// Exit status 0 when the job is done; 6 when it failed, with the job's last status on
-    /// standard output, whose "error" says why; 5 when it was still running after
-    /// --give-up-after (the job is not cancelled and may still finish: follow it with
-    /// 'backup status').
+    /// standard output, whose "error" says why; 7 when a backup was already running; 9 when it
+    /// was still running after --give-up-after (the job is not cancelled and may still
+    /// finish: follow it with 'backup status'), with {"job_id", "phase",
+    /// "gave_up_after_seconds"} on standard output.
     #[command(verbatim_doc_comment)]
     Run(BackupRunArgs),
 }
@@ -374,6 +443,19 @@ pub enum DiskCommand {
         after_long_help = concat!("Example:\n\n", format_example!())
     )]
     Format(FormatArgs),
+
+    /// Format a blank device and mount it: format, find its UUID, assign
+    ///
+    /// Does what the Felhom controller's guided init does: POST /disks/format, then GET /disks
+    /// to find the new filesystem's UUID for the device, then POST /disks/assign at --where.
+    /// Prints {"formatted": {...}, "uuid": "...", "where": "...", "assigned": true}.
+    ///
+    /// A device that holds data stops at the refusal: exit status 3, as 'disk format', and
+    /// nothing is assigned. A format whose UUID cannot be found, or whose assign fails, exits
+    /// with 1 and prints {"formatted", "uuid" (or null), "assigned": false, "assign_command"}:
+    /// the 'felhom-agentctl disk assign' command that finishes the job by hand.
+    #[command(verbatim_doc_comment)]
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -414,10 +496,60 @@ pub struct FormatArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The blank block device to format, e.g. /dev/sdc.
+    #[arg(long, value_name = "DEV")]
+    pub device: String,
+
+    /// Where to mount it on the host.
+    #[arg(long = "where", value_name = "PATH")]
+    pub where_: String,
+
+    /// The filesystem to create.
+    #[arg(long, value_name = "TYPE", default_value = "ext4")]
+    pub fstype: String,
+
+    /// Mount options; empty means the agent's defaults.
+    #[arg(long, value_name = "OPTIONS", default_value = "")]
+    pub options: String,
+}
+
+#[derive(Debug, Args)]
 pub struct FingerprintArgs {
     /// Succeed only if the agent presents this certificate; repeat to accept several.
     #[arg(long, value_name = "SHA256", value_parser = parse_fingerprint)]
     pub expect: Vec<Fingerprint>,
+
+    /// Write the presented fingerprint to this pins file (atomically)
+    ///
+    /// Refused, with exit status 4, if the file holds other pins and not this one: the agent's
+    /// certificate changed, or this is not the agent. Give --force to replace it.
+    #[arg(long, value_name = "FILE", verbatim_doc_comment)]
+    pub save: Option<PathBuf>,
+
+    /// With --save: replace a pins file that holds other pins.
+    #[arg(long, requires = "save")]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to print.
+    #[arg(value_enum)]
+    pub what: Generated,
+}
+
+/// `generate`'s argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// bash completions
+    Bash,
+    /// zsh completions
+    Zsh,
+    /// fish completions
+    Fish,
+    /// the man page, in roff
+    Man,
 }
 
 fn parse_fingerprint(s: &str) -> Result<Fingerprint, String> {
@@ -425,7 +557,7 @@ fn parse_fingerprint(s: &str) -> Result<Fingerprint, String> {
 }
 
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {
-    match parse_duration(s)? {
+    match felhom_agentapi::parse_duration(s)? {
         d if d.is_zero() => Err("must be longer than zero".to_string()),
         d => Ok(d),
     }
@@ -434,10 +566,9 @@ fn parse_positive_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 }

@@ -95,18 +95,16 @@ pub fn main(args: &CheckArgs, connect: impl FnOnce() -> Result<Client, Failure>)
     ExitCode::from(report.state.exit_code())
 }
 
-/// Prints `FELHOM UNKNOWN - bad arguments: …` for a command line clap refused, with clap's
-/// full message on standard error, and returns the UNKNOWN status.
-pub fn usage_error(error: &clap::Error) -> ExitCode {
-    let rendered = error.render().to_string();
-    let first = rendered
+/// Prints `FELHOM UNKNOWN - bad arguments: …` for a command line clap refused (`message`, as
+/// `usage` words it), with the full message on standard error, and returns the UNKNOWN status.
+pub fn usage_error(message: &str) -> ExitCode {
+    let first = message
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("the command line could not be parsed");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
     let report = plugin::unknown(&format!("bad arguments: {first}"));
     finish(&report.text);
-    let _ = io::stderr().write_all(rendered.as_bytes());
+    let _ = writeln!(io::stderr(), "felhom-agentctl: {message}");
     ExitCode::from(State::Unknown.exit_code())
 }
 
@@ -149,9 +147,16 @@ fn describe(failure: &Failure) -> String {
     match failure {
         Failure::Usage(message) => format!("bad arguments: {message}"),
         Failure::Internal(message) => message.clone(),
-        Failure::Client(e) => e.to_string(),
+        // A configuration error is the caller's, as bad arguments are.
+        Failure::Client(e) => match &**e {
+            felhom_agentapi::Error::Config { message } => format!("bad arguments: {message}"),
+            other => other.to_string(),
+        },
         Failure::UnexpectedFingerprint { endpoint, .. } => {
             format!("the agent at {endpoint} presents an unexpected certificate")
+        }
+        Failure::PinsFileConflict { path, .. } | Failure::PinsFileWrite { path, .. } => {
+            format!("pins file {}", path.display())
         }
         Failure::Output(e) => format!("could not write the output: {e}"),
     }

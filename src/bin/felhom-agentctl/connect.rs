@@ -1,47 +1,71 @@
-//! From the configuration to a client: the endpoint, the pins, the time limits and the token.
+//! From the command line to a client, through the library's `Settings`: the flags are its top
+//! layer, over the environment and the settings file.
 
-use felhom_agentapi::Client;
+use std::sync::Arc;
 
-use crate::args::{Cli, ConnectionArgs};
+use felhom_agentapi::{Client, Observer, Overrides, Settings, TokenSource};
+
+use crate::args::Cli;
 use crate::exit::Failure;
-use crate::token;
+use crate::verbose::Verbose;
 
-/// The configured endpoint; every subcommand needs one.
-pub fn endpoint(conn: &ConnectionArgs) -> Result<&str, Failure> {
-    conn.endpoint.as_deref().ok_or_else(|| {
-        Failure::Usage(
-            "no endpoint: give the agent's HOST:PORT with --endpoint or FELHOM_AGENT_ENDPOINT"
-                .to_string(),
-        )
-    })
+/// The message that refuses `--token VALUE`, for every subcommand: whoever typed it should
+/// learn that the token is now exposed. The value is never repeated.
+pub fn token_flag_refusal() -> String {
+    "--token is not accepted: a token on the command line can be read by every user of this \
+     machine, so treat that token as exposed. Pass tokens with --token-file, --token-fd, \
+     --token-stdin, FELHOM_AGENT_TOKEN_FILE, FELHOM_AGENT_TOKEN or a systemd credential"
+        .to_string()
 }
 
-/// A client for the configured agent, with the token read by the rules in `token`.
-pub fn connect(cli: &Cli) -> Result<Client, Failure> {
-    token::refuse_flag(&cli.token).map_err(Failure::Usage)?;
-    let endpoint = endpoint(&cli.connection)?;
-    let token = token::read(&cli.token).map_err(Failure::Usage)?;
-    client(endpoint, &cli.connection, &token)
+/// The settings of the command line, the environment and the settings file; refuses
+/// `--token`.
+pub fn settings(cli: &Cli) -> Result<Settings, Failure> {
+    if cli.token.token.is_some() {
+        return Err(Failure::Usage(token_flag_refusal()));
+    }
+    Ok(Settings::load(&overrides(cli))?)
 }
 
-/// A client pinned to every configured fingerprint.
-pub fn client(endpoint: &str, conn: &ConnectionArgs, token: &str) -> Result<Client, Failure> {
-    let Some((first, rest)) = conn.fingerprint.split_first() else {
-        return Err(Failure::Usage(
-            "no fingerprint: give the agent's certificate SHA-256 with --fingerprint or \
-             FELHOM_AGENT_FINGERPRINT (learn it with 'felhom-agentctl fingerprint')"
-                .to_string(),
-        ));
+/// The `-v` observer, when asked for.
+pub fn observer(cli: &Cli) -> Option<Arc<dyn Observer>> {
+    cli.output
+        .verbose
+        .then(|| Arc::new(Verbose) as Arc<dyn Observer>)
+}
+
+/// A client for the configured agent: endpoint, pins, time limits and token from `settings`.
+pub fn client(settings: &Settings, observer: Option<Arc<dyn Observer>>) -> Result<Client, Failure> {
+    let builder = settings.client_builder()?;
+    let builder = match observer {
+        Some(o) => builder.observer(o),
+        None => builder,
     };
-    let mut builder = Client::builder(endpoint, token, *first);
-    for pin in rest {
-        builder = builder.also_pin(*pin);
-    }
-    if let Some(t) = conn.timeout {
-        builder = builder.timeout(t);
-    }
-    if let Some(t) = conn.connect_timeout {
-        builder = builder.connect_timeout(t);
-    }
     Ok(builder.build()?)
+}
+
+/// [`settings`] and [`client`] in one step, for `check` and `metrics --format prometheus`.
+pub fn connect(cli: &Cli) -> Result<Client, Failure> {
+    client(&settings(cli)?, observer(cli))
+}
+
+/// The flags, as the library's top settings layer.
+fn overrides(cli: &Cli) -> Overrides {
+    let conn = &cli.connection;
+    let t = &cli.token;
+    let mut o = Overrides::default();
+    o.config = conn.config.clone();
+    o.endpoint = conn.endpoint.clone();
+    o.fingerprints = conn.fingerprint.clone();
+    o.fingerprint_file = conn.fingerprint_file.clone();
+    o.timeout = conn.timeout;
+    o.connect_timeout = conn.connect_timeout;
+    o.token = if t.token_stdin {
+        Some(TokenSource::Stdin)
+    } else if let Some(fd) = t.token_fd {
+        Some(TokenSource::Fd(fd))
+    } else {
+        t.token_file.clone().map(TokenSource::File)
+    };
+    o
 }

@@ -1,26 +1,32 @@
-//! Exit statuses, and what a failure prints. The statuses are a stable interface for scripts:
-//! they are listed in the long `--help`, and changing one is a breaking change.
+//! Exit statuses, and how each failure is classified for scripts. The statuses are a stable
+//! interface: the README's table and the long `--help` list them, and changing one is a breaking
+//! change. Printing a failure is `report`'s job.
 
-use std::io::{self, Write};
+use std::io;
+use std::path::PathBuf;
 
-use felhom_agentapi::{Error, Fingerprint, FormatRefused, WipeAuthorization};
-use serde::Serialize;
-
-use crate::output::{self, Mode, clean};
+use felhom_agentapi::{Call, Error, Fingerprint, TimeoutStage};
 
 pub const SUCCESS: u8 = 0;
 /// The agent answered with an error (HTTP status, `ok: false`, undecodable or oversized).
 pub const AGENT_ERROR: u8 = 1;
 /// Bad arguments or configuration; clap uses 2 for its own errors too.
 pub const USAGE: u8 = 2;
-/// `disk format` refused: the device holds data.
+/// `disk format` or `disk init` refused: the device holds data.
 pub const FORMAT_REFUSED: u8 = 3;
-/// The agent's certificate matches no pin (or no `fingerprint --expect`).
+/// The agent's certificate matches no pin (or no `fingerprint --expect`, or a pins file that
+/// `fingerprint --save` would replace).
 pub const PIN_MISMATCH: u8 = 4;
-/// The agent could not be reached, or a time limit ran out.
+/// The agent could not be reached, or a call's time limit ran out.
 pub const UNREACHABLE: u8 = 5;
 /// `backup run`: the job failed.
 pub const BACKUP_FAILED: u8 = 6;
+/// A backup of this guest is already running (HTTP 409).
+pub const BUSY: u8 = 7;
+/// The agent rejected the token (HTTP 401).
+pub const TOKEN_REJECTED: u8 = 8;
+/// `backup run` gave up waiting for a job that is still running.
+pub const GAVE_UP: u8 = 9;
 
 /// Why a run did not succeed.
 #[derive(Debug)]
@@ -35,6 +41,14 @@ pub enum Failure {
         presented: Fingerprint,
         expected: Vec<Fingerprint>,
     },
+    /// `fingerprint --save`: the pins file holds other pins, and no `--force`.
+    PinsFileConflict {
+        path: PathBuf,
+        presented: Fingerprint,
+        held: Vec<Fingerprint>,
+    },
+    /// `fingerprint --save`: writing the pins file failed.
+    PinsFileWrite { path: PathBuf, error: io::Error },
     /// Something that should not happen, as a message for the user.
     Internal(String),
     /// Writing the answer to standard output failed.
@@ -52,8 +66,52 @@ impl Failure {
         match self {
             Failure::Usage(_) => USAGE,
             Failure::Client(e) => exit_code(e),
-            Failure::UnexpectedFingerprint { .. } => PIN_MISMATCH,
-            Failure::Internal(_) | Failure::Output(_) => AGENT_ERROR,
+            Failure::UnexpectedFingerprint { .. } | Failure::PinsFileConflict { .. } => {
+                PIN_MISMATCH
+            }
+            Failure::PinsFileWrite { .. } | Failure::Internal(_) | Failure::Output(_) => {
+                AGENT_ERROR
+            }
+        }
+    }
+
+    /// The `kind` of `--error-format json`: the error's variant, in snake_case.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::Usage(_) => "usage",
+            Failure::Client(e) => error_kind(e),
+            Failure::UnexpectedFingerprint { .. } => "fingerprint_mismatch",
+            Failure::PinsFileConflict { .. } => "pins_file_conflict",
+            Failure::PinsFileWrite { .. } => "pins_file",
+            Failure::Internal(_) => "internal",
+            Failure::Output(_) => "output",
+        }
+    }
+
+    /// The `call` of `--error-format json`: which call failed, or `None` when none did.
+    pub fn call(&self) -> Option<String> {
+        match self {
+            Failure::Client(e) => e.call().map(Call::to_string),
+            Failure::UnexpectedFingerprint { endpoint, .. } => {
+                Some(Call::handshake(endpoint).to_string())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the request may have reached the agent; `false` when no call was made.
+    pub fn may_have_reached_agent(&self) -> bool {
+        match self {
+            Failure::Client(e) => e.may_have_reached_agent(),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of the agent's answer, when that is what failed.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Failure::Client(e) => e.http_status(),
+            _ => None,
         }
     }
 }
@@ -61,11 +119,17 @@ impl Failure {
 /// The exit status for a library error.
 pub fn exit_code(err: &Error) -> u8 {
     match err {
+        Error::Http { status: 401, .. } => TOKEN_REJECTED,
+        Error::Http { status: 409, .. } => BUSY,
         Error::Http { .. } | Error::Agent { .. } | Error::Decode { .. } => AGENT_ERROR,
-        Error::ResponseTooLarge { .. } => AGENT_ERROR,
+        Error::ResponseTooLarge { .. } | Error::DiskInitIncomplete(_) => AGENT_ERROR,
         Error::Config { .. } => USAGE,
         Error::FormatRefused(_) => FORMAT_REFUSED,
         Error::PinMismatch { .. } => PIN_MISMATCH,
+        Error::Timeout {
+            stage: TimeoutStage::BackupWait { .. },
+            ..
+        } => GAVE_UP,
         Error::Connect { .. } | Error::Tls { .. } | Error::Timeout { .. } | Error::Io { .. } => {
             UNREACHABLE
         }
@@ -76,175 +140,21 @@ pub fn exit_code(err: &Error) -> u8 {
     }
 }
 
-/// Prints `failure` (the message on `err`, and for exit statuses 3 and 6 the payload on `out`)
-/// and returns the exit status.
-pub fn report(failure: &Failure, mode: Mode, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    // Both payloads are JSON whatever the mode: a refusal's opsign command must be readable in
-    // its exact form. People get them indented.
-    let pretty = !matches!(mode, Mode::Json { pretty: false });
-    let mut lines: Vec<String> = Vec::new();
-    let payload = match failure {
-        Failure::Client(e) => match &**e {
-            Error::FormatRefused(refusal) => {
-                lines.extend(refusal_message(refusal));
-                output::json(out, pretty, &RefusalJson::new(refusal))
-            }
-            Error::BackupFailed { status, .. } => {
-                lines.push(clean(&e.to_string()));
-                output::json(out, pretty, status)
-            }
-            _ => {
-                lines.push(clean(&e.to_string()));
-                Ok(())
-            }
-        },
-        Failure::Usage(message) | Failure::Internal(message) => {
-            lines.push(clean(message));
-            Ok(())
-        }
-        Failure::UnexpectedFingerprint {
-            endpoint,
-            presented,
-            expected,
-        } => {
-            lines.push(format!(
-                "the agent at {} presents a certificate that matches no expected fingerprint",
-                clean(endpoint)
-            ));
-            lines.push(format!("  presented: {presented}"));
-            for (i, fp) in expected.iter().enumerate() {
-                let label = if i == 0 { "expected:" } else { "or:" };
-                lines.push(format!("  {label:>10} {fp}"));
-            }
-            Ok(())
-        }
-        Failure::Output(e) => {
-            lines.push(format!("could not write to standard output: {e}"));
-            Ok(())
-        }
-    };
-    let _ = payload
-        .and_then(|()| out.flush())
-        .or_else(ignore_broken_pipe);
-    for line in lines {
-        // Indented lines continue the message above them.
-        let prefix = if line.starts_with(' ') {
-            ""
-        } else {
-            "felhom-agentctl: "
-        };
-        // Nothing useful can be done if standard error is gone.
-        let _ = writeln!(err, "{prefix}{line}");
-    }
-    failure.exit_code()
-}
-
-/// A reader that closed the pipe (`| head`) wanted no more output; that is not an error.
-pub fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
-    match e.kind() {
-        io::ErrorKind::BrokenPipe => Ok(()),
-        _ => Err(e),
-    }
-}
-
-/// The stdout document of exit status 3.
-#[derive(Serialize)]
-struct RefusalJson<'a> {
-    result: &'a felhom_agentapi::FormatResult,
-    pending_op: Option<&'a felhom_agentapi::PendingOp>,
-    opsign_command: Option<String>,
-}
-
-impl<'a> RefusalJson<'a> {
-    fn new(refusal: &'a FormatRefused) -> RefusalJson<'a> {
-        RefusalJson {
-            result: refusal.result(),
-            pending_op: refusal.pending_op(),
-            opsign_command: refusal.opsign_command(),
-        }
-    }
-}
-
-/// What stderr says about a refusal: the library's sentences, laid out for a terminal, with the
-/// command on a line of its own and a pointer to the JSON when it cannot be shown.
-fn refusal_message(refusal: &FormatRefused) -> Vec<String> {
-    let authorization = refusal.authorization();
-    let explanation = authorization.explanation();
-    let mut lines = vec![refusal.summary()];
-    match authorization {
-        WipeAuthorization::Printable(command) => {
-            lines.push(explanation.to_string());
-            lines.push(format!("    {command}"));
-        }
-        WipeAuthorization::Unprintable(_) => lines.push(format!(
-            "{explanation}: read \"opsign_command\" in the JSON on standard output, and check it \
-             with care"
-        )),
-        _ => lines.push(explanation.to_string()),
-    }
-    lines
-}
-
-#[cfg(all(test, feature = "devagent"))]
-mod tests {
-    use felhom_agentapi::devagent::{DevAgent, Fault};
-    use felhom_agentapi::{BackupPhase, Client, StatusResponse, terminal};
-    use proptest::prelude::*;
-
-    use super::*;
-    use crate::output::Answer;
-
-    /// Text as hostile as an agent can send: any character, with the ones that rewrite terminals
-    /// and the ones escaping itself uses (`\`, `"`) drawn often.
-    fn agent_text() -> impl Strategy<Value = String> {
-        let risky = prop::sample::select(vec![
-            '\u{1b}', '\n', '\r', '\t', '\0', '\u{7}', '\u{7f}', '\u{85}', '\u{9b}', '\u{61c}',
-            '\u{200e}', '\u{200f}', '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\\', '"',
-        ]);
-        prop::collection::vec(prop_oneof![any::<char>(), risky], 1..24)
-            .prop_map(|chars| chars.into_iter().collect())
-    }
-
-    proptest! {
-        // Each case is one request over a kept-alive connection to a real agent.
-        #![proptest_config(ProptestConfig::with_cases(64))]
-
-        /// The tool's two text paths, the library's error message and the human summary of an
-        /// answer, escape exactly what the library escapes: no character more, none fewer.
-        #[test]
-        fn the_tool_and_the_library_escape_the_same_characters(text in agent_text()) {
-            thread_local! {
-                static AGENT: (DevAgent, Client) = {
-                    let agent = DevAgent::start().expect("start the stand-in agent");
-                    let client = Client::new(
-                        &agent.endpoint(), agent.token(), agent.fingerprint(),
-                    ).expect("a client");
-                    (agent, client)
-                };
-            }
-            let escaped = terminal::escape(&text);
-
-            let error = AGENT.with(|(agent, client)| {
-                agent.set_fault(Fault::NotOk(text.clone()));
-                client.storage().expect_err("the agent declines")
-            });
-            let message = error.to_string();
-            prop_assert_eq!(&message, &format!("GET /storage: the agent declined: {escaped}"));
-            let (mut out, mut err) = (Vec::new(), Vec::new());
-            let code = report(&error.into(), Mode::Json { pretty: false }, &mut out, &mut err);
-            prop_assert_eq!(code, AGENT_ERROR);
-            prop_assert_eq!(String::from_utf8(err).unwrap(), format!("felhom-agentctl: {message}\n"));
-
-            let mut status = StatusResponse::default();
-            status.job_id = "job-1".into();
-            status.phase = BackupPhase::Failed;
-            status.error = text.clone();
-            let mut human = Vec::new();
-            output::print(&mut human, Mode::Human, &Answer::Status(status)).unwrap();
-            prop_assert_eq!(
-                String::from_utf8(human).unwrap(),
-                format!("vmid 0: backup job job-1 is failed: {escaped}\n")
-            );
-        }
+fn error_kind(err: &Error) -> &'static str {
+    match err {
+        Error::Config { .. } => "config",
+        Error::PinMismatch { .. } => "pin_mismatch",
+        Error::Tls { .. } => "tls",
+        Error::Connect { .. } => "connect",
+        Error::Timeout { .. } => "timeout",
+        Error::Io { .. } => "io",
+        Error::Http { .. } => "http",
+        Error::Agent { .. } => "agent",
+        Error::Decode { .. } => "decode",
+        Error::ResponseTooLarge { .. } => "response_too_large",
+        Error::FormatRefused(_) => "format_refused",
+        Error::BackupFailed { .. } => "backup_failed",
+        Error::DiskInitIncomplete(_) => "disk_init_incomplete",
+        _ => "other",
     }
 }

@@ -1,9 +1,13 @@
 //! `felhom-agentctl`: the Felhom host agent's guest API from the shell.
 //!
-//! A thin layer over the `felhom_agentapi` library, which makes every connection: this binary
-//! parses arguments (`args`), finds the token (`token`), makes one library call, and prints the
-//! answer (`output`) or the failure with its exit status (`exit`). The `fingerprint` subcommand
-//! is in `probe`. `felhom-agentctl --help` is the user's documentation.
+//! A thin layer over the `felhom_agentapi` library, which makes every connection and owns the
+//! configuration rules (`Settings`, reached through `connect`): this binary parses arguments
+//! (`args`, in clap's errors `usage`), makes one library call, and prints the answer
+//! (`output`) or the failure (`report`) with its exit status (`exit`). The `fingerprint`
+//! subcommand is in `probe` and `pins_save`, the monitoring plugin in `check` and `plugin`,
+//! `metrics --format prometheus` in `prometheus`, `-v` in `verbose`, completions and the man
+//! page in `generate`.
+//! `felhom-agentctl --help` is the user's documentation.
 
 // The doc comments in `args` are --help text written for a terminal (`[IPV6]:PORT`,
 // `uuid:<UUID>`), not rustdoc markup.
@@ -12,39 +16,58 @@
 mod args;
 mod check;
 mod connect;
-mod duration;
 mod exit;
+mod generate;
 mod output;
+mod pins_save;
 mod plugin;
 mod probe;
 mod prometheus;
-mod token;
+mod report;
+mod usage;
+mod verbose;
 
+use std::ffi::OsString;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
-use felhom_agentapi::Fingerprint;
+use clap::FromArgMatches;
+use felhom_agentapi::Settings;
 
-use args::{BackupCommand, Cli, Command, ConnectionArgs, DiskCommand};
+use args::{BackupCommand, Cli, Command, DiskCommand, ErrorFormat, FingerprintArgs};
 use exit::Failure;
-use output::{Answer, Assigned, Mode, Presented};
+use output::{Answer, Assigned, Initialized, Mode, Presented};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let cli = match parse(&argv) {
+        Ok(Parsed::Run(cli)) => cli,
         // A monitoring plugin's every run prints a status line, usage errors included.
-        Err(e) if e.use_stderr() && check_requested() => return check::usage_error(&e),
-        Err(e) => {
-            // --help and --version come this way too, with status 0; usage errors with 2.
-            let _ = e.print();
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(exit::USAGE));
+        Err(Failure::Usage(message)) if check_requested(&argv) => {
+            return check::usage_error(&message);
+        }
+        Ok(Parsed::Print(text)) => {
+            // --help and --version.
+            let _ = out.write_all(text.as_bytes());
+            return ExitCode::from(exit::SUCCESS);
+        }
+        Err(failure) => {
+            let code = report::report(
+                &failure,
+                Mode::Json { pretty: false },
+                error_format_in(&argv),
+                &mut out,
+                &mut io::stderr(),
+            );
+            return ExitCode::from(code);
         }
     };
     match &cli.command {
         Command::Check(args) => return check::main(args, || connect::connect(&cli)),
         Command::Metrics(args) if args.is_prometheus() => {
-            return prometheus::main(args, || connect::connect(&cli));
+            return prometheus::main(args, cli.output.error_format, || connect::connect(&cli));
         }
         _ => {}
     }
@@ -55,42 +78,106 @@ fn main() -> ExitCode {
             pretty: cli.output.pretty,
         }
     };
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let printed = run(&cli).and_then(|answer| {
-        output::print(&mut out, mode, &answer)
+    let printed = run(&cli, &mut out).and_then(|answer| match answer {
+        None => Ok(()),
+        Some(answer) => output::print(&mut out, mode, &answer)
             .and_then(|()| out.flush())
-            .or_else(exit::ignore_broken_pipe)
-            .map_err(Failure::Output)
+            .or_else(report::ignore_broken_pipe)
+            .map_err(Failure::Output),
     });
     match printed {
         Ok(()) => ExitCode::from(exit::SUCCESS),
-        Err(failure) => ExitCode::from(exit::report(&failure, mode, &mut out, &mut io::stderr())),
+        Err(failure) => ExitCode::from(report::report(
+            &failure,
+            mode,
+            cli.output.error_format,
+            &mut out,
+            &mut io::stderr(),
+        )),
     }
 }
 
 /// Whether the command line clap refused asks for `check`: parsed again leniently, which
 /// finds the subcommand wherever the global options put it.
-fn check_requested() -> bool {
-    Cli::command()
+fn check_requested(argv: &[OsString]) -> bool {
+    args::command()
         .ignore_errors(true)
-        .try_get_matches_from(std::env::args_os())
+        .try_get_matches_from(argv)
         .is_ok_and(|m| m.subcommand_name() == Some("check"))
 }
 
-/// Checks the configuration, makes the call, and returns the answer to print.
-fn run(cli: &Cli) -> Result<Answer, Failure> {
-    token::refuse_flag(&cli.token).map_err(Failure::Usage)?;
-    let conn = &cli.connection;
-    let endpoint = connect::endpoint(conn)?;
+enum Parsed {
+    Run(Box<Cli>),
+    Print(String),
+}
 
-    // Built on demand: `fingerprint` needs neither a pin nor a token, and must not read one.
-    let client = || {
-        let token = token::read(&cli.token).map_err(Failure::Usage)?;
-        connect::client(endpoint, conn, &token)
+fn parse(argv: &[OsString]) -> Result<Parsed, Failure> {
+    let matches = match args::command().try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) => return usage::from_clap(e).map(Parsed::Print),
     };
+    // Token options given to a subcommand that reads no token land in its hidden local copies.
+    if let Some((name, sub)) = matches.subcommand() {
+        if args::NO_TOKEN.contains(&name) {
+            for (id, long, _) in args::TOKEN_FLAGS {
+                if sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                    if id == "token" {
+                        return Err(Failure::Usage(connect::token_flag_refusal()));
+                    }
+                    return Err(Failure::Usage(format!(
+                        "'{name}' reads no token: drop --{long}"
+                    )));
+                }
+            }
+        }
+    }
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| match usage::from_clap(e) {
+        Ok(text) => Failure::Usage(text),
+        Err(failure) => failure,
+    })?;
+    Ok(Parsed::Run(Box::new(cli)))
+}
+
+/// `--error-format` as given, for a command line clap could not parse.
+fn error_format_in(argv: &[OsString]) -> ErrorFormat {
+    let mut json = false;
+    for (i, arg) in argv.iter().enumerate() {
+        match arg.to_str() {
+            Some("--error-format=json") => json = true,
+            Some("--error-format") => {
+                json = argv.get(i + 1).and_then(|v| v.to_str()) == Some("json");
+            }
+            Some(a) if a.starts_with("--error-format=") => json = false,
+            _ => {}
+        }
+    }
+    if json {
+        ErrorFormat::Json
+    } else {
+        ErrorFormat::Text
+    }
+}
+
+/// Checks the configuration, makes the call, and returns the answer to print (`None` when the
+/// subcommand printed its own output).
+fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
+    if cli.token.token.is_some() {
+        return Err(Failure::Usage(connect::token_flag_refusal()));
+    }
+    if let Command::Generate(g) = &cli.command {
+        generate::generate(g.what, out)
+            .and_then(|()| out.flush())
+            .or_else(report::ignore_broken_pipe)
+            .map_err(Failure::Output)?;
+        return Ok(None);
+    }
+    let settings = connect::settings(cli)?;
+    let notes = !cli.output.quiet && cli.output.error_format == ErrorFormat::Text;
+    // Built on demand: `fingerprint` needs neither a pin nor a token, and must not read one.
+    let client = || connect::client(&settings, connect::observer(cli));
     let answer = match &cli.command {
-        Command::Fingerprint(args) => fingerprint(endpoint, conn, &args.expect)?,
+        Command::Generate(_) => return Ok(None),
+        Command::Fingerprint(args) => fingerprint(&settings, args, notes)?,
         Command::Storage => Answer::Storage(client()?.storage()?),
         Command::Disks => Answer::Disks(client()?.disks()?),
         Command::Metrics(args) => {
@@ -129,23 +216,64 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
         Command::Disk(DiskCommand::Format(a)) => {
             Answer::Formatted(client()?.format_disk(&a.device, &a.fstype)?)
         }
+        Command::Disk(DiskCommand::Init(a)) => {
+            let client = client()?;
+            if notes {
+                note(&format!(
+                    "formatting {}, then mounting its new filesystem at {}",
+                    a.device, a.where_
+                ));
+            }
+            let done = client.init_disk(&a.device, &a.where_, &a.fstype, &a.options)?;
+            Answer::Initialized(Initialized {
+                formatted: done.formatted,
+                uuid: done.uuid,
+                where_: done.where_,
+                assigned: true,
+            })
+        }
     };
-    Ok(answer)
+    Ok(Some(answer))
 }
 
-/// `fingerprint [--expect FP]...`: the presented certificate, if it is one of those expected.
+/// `fingerprint [--expect FP]... [--save FILE [--force]]`: the presented certificate, if it is
+/// one of those expected; saved to a pins file if asked.
 fn fingerprint(
-    endpoint: &str,
-    conn: &ConnectionArgs,
-    expect: &[Fingerprint],
+    settings: &Settings,
+    args: &FingerprintArgs,
+    notes: bool,
 ) -> Result<Answer, Failure> {
-    let presented = probe::presented(endpoint, conn.timeout, conn.connect_timeout)?;
-    if !expect.is_empty() && !expect.contains(&presented) {
+    let endpoint = settings.require_endpoint()?;
+    let presented = probe::presented(endpoint, settings.timeout(), settings.connect_timeout())?;
+    if !args.expect.is_empty() && !args.expect.contains(&presented) {
         return Err(Failure::UnexpectedFingerprint {
             endpoint: endpoint.to_string(),
             presented,
-            expected: expect.to_vec(),
+            expected: args.expect.clone(),
         });
     }
-    Ok(Answer::Fingerprint(Presented::new(endpoint, presented)))
+    let mut answer = Presented::new(endpoint, presented);
+    if let Some(path) = &args.save {
+        let saved = pins_save::save(path, presented, endpoint, args.force)?;
+        if notes {
+            let shown = path.display();
+            note(&match saved {
+                pins_save::Saved::Written => format!("saved the pin to {shown}"),
+                pins_save::Saved::AlreadyThere => {
+                    format!("{shown} already holds this pin; left it as it is")
+                }
+            });
+        }
+        answer.saved = Some(path.display().to_string());
+    }
+    Ok(Answer::Fingerprint(answer))
+}
+
+/// A note for whoever watches standard error; `-q` silences notes.
+fn note(text: &str) {
+    let _ = writeln!(
+        io::stderr().lock(),
+        "felhom-agentctl: {}",
+        output::clean(text)
+    );
 }

@@ -33,7 +33,18 @@ pub enum Answer {
     Assigned(Assigned),
     Ejected(EjectResult),
     Formatted(FormatResult),
+    Initialized(Initialized),
     Fingerprint(Presented),
+}
+
+/// What `disk init` prints when it formatted and assigned the device.
+#[derive(Debug, Serialize)]
+pub struct Initialized {
+    pub formatted: FormatResult,
+    pub uuid: String,
+    #[serde(rename = "where")]
+    pub where_: String,
+    pub assigned: bool,
 }
 
 /// What `disk assign` prints: the agent answers nothing for it, so the request is echoed back,
@@ -54,6 +65,9 @@ pub struct Presented {
     pub endpoint: String,
     pub sha256: String,
     pub sha256_colon: String,
+    /// `fingerprint --save`: the pins file written (or found to hold the pin already).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved: Option<String>,
 }
 
 impl Presented {
@@ -62,6 +76,7 @@ impl Presented {
             endpoint: endpoint.to_string(),
             sha256: fingerprint.to_string(),
             sha256_colon: fingerprint.to_colon_hex(),
+            saved: None,
         }
     }
 }
@@ -81,6 +96,7 @@ pub fn print(out: &mut dyn Write, mode: Mode, answer: &Answer) -> io::Result<()>
         Answer::Assigned(a) => json(out, pretty, a),
         Answer::Ejected(a) => json(out, pretty, a),
         Answer::Formatted(a) => json(out, pretty, a),
+        Answer::Initialized(a) => json(out, pretty, a),
         Answer::Fingerprint(a) => json(out, pretty, a),
     }
 }
@@ -145,16 +161,34 @@ fn human(answer: &Answer) -> String {
                 format!("formatted {}{}", clean(&a.device), reason(&a.reason)),
             );
         }
-        Answer::Fingerprint(a) => table(
+        Answer::Initialized(a) => line(
             &mut s,
-            None,
-            &[
+            format!(
+                "formatted {} and assigned its filesystem {} at {}",
+                clean(&a.formatted.device),
+                clean(&a.uuid),
+                clean(&a.where_)
+            ),
+        ),
+        Answer::Fingerprint(a) => {
+            let mut rows = vec![
                 vec!["endpoint".into(), clean(&a.endpoint)],
                 vec!["sha256".into(), a.sha256.clone()],
                 vec!["sha256 (colons)".into(), a.sha256_colon.clone()],
-            ],
-        ),
+            ];
+            if let Some(path) = &a.saved {
+                rows.push(vec!["saved to".into(), clean(path)]);
+            }
+            table(&mut s, None, &rows);
+        }
     }
+    s
+}
+
+/// A backup job's status as one line for people.
+pub fn status_line(a: &StatusResponse) -> String {
+    let mut s = String::new();
+    status(&mut s, a);
     s
 }
 

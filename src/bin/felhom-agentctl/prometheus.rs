@@ -14,8 +14,10 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use felhom_agentapi::Client;
 
+use crate::args::ErrorFormat;
 use crate::exit::{self, Failure};
 use crate::output::Mode;
+use crate::report;
 
 /// `metrics`'s own options.
 #[derive(Debug, Args)]
@@ -60,7 +62,11 @@ impl MetricsArgs {
 }
 
 /// Asks the agent, writes the exposition, and returns the exit status.
-pub fn main(args: &MetricsArgs, connect: impl FnOnce() -> Result<Client, Failure>) -> ExitCode {
+pub fn main(
+    args: &MetricsArgs,
+    format: ErrorFormat,
+    connect: impl FnOnce() -> Result<Client, Failure>,
+) -> ExitCode {
     let started = Instant::now();
     let answer = connect().and_then(|client| Ok(client.host_metrics()?));
     let text = felhom_agentapi::prometheus::render(answer.as_ref().ok(), started.elapsed());
@@ -75,7 +81,7 @@ pub fn main(args: &MetricsArgs, connect: impl FnOnce() -> Result<Client, Failure
             let mut out = io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
-                .or_else(exit::ignore_broken_pipe)
+                .or_else(report::ignore_broken_pipe)
                 .map_err(|e| format!("could not write to standard output: {e}"))
         }
     };
@@ -86,7 +92,13 @@ pub fn main(args: &MetricsArgs, connect: impl FnOnce() -> Result<Client, Failure
     match answer {
         Err(failure) => {
             let mode = Mode::Json { pretty: false };
-            ExitCode::from(exit::report(&failure, mode, &mut io::sink(), &mut stderr))
+            ExitCode::from(report::report(
+                &failure,
+                mode,
+                format,
+                &mut io::sink(),
+                &mut stderr,
+            ))
         }
         Ok(_) if written.is_err() => ExitCode::from(exit::AGENT_ERROR),
         Ok(_) => ExitCode::from(exit::SUCCESS),
