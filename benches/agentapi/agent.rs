@@ -1,10 +1,10 @@
 //! The stand-in agent as a separate process (`examples/devagent.rs`), and a private scratch
 //! directory for its token file and curl's header file.
 //!
-//! The child is stopped on every path: `AgentProcess` closes its standard input (the agent's
-//! stop signal) and kills it if it has not exited within a few seconds, in `Drop`. The agent
-//! also stops by itself after `DEVAGENT_SECONDS`, and when this process dies its end of the
-//! pipe closes, which stops it too.
+//! The child is stopped on every path: `AgentProcess` closes its standard input (the agent
+//! runs with `--until-stdin-closes`) and kills it if it has not exited within a few seconds, in
+//! `Drop`. The agent also stops by itself after `--seconds`, and when this process dies its end
+//! of the pipe closes, which stops it too.
 
 use std::error::Error;
 use std::fs;
@@ -90,11 +90,9 @@ pub struct AgentProcess {
 
 impl AgentProcess {
     /// Starts `exe` (the devagent example) and reads its three settings lines.
-    pub fn start(exe: &Path, scratch: &Scratch) -> Result<AgentProcess, Box<dyn Error>> {
+    pub fn start(exe: &Path) -> Result<AgentProcess, Box<dyn Error>> {
         let mut child = Command::new(exe)
-            .env("DEVAGENT_SECONDS", AGENT_SECONDS)
-            .env("DEVAGENT_TOKEN_FILE", scratch.dir.join("devagent.token"))
-            .env_remove("DEVAGENT_PORT")
+            .args(["--seconds", AGENT_SECONDS, "--until-stdin-closes"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -120,7 +118,8 @@ impl AgentProcess {
                 .next()
                 .ok_or("the agent stopped before printing its settings")??;
             let (key, value) = line
-                .split_once('=')
+                .strip_prefix("export ")
+                .and_then(|assignment| assignment.split_once('='))
                 .ok_or_else(|| format!("unexpected line from the agent: {line:?}"))?;
             let s = &mut agent.settings;
             match key {

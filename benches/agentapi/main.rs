@@ -168,7 +168,7 @@ fn bench() -> Result<()> {
     let load_before = system::loadavg();
 
     let scratch = Scratch::new()?;
-    let agent = AgentProcess::start(&built.devagent, &scratch)?;
+    let agent = AgentProcess::start(&built.devagent)?;
     let settings = agent.settings.clone();
     eprintln!(
         "agentapi bench: agent pid {} at {}",
