@@ -283,7 +283,7 @@ impl Settings {
             });
         };
         let token = source.read().map_err(|e| match e {
-            Error::Config { message } if matches!(origin, Origin::File { .. }) => Error::Config {
+            Error::Config { message } if !matches!(origin, Origin::Flag(_)) => Error::Config {
                 message: format!("{message} (from {origin})"),
             },
             other => other,

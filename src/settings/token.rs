@@ -97,7 +97,10 @@ impl TokenSource {
             TokenSource::Stdin => first_line_of_stdin()?,
         };
         if token.is_empty() {
-            return Err(format!("the token from {self} is empty"));
+            return Err(match self {
+                TokenSource::Value(_) => "the token is empty".to_string(),
+                source => format!("the token from {source} is empty"),
+            });
         }
         Ok(token)
     }

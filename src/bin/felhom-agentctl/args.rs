@@ -274,17 +274,16 @@ pub struct OutputArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// How errors are printed on standard error
+    /// Errors as text, or as one line of JSON
     #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
     pub error_format: ErrorFormat,
 }
 
-/// `--error-format`.
+/// `--error-format`: `felhom-agentctl: <message>`, or one line of JSON. (No doc comments on
+/// the values: clap would list them in a paragraph under every subcommand's `--help`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ErrorFormat {
-    /// `felhom-agentctl: <message>`
     Text,
-    /// One line of JSON: kind, call, message, http_status, may_have_reached_agent, exit
     Json,
 }
 

@@ -1,0 +1,382 @@
+//! Errors a script can act on: one exit status per situation, `--error-format json`, prefixed
+//! and shortened messages, `--human` everywhere, and a trust-on-first-use that fails closed.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault};
+use serde_json::json;
+
+use crate::harness::{Invocation, Outcome, TempDir, agent, calls, dead_endpoint, readme};
+
+/// The rows of the README's exit-status table: status and meaning.
+fn readme_exit_table() -> Vec<(i32, String)> {
+    let text = readme();
+    let start = text
+        .find("<!-- exit-status-table -->")
+        .expect("the README marks its exit-status table");
+    text[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            Some((cells[0].parse().ok()?, cells.get(1)?.to_string()))
+        })
+        .collect()
+}
+
+/// Makes the situation of one exit status happen, and returns what the tool did.
+fn scenario(code: i32) -> Outcome {
+    match code {
+        0 => Invocation::to(&agent()).arg("storage").run(),
+        1 => {
+            let agent = agent();
+            agent.set_fault(Fault::Status(500));
+            Invocation::to(&agent).arg("storage").run()
+        }
+        2 => Invocation::to(&agent())
+            .args(["storage", "--timeout", "soon"])
+            .run(),
+        3 => Invocation::to(&agent())
+            .args(["disk", "format", "--device", "/dev/sdb"])
+            .run(),
+        4 => {
+            let agent = agent();
+            agent.set_fault(Fault::OtherCert);
+            Invocation::to(&agent).arg("storage").run()
+        }
+        5 => Invocation::bare()
+            .args([
+                "--endpoint",
+                &dead_endpoint(),
+                "--fingerprint",
+                &"ab".repeat(32),
+            ])
+            .env("FELHOM_AGENT_TOKEN", "t")
+            .arg("storage")
+            .run(),
+        6 => {
+            let agent = DevAgent::builder()
+                .backup_polls(1)
+                .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
+                .start()
+                .unwrap();
+            Invocation::to(&agent)
+                .args(["backup", "run", "--poll", "10ms"])
+                .run()
+        }
+        7 => {
+            let agent = DevAgent::builder().backup_polls(1000).start().unwrap();
+            Invocation::to(&agent)
+                .args(["backup", "start"])
+                .run()
+                .status(0);
+            Invocation::to(&agent).args(["backup", "start"]).run()
+        }
+        8 => Invocation::to(&agent())
+            .env("FELHOM_AGENT_TOKEN", "wrong-token")
+            .arg("storage")
+            .run(),
+        9 => {
+            let agent = DevAgent::builder().backup_polls(100_000).start().unwrap();
+            Invocation::to(&agent)
+                .args([
+                    "backup",
+                    "run",
+                    "--poll",
+                    "20ms",
+                    "--give-up-after",
+                    "200ms",
+                ])
+                .run()
+        }
+        other => panic!(
+            "the README lists exit status {other}, for which this test has no scenario: add one"
+        ),
+    }
+}
+
+#[test]
+fn every_row_of_the_readme_exit_table_is_what_the_tool_does() {
+    let rows = readme_exit_table();
+    let codes: BTreeSet<i32> = rows.iter().map(|(c, _)| *c).collect();
+    assert_eq!(
+        codes.len(),
+        rows.len(),
+        "a status is listed twice: {rows:?}"
+    );
+    for code in 0..=9 {
+        assert!(codes.contains(&code), "the README does not list {code}");
+    }
+    let help = Invocation::bare().arg("--help").run().status(0).stdout;
+    for (code, meaning) in &rows {
+        let out = scenario(*code).status(*code);
+        if *code == 0 {
+            assert_eq!(out.stderr, "", "{meaning}: {out:#?}");
+        }
+        assert!(
+            help.contains(&format!("\n    {code}  ")),
+            "--help does not list exit status {code}"
+        );
+    }
+}
+
+#[test]
+fn busy_token_rejected_and_gave_up_say_what_happened() {
+    let busy = scenario(7);
+    assert!(busy.stderr.contains("HTTP 409"), "{busy:#?}");
+    let rejected = scenario(8);
+    assert!(rejected.stderr.contains("HTTP 401"), "{rejected:#?}");
+    assert!(rejected.stderr.contains("token"), "{rejected:#?}");
+    // The job id goes to stdout as JSON, not only into the message.
+    let gave_up = scenario(9).status(9);
+    assert_eq!(
+        gave_up.json(),
+        json!({"job_id": "job-1", "phase": "running", "gave_up_after_seconds": 0.2})
+    );
+    assert!(gave_up.stderr.contains("may still finish"), "{gave_up:#?}");
+}
+
+#[test]
+fn error_format_json_is_one_line_with_every_key() {
+    let agent = agent();
+    let rejected = Invocation::to(&agent)
+        .env("FELHOM_AGENT_TOKEN", "wrong-token")
+        .args(["--error-format", "json", "storage"])
+        .run()
+        .status(8)
+        .error_json();
+    assert_eq!(rejected["kind"], "http");
+    assert_eq!(rejected["call"], "GET /storage");
+    assert_eq!(rejected["http_status"], 401);
+    assert_eq!(rejected["may_have_reached_agent"], true);
+    assert_eq!(rejected["exit"], 8);
+    assert!(rejected["message"].as_str().unwrap().contains("HTTP 401"));
+
+    let unreachable = Invocation::bare()
+        .args([
+            "--endpoint",
+            &dead_endpoint(),
+            "--fingerprint",
+            &"ab".repeat(32),
+        ])
+        .env("FELHOM_AGENT_TOKEN", "t")
+        .args(["disks", "--error-format=json"])
+        .run()
+        .status(5)
+        .error_json();
+    assert_eq!(unreachable["kind"], "connect");
+    assert_eq!(unreachable["call"], "GET /disks");
+    assert_eq!(unreachable["http_status"], json!(null));
+    assert_eq!(unreachable["may_have_reached_agent"], false);
+
+    let usage = Invocation::bare()
+        .args(["--error-format", "json", "no-such-command"])
+        .run()
+        .status(2)
+        .error_json();
+    assert_eq!(usage["kind"], "usage");
+    assert_eq!(usage["call"], json!(null));
+    assert_eq!(usage["exit"], 2);
+
+    let config = Invocation::to(&agent)
+        .env("FELHOM_AGENT_TIMEOUT", "soon")
+        .args(["--error-format", "json", "storage"])
+        .run()
+        .status(2)
+        .error_json();
+    assert_eq!(config["kind"], "config");
+    assert_eq!(config["call"], json!(null));
+    assert!(
+        config["message"]
+            .as_str()
+            .unwrap()
+            .contains("FELHOM_AGENT_TIMEOUT")
+    );
+
+    let refused = Invocation::to(&agent)
+        .args([
+            "--error-format",
+            "json",
+            "disk",
+            "format",
+            "--device",
+            "/dev/sdb",
+        ])
+        .run()
+        .status(3);
+    // The refusal's document is on stdout as always; stderr has only the one line.
+    assert!(refused.json()["opsign_command"].is_string());
+    let line = refused.error_json();
+    assert_eq!(line["kind"], "format_refused");
+    assert_eq!(line["call"], "POST /disks/format");
+    assert_eq!(line["http_status"], 403);
+
+    let handshake = Invocation::bare()
+        .args(["--endpoint", &dead_endpoint(), "--error-format", "json"])
+        .arg("fingerprint")
+        .run()
+        .status(5)
+        .error_json();
+    assert_eq!(handshake["call"], "the TLS handshake");
+}
+
+#[test]
+fn usage_errors_are_prefixed_and_name_the_variable_at_fault() {
+    let agent = agent();
+    for args in [
+        &["no-such-command"][..],
+        &["storage", "--no-such-flag"],
+        &["disk", "eject"],
+        &["storage", "--timeout", "0"],
+    ] {
+        let out = Invocation::to(&agent).args(args).run().status(2);
+        assert!(!out.stderr.contains("error:"), "{args:?}: {out:#?}");
+    }
+    // An empty variable is named as itself, not as the flag it stands for.
+    let out = Invocation::bare()
+        .args(["--endpoint", &agent.endpoint(), "storage"])
+        .env("FELHOM_AGENT_TOKEN", agent.token())
+        .env("FELHOM_AGENT_FINGERPRINT", "")
+        .run()
+        .status(2);
+    assert!(
+        out.stderr
+            .contains("FELHOM_AGENT_FINGERPRINT is set but empty"),
+        "{out:#?}"
+    );
+    assert!(!out.stderr.contains("--fingerprint"), "{out:#?}");
+    assert!(agent.requests().is_empty());
+}
+
+#[test]
+fn fingerprint_errors_name_the_handshake() {
+    let out = Invocation::bare()
+        .args(["--endpoint", &dead_endpoint(), "fingerprint"])
+        .run()
+        .status(5);
+    assert!(out.stderr.contains("the TLS handshake"), "{out:#?}");
+    assert!(!out.stderr.contains("GET /storage"), "{out:#?}");
+}
+
+#[test]
+fn echoed_input_is_shortened() {
+    let agent = agent();
+    let long = format!("https://{}:1", "a".repeat(5000));
+    let out = Invocation::to(&agent)
+        .args(["storage", "--endpoint", &long])
+        .run()
+        .status(2);
+    assert!(
+        out.stderr.len() < 600,
+        "{} bytes: {out:#?}",
+        out.stderr.len()
+    );
+    assert!(out.stderr.contains("characters)"), "{out:#?}");
+    let typo = "9".repeat(5000) + "x";
+    let out = Invocation::to(&agent)
+        .args(["storage", "--timeout", &typo])
+        .run()
+        .status(2);
+    assert!(
+        out.stderr.len() < 800,
+        "{} bytes: {out:#?}",
+        out.stderr.len()
+    );
+    assert!(agent.requests().is_empty());
+}
+
+#[test]
+fn human_applies_to_refusals_and_failed_backups() {
+    let agent = DevAgent::builder()
+        .backup_polls(1)
+        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
+        .start()
+        .unwrap();
+    let refused = Invocation::to(&agent)
+        .args(["--human", "disk", "format", "--device", "/dev/sdb"])
+        .run()
+        .status(3);
+    assert!(
+        !refused.stdout.trim_start().starts_with('{'),
+        "{refused:#?}"
+    );
+    assert!(
+        refused
+            .stdout
+            .contains("an operator must run: felhom-opsign -op storage_wipe")
+    );
+    let failed = Invocation::to(&agent)
+        .args(["--human", "backup", "run", "--poll", "10ms"])
+        .run()
+        .status(6);
+    assert_eq!(
+        failed.stdout,
+        "vmid 101: backup job job-1 is failed: vzdump exited with status 2\n"
+    );
+    let both = Invocation::to(&agent)
+        .args(["--human", "--pretty", "storage"])
+        .run()
+        .status(2);
+    assert!(both.stderr.contains("--pretty"), "{both:#?}");
+}
+
+/// The README's trust-on-first-use snippet, pointed at a test agent and directory.
+fn tofu_script(endpoint: &str, dir: &TempDir) -> String {
+    let text = readme();
+    let start = text
+        .find("<!-- trust-on-first-use -->")
+        .expect("the README marks its trust-on-first-use snippet");
+    let block = &text[start..];
+    let body = block
+        .split_once("```sh\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .map(|(body, _)| body)
+        .expect("a sh block after the marker");
+    let dir = dir.path().display().to_string();
+    let script = body
+        .replace("10.0.0.1:8443", endpoint)
+        .replace("/etc/felhom", &dir)
+        .replace("/dev/sdb", "/dev/sdc")
+        .replace("format.json", &format!("{dir}/format.json"));
+    // Never any address but the test's.
+    assert!(!script.contains("10.0.0."), "{script}");
+    script
+}
+
+fn run_sh(script: &str) -> Outcome {
+    let bin_dir = std::path::Path::new(crate::harness::BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut sh = Command::new("sh");
+    sh.args(["-c", script]).env("PATH", path);
+    Invocation::of(sh).run()
+}
+
+#[test]
+fn the_readme_trust_on_first_use_snippet_fails_closed() {
+    let down = TempDir::new();
+    let out = run_sh(&tofu_script(&dead_endpoint(), &down));
+    assert_ne!(out.code, Some(0), "{out:#?}");
+    assert!(!out.stdout.contains("formatted"), "it carried on: {out:#?}");
+    assert!(!down.path().join("agent.pins").exists());
+
+    // With the agent up, the same lines pin it and go on.
+    let agent = agent();
+    let up = TempDir::new();
+    std::fs::write(up.path().join("agent.token"), agent.token()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        up.path().join("agent.token"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let out = run_sh(&tofu_script(&agent.endpoint(), &up));
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.stdout.contains("formatted"), "{out:#?}");
+    assert_eq!(calls(&agent), ["POST /disks/format"]);
+}
