@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use felhom_agentapi::devagent::{DevAgent, MetricsProfile};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
+pub const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
 
 /// Every variable the tool reads, removed from each child so the caller's environment cannot
 /// leak into a test.
@@ -58,7 +58,12 @@ pub struct Outcome {
 impl Invocation {
     /// No connection settings and no token: a bare tool.
     pub fn bare() -> Invocation {
-        let mut command = Command::new(BIN);
+        Invocation::of(Command::new(BIN))
+    }
+
+    /// `command` (the tool, or a shell that runs it) with the tool's variables removed from its
+    /// environment and an empty standard input.
+    pub fn of(mut command: Command) -> Invocation {
         for var in TOOL_ENV {
             command.env_remove(var);
         }
@@ -82,6 +87,11 @@ impl Invocation {
         Invocation::authed(agent)
             .args(["--endpoint", &agent.endpoint()])
             .args(["--fingerprint", &agent.fingerprint().to_string()])
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Invocation {
+        self.command.arg(arg);
+        self
     }
 
     pub fn arg_path(mut self, path: &Path) -> Invocation {
@@ -214,6 +224,23 @@ impl Outcome {
         outcome
     }
 
+    /// Asserts only the exit status: for a success that prints notes or `-v` lines on stderr.
+    #[track_caller]
+    pub fn exit_status(self, code: i32) -> Outcome {
+        assert_eq!(self.code, Some(code), "unexpected exit status: {self:#?}");
+        self
+    }
+
+    /// Standard error as the one line of `--error-format json`.
+    pub fn error_json(&self) -> Value {
+        let line = self
+            .stderr
+            .strip_suffix('\n')
+            .expect("a newline at the end");
+        assert!(!line.contains('\n'), "more than one line: {self:#?}");
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {self:#?}"))
+    }
+
     /// Asserts that standard error contains `needle`.
     #[track_caller]
     pub fn stderr_has(&self, needle: &str) -> &Outcome {
@@ -312,4 +339,9 @@ pub fn dead_endpoint() -> String {
     let addr = listener.local_addr().expect("local addr");
     drop(listener);
     addr.to_string()
+}
+
+/// The README, for the tests that hold it to the tool.
+pub fn readme() -> String {
+    fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
 }

@@ -5,8 +5,12 @@
 //! One test binary with a module per group of subcommands, so the suite links once. Each exit
 //! status is tested where its cause lives: 1 in `failures` (and `disk`, `token`), 2 in `usage`,
 //! `settings`, `token` and `fingerprint`, 3 in `disk`, 4 in `fingerprint`, 5 in `failures`, 6 in
-//! `backup`. `check` (the monitoring plugin) has its own 0 to 3, all in `check`; `prometheus`
-//! covers `metrics --format prometheus`, whose output `exposition` validates.
+//! `backup`, 7 to 9 in `errors`, which also checks the README's exit-status table row by row.
+//! `check` (the monitoring plugin) has its own 0 to 3, all in `check`; `prometheus` covers
+//! `metrics --format prometheus`, whose output `exposition` validates. Issue 10's operator
+//! features: `config` (settings file, pins files, token sources, -v/-q), `errors`, `disk_init`,
+//! `packaging` (completions, man page, help), `devserver` (the `devagent` example as a dev
+//! server).
 #![cfg(all(feature = "cli", feature = "devagent"))]
 
 #[path = "../common/mod.rs"]
@@ -15,11 +19,16 @@ mod harness;
 
 mod backup;
 mod check;
+mod config;
+mod devserver;
 mod disk;
+mod disk_init;
+mod errors;
 mod exposition;
 mod failures;
 mod fingerprint;
 mod output;
+mod packaging;
 mod prometheus;
 mod reads;
 mod settings;

@@ -4,7 +4,8 @@
 use felhom_agentapi::devagent::{DevAgent, FORMATTED_FS_UUID};
 use serde_json::{Value, json};
 
-use crate::harness::{Invocation, agent, calls};
+use crate::common::agent;
+use crate::harness::{Invocation, calls};
 
 fn body(agent: &DevAgent, index: usize) -> Value {
     serde_json::from_slice(&agent.requests()[index].body).expect("a JSON request body")
@@ -48,7 +49,7 @@ fn disk_init_of_a_data_bearing_device_stops_at_the_refusal() {
             "disk", "init", "--device", "/dev/sdb", "--where", "/mnt/new",
         ])
         .run()
-        .status(3);
+        .failure(3);
     assert!(
         out.json()["opsign_command"]
             .as_str()
@@ -73,7 +74,7 @@ fn disk_init_without_a_resolvable_uuid_prints_the_command_to_finish() {
             "/mnt/my disk",
         ])
         .run()
-        .status(1);
+        .failure(1);
     let v = out.json();
     assert_eq!(v["assigned"], false);
     assert_eq!(v["uuid"], json!(null));
@@ -90,7 +91,7 @@ fn disk_init_without_a_resolvable_uuid_prints_the_command_to_finish() {
             "--human", "disk", "init", "--device", "/dev/sdc", "--where", "/mnt/x",
         ])
         .run()
-        .status(1);
+        .failure(1);
     assert!(out.stdout.contains("finish with:"), "{out:#?}");
     assert!(out.stdout.contains("--where /mnt/x"), "{out:#?}");
 }

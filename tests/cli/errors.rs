@@ -7,7 +7,8 @@ use std::process::Command;
 use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault};
 use serde_json::json;
 
-use crate::harness::{Invocation, Outcome, TempDir, agent, calls, dead_endpoint, readme};
+use crate::common::agent;
+use crate::harness::{Invocation, Outcome, TempDir, calls, dead_endpoint, readme};
 
 /// The rows of the README's exit-status table: status and meaning.
 fn readme_exit_table() -> Vec<(i32, String)> {
@@ -130,7 +131,7 @@ fn busy_token_rejected_and_gave_up_say_what_happened() {
     assert!(rejected.stderr.contains("HTTP 401"), "{rejected:#?}");
     assert!(rejected.stderr.contains("token"), "{rejected:#?}");
     // The job id goes to stdout as JSON, not only into the message.
-    let gave_up = scenario(9).status(9);
+    let gave_up = scenario(9).failure(9);
     assert_eq!(
         gave_up.json(),
         json!({"job_id": "job-1", "phase": "running", "gave_up_after_seconds": 0.2})
@@ -213,13 +214,14 @@ fn error_format_json_is_one_line_with_every_key() {
     assert_eq!(line["call"], "POST /disks/format");
     assert_eq!(line["http_status"], 403);
 
+    let dead = dead_endpoint();
     let handshake = Invocation::bare()
-        .args(["--endpoint", &dead_endpoint(), "--error-format", "json"])
+        .args(["--endpoint", &dead, "--error-format", "json"])
         .arg("fingerprint")
         .run()
         .status(5)
         .error_json();
-    assert_eq!(handshake["call"], "the TLS handshake");
+    assert_eq!(handshake["call"], format!("TLS handshake with {dead}"));
 }
 
 #[test]
@@ -231,7 +233,7 @@ fn usage_errors_are_prefixed_and_name_the_variable_at_fault() {
         &["disk", "eject"],
         &["storage", "--timeout", "0"],
     ] {
-        let out = Invocation::to(&agent).args(args).run().status(2);
+        let out = Invocation::to(&agent).args(args).run().failure(2);
         assert!(!out.stderr.contains("error:"), "{args:?}: {out:#?}");
     }
     // An empty variable is named as itself, not as the flag it stands for.
@@ -240,7 +242,7 @@ fn usage_errors_are_prefixed_and_name_the_variable_at_fault() {
         .env("FELHOM_AGENT_TOKEN", agent.token())
         .env("FELHOM_AGENT_FINGERPRINT", "")
         .run()
-        .status(2);
+        .failure(2);
     assert!(
         out.stderr
             .contains("FELHOM_AGENT_FINGERPRINT is set but empty"),
@@ -255,8 +257,8 @@ fn fingerprint_errors_name_the_handshake() {
     let out = Invocation::bare()
         .args(["--endpoint", &dead_endpoint(), "fingerprint"])
         .run()
-        .status(5);
-    assert!(out.stderr.contains("the TLS handshake"), "{out:#?}");
+        .failure(5);
+    assert!(out.stderr.contains("TLS handshake with"), "{out:#?}");
     assert!(!out.stderr.contains("GET /storage"), "{out:#?}");
 }
 
@@ -267,7 +269,7 @@ fn echoed_input_is_shortened() {
     let out = Invocation::to(&agent)
         .args(["storage", "--endpoint", &long])
         .run()
-        .status(2);
+        .failure(2);
     assert!(
         out.stderr.len() < 600,
         "{} bytes: {out:#?}",
@@ -278,7 +280,7 @@ fn echoed_input_is_shortened() {
     let out = Invocation::to(&agent)
         .args(["storage", "--timeout", &typo])
         .run()
-        .status(2);
+        .failure(2);
     assert!(
         out.stderr.len() < 800,
         "{} bytes: {out:#?}",
@@ -297,7 +299,7 @@ fn human_applies_to_refusals_and_failed_backups() {
     let refused = Invocation::to(&agent)
         .args(["--human", "disk", "format", "--device", "/dev/sdb"])
         .run()
-        .status(3);
+        .failure(3);
     assert!(
         !refused.stdout.trim_start().starts_with('{'),
         "{refused:#?}"
@@ -310,7 +312,7 @@ fn human_applies_to_refusals_and_failed_backups() {
     let failed = Invocation::to(&agent)
         .args(["--human", "backup", "run", "--poll", "10ms"])
         .run()
-        .status(6);
+        .failure(6);
     assert_eq!(
         failed.stdout,
         "vmid 101: backup job job-1 is failed: vzdump exited with status 2\n"
@@ -318,7 +320,7 @@ fn human_applies_to_refusals_and_failed_backups() {
     let both = Invocation::to(&agent)
         .args(["--human", "--pretty", "storage"])
         .run()
-        .status(2);
+        .failure(2);
     assert!(both.stderr.contains("--pretty"), "{both:#?}");
 }
 

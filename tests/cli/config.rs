@@ -8,7 +8,8 @@ use std::process::Command;
 use felhom_agentapi::devagent::DevAgent;
 use felhom_agentapi::{Error, Fingerprint, Overrides, Settings, TokenSource};
 
-use crate::harness::{BIN, Invocation, TempDir, agent, calls};
+use crate::common::agent;
+use crate::harness::{BIN, Invocation, TempDir, calls};
 
 /// The tool pointed at `agent` with its token in the environment, and no pin.
 fn unpinned(agent: &DevAgent) -> Invocation {
@@ -33,7 +34,7 @@ fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
         .arg(&pins)
         .arg("storage")
         .run()
-        .status(4);
+        .failure(4);
     assert!(out.stderr.contains(&old), "{out:#?}");
     // The rotation: the new pin is added, with a comment.
     fs::write(
@@ -60,7 +61,7 @@ fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
         .arg(&pins)
         .arg("storage")
         .run()
-        .status(2);
+        .failure(2);
     assert!(out.stderr.contains("0664"), "{out:#?}");
     assert_eq!(calls(&agent), ["GET /storage", "GET /disks"]);
 }
@@ -74,7 +75,8 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
         .args(["--endpoint", &agent.endpoint(), "fingerprint", "--save"])
         .arg(&pins)
         .run()
-        .status(0);
+        .exit_status(0);
+    out.stderr_has("saved the pin to");
     assert_eq!(out.json()["sha256"], agent.fingerprint().to_string());
     assert_eq!(out.json()["saved"], pins.display().to_string());
     let text = fs::read_to_string(&pins).unwrap();
@@ -95,7 +97,13 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
 
     // Saving the same pin again changes nothing.
     Invocation::bare()
-        .args(["--endpoint", &agent.endpoint(), "fingerprint", "--save"])
+        .args([
+            "-q",
+            "--endpoint",
+            &agent.endpoint(),
+            "fingerprint",
+            "--save",
+        ])
         .arg(&pins)
         .run()
         .status(0);
@@ -107,7 +115,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
         .args(["--endpoint", &impostor.endpoint(), "fingerprint", "--save"])
         .arg(&pins)
         .run()
-        .status(4);
+        .failure(4);
     assert!(out.stderr.contains("--force"), "{out:#?}");
     assert!(
         out.stderr.contains(&impostor.fingerprint().to_string()),
@@ -118,6 +126,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
 
     let forced = Invocation::bare()
         .args([
+            "-q",
             "--endpoint",
             &impostor.endpoint(),
             "fingerprint",
@@ -153,7 +162,7 @@ fn tokens_come_from_systemd_credentials_and_file_descriptors() {
         .env("FELHOM_AGENT_TOKEN", "")
         .arg("storage")
         .run()
-        .status(2);
+        .failure(2);
     assert!(empty.stderr.contains("FELHOM_AGENT_TOKEN"), "{empty:#?}");
     let mut command = Command::new(BIN);
     command.env_remove("FELHOM_AGENT_TOKEN");
@@ -182,7 +191,7 @@ fn tokens_come_from_systemd_credentials_and_file_descriptors() {
     let bad_fd = Invocation::to(&agent)
         .args(["storage", "--token-fd", "97"])
         .run()
-        .status(2);
+        .failure(2);
     assert!(bad_fd.stderr.contains("file descriptor 97"), "{bad_fd:#?}");
     let expected = format!("Bearer {}", agent.token());
     assert!(
@@ -215,7 +224,7 @@ fn a_group_readable_token_file_is_accepted_and_a_loose_one_refused() {
             .arg(&path)
             .arg("storage")
             .run()
-            .status(2);
+            .failure(2);
         assert!(out.stderr.contains(shown), "{out:#?}");
         assert!(out.stderr.contains("chmod 600"), "{out:#?}");
     }
@@ -267,7 +276,7 @@ fn a_settings_file_configures_the_tool_below_environment_and_flags() {
         .arg(&config)
         .arg("metrics")
         .run()
-        .status(5);
+        .failure(5);
     assert!(out.stderr.contains("127.0.0.1:1"), "{out:#?}");
 
     let typo = dir.file("typo.env", "\nFELHOM_AGENT_ENDPIONT=x:1\n", 0o644);
@@ -276,7 +285,7 @@ fn a_settings_file_configures_the_tool_below_environment_and_flags() {
         .arg(&typo)
         .arg("storage")
         .run()
-        .status(2);
+        .failure(2);
     assert!(out.stderr.contains("line 2"), "{out:#?}");
     assert!(out.stderr.contains("unknown setting"), "{out:#?}");
     assert_eq!(calls(&agent), ["GET /storage", "GET /disks"]);
@@ -305,7 +314,7 @@ fn durations_and_fingerprints_in_the_spellings_of_other_tools() {
     let out = unpinned(&agent)
         .args(["--fingerprint", curl, "storage"])
         .run()
-        .status(2);
+        .failure(2);
     assert!(out.stderr.contains("public key"), "{out:#?}");
     assert!(out.stderr.contains("not the certificate"), "{out:#?}");
     assert_eq!(agent.requests().len(), 7);
@@ -317,7 +326,7 @@ fn verbose_shows_the_handshake_and_quiet_drops_notes() {
     let out = Invocation::to(&agent)
         .args(["-v", "storage"])
         .run()
-        .status(0);
+        .exit_status(0);
     assert!(out.stderr.contains("TLS 1."), "{out:#?}");
     assert!(
         out.stderr.contains("TLS13_") || out.stderr.contains("TLS_ECDHE"),
@@ -337,7 +346,7 @@ fn verbose_shows_the_handshake_and_quiet_drops_notes() {
     let noisy = Invocation::to(&agent)
         .args(["disk", "init", "--device", "/dev/sdc", "--where", "/mnt/a"])
         .run()
-        .status(0);
+        .exit_status(0);
     assert!(noisy.stderr.contains("formatting /dev/sdc"), "{noisy:#?}");
     let fresh = DevAgent::start().unwrap();
     let quiet = Invocation::to(&fresh)
@@ -353,7 +362,7 @@ fn verbose_shows_the_handshake_and_quiet_drops_notes() {
         .env("FELHOM_AGENT_TOKEN", "wrong")
         .args(["-q", "storage"])
         .run()
-        .status(8);
+        .failure(8);
     assert!(out.stderr.contains("HTTP 401"), "{out:#?}");
 }
 
@@ -364,7 +373,7 @@ fn the_library_settings_give_the_cli_s_errors() {
     let cli = Invocation::to(&agent)
         .args(["storage", "--fingerprint", bad_pin])
         .run()
-        .status(2);
+        .failure(2);
     let mut given = Overrides::default();
     given.fingerprints = vec![bad_pin.into()];
     let Err(Error::Config { .. }) = Settings::load(&given).map(|_| ()) else {

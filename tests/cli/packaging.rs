@@ -94,6 +94,6 @@ fn subcommand_help_shows_its_own_options_first_and_global_ones_once() {
     let out = Invocation::bare()
         .args(["fingerprint", "--token-stdin", "--endpoint", "127.0.0.1:1"])
         .run()
-        .status(2);
+        .failure(2);
     assert!(out.stderr.contains("reads no token"), "{out:#?}");
 }
