@@ -316,7 +316,7 @@ mod tests {
                 static AGENT: (DevAgent, Client) = {
                     let agent = DevAgent::start().expect("start the stand-in agent");
                     let client = Client::new(
-                        &agent.endpoint(), agent.token(), &agent.fingerprint().to_string(),
+                        &agent.endpoint(), agent.token(), agent.fingerprint(),
                     ).expect("a client");
                     (agent, client)
                 };
