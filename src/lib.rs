@@ -77,7 +77,10 @@
 #![deny(missing_docs)]
 
 mod answer;
+mod backup_report;
+mod backup_run;
 mod call;
+mod cancel;
 mod certificate;
 mod client;
 mod endpoint;
@@ -102,7 +105,15 @@ mod wire;
 #[cfg(feature = "devagent")]
 pub mod devagent;
 
+pub use backup_report::{
+    BackupReport, BackupRunError, BackupRunFailure, HookError, Stopped, ThawCause, ThawReport,
+};
+pub use backup_run::{
+    BackupRun, DEFAULT_GIVE_UP_AFTER, DEFAULT_POLL_EVERY, DEFAULT_POLL_RETRIES, DEFAULT_THAW_AFTER,
+    Progress, ProgressEvent, Thaw,
+};
 pub use call::Call;
+pub use cancel::CancelToken;
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,

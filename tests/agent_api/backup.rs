@@ -87,11 +87,15 @@ fn a_refused_start_is_returned_at_once() {
     let agent = long_job_agent();
     let client = client(&agent);
     client.start_backup().unwrap();
-    // One job is running: the agent refuses a second with 409.
+    // One job is running: the agent refuses a second with 409, which is typed.
     let err = client
         .run_backup(POLL, Duration::from_secs(30))
         .unwrap_err();
-    assert!(matches!(err, Error::Http { status: 409, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::BackupRunning { job_id: None, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with("POST /backup: "), "{err}");
 }
 
 #[test]
