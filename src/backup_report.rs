@@ -267,13 +267,13 @@ impl fmt::Display for BackupRunError {
                 }
             }
         }
-        if let Some(error) = report.thaw.as_ref().and_then(|t| t.error.as_ref()) {
-            if !matches!(self.failure, BackupRunFailure::Thaw(_)) {
-                write!(
-                    f,
-                    "; thawing failed too: {error}; the application may still be quiesced"
-                )?;
-            }
+        if let Some(error) = report.thaw.as_ref().and_then(|t| t.error.as_ref())
+            && !matches!(self.failure, BackupRunFailure::Thaw(_))
+        {
+            write!(
+                f,
+                "; thawing failed too: {error}; the application may still be quiesced"
+            )?;
         }
         Ok(())
     }

@@ -65,6 +65,8 @@ pub enum ProgressEvent<'a> {
     Starting,
     /// The agent accepted the job ([`Progress::job_id`]).
     Started,
+    /// [`BackupRun::wait`] found the job to wait for ([`Progress::job_id`]).
+    Attached,
     /// A poll found the job in a phase it was not in at the poll before.
     Phase(&'a BackupPhase),
     /// A poll failed. `retrying` says whether the wait goes on (the failure is transient and
@@ -447,6 +449,7 @@ impl<'a> BackupRun<'a> {
             return runner.fail(Stopped::Error, e);
         }
         runner.set_job(status.clone());
+        runner.progress(ProgressEvent::Attached);
         match status.phase {
             BackupPhase::Done => runner.finish(Stopped::Done, None),
             BackupPhase::Failed => runner.job_failed(status),

@@ -256,10 +256,10 @@ impl TlsConn<'_> {
             Plan::CloseReused => Delivery::Whole,
             Plan::Endpoint(delivery) => delivery,
         };
-        if let Delivery::Delayed(delay) = delivery {
-            if !self.shared.stop.sleep(delay) {
-                return Ok(false);
-            }
+        if let Delivery::Delayed(delay) = delivery
+            && !self.shared.stop.sleep(delay)
+        {
+            return Ok(false);
         }
         let mut response = self.route(request);
         match delivery {

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use felhom_agentapi::{Error, Fingerprint, FormatRefused, WipeAuthorization};
+use felhom_agentapi::{Error, Fingerprint, FormatRefused, TimeoutStage, WipeAuthorization};
 use serde::Serialize;
 
 use crate::output::{self, Mode, clean};
@@ -21,6 +21,18 @@ pub const PIN_MISMATCH: u8 = 4;
 pub const UNREACHABLE: u8 = 5;
 /// `backup run`: the job failed.
 pub const BACKUP_FAILED: u8 = 6;
+/// `backup run`: a job is already running (found before quiescing, or a 409), or another run
+/// holds the lock.
+pub const BUSY: u8 = 7;
+/// `backup run` / `backup wait`: gave up waiting; the job is still running.
+pub const GAVE_UP: u8 = 9;
+/// `backup run`: a hook failed (a failed freeze hook means no backup was started).
+pub const HOOK_FAILED: u8 = 10;
+
+/// The status of a run interrupted by `signal`: 128 + its number, as a shell reports it.
+pub fn interrupted(signal: i32) -> u8 {
+    u8::try_from(128 + signal).unwrap_or(AGENT_ERROR)
+}
 
 /// Why a run did not succeed.
 #[derive(Debug)]
@@ -66,10 +78,15 @@ pub fn exit_code(err: &Error) -> u8 {
         Error::Config { .. } => USAGE,
         Error::FormatRefused(_) => FORMAT_REFUSED,
         Error::PinMismatch { .. } => PIN_MISMATCH,
+        Error::Timeout {
+            stage: TimeoutStage::BackupWait { .. },
+            ..
+        } => GAVE_UP,
         Error::Connect { .. } | Error::Tls { .. } | Error::Timeout { .. } | Error::Io { .. } => {
             UNREACHABLE
         }
         Error::BackupFailed { .. } => BACKUP_FAILED,
+        Error::BackupRunning { .. } => BUSY,
         // `Error` is non-exhaustive: whatever a later version adds is an error from the agent's
         // side until this tool learns better.
         _ => AGENT_ERROR,

@@ -3,21 +3,26 @@
 //! A thin layer over the `felhom_agentapi` library, which makes every connection: this binary
 //! parses arguments (`args`), finds the token (`token`), makes one library call, and prints the
 //! answer (`output`) or the failure with its exit status (`exit`). The `fingerprint` subcommand
-//! is in `probe`. `felhom-agentctl --help` is the user's documentation.
+//! is in `probe`; `backup run` and `backup wait` are in `backup_run`, with their `hooks`, `lock`
+//! and `signals`. `felhom-agentctl --help` is the user's documentation.
 
 // The doc comments in `args` are --help text written for a terminal (`[IPV6]:PORT`,
 // `uuid:<UUID>`), not rustdoc markup.
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod args;
+mod backup_run;
 mod check;
 mod connect;
 mod duration;
 mod exit;
+mod hooks;
+mod lock;
 mod output;
 mod plugin;
 mod probe;
 mod prometheus;
+mod signals;
 mod token;
 
 use std::io::{self, Write};
@@ -55,6 +60,16 @@ fn main() -> ExitCode {
             pretty: cli.output.pretty,
         }
     };
+    // They print as they go, and exit with statuses of their own.
+    match &cli.command {
+        Command::Backup(BackupCommand::Run(a)) => {
+            return ExitCode::from(backup_run::run(&cli, a, mode));
+        }
+        Command::Backup(BackupCommand::Wait(a)) => {
+            return ExitCode::from(backup_run::wait(&cli, a, mode));
+        }
+        _ => {}
+    }
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let printed = run(&cli).and_then(|answer| {
@@ -105,15 +120,10 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
         Command::Backup(BackupCommand::Due) => Answer::Due(client()?.backup_due()?),
         Command::Backup(BackupCommand::Start) => Answer::Started(client()?.start_backup()?),
         Command::Backup(BackupCommand::Status) => Answer::Status(client()?.backup_status()?),
-        Command::Backup(BackupCommand::Run(a)) => {
-            // The library would start the job, then give up before its first poll.
-            if a.poll >= a.give_up_after {
-                return Err(Failure::Usage(format!(
-                    "--poll ({:?}) must be shorter than --give-up-after ({:?})",
-                    a.poll, a.give_up_after
-                )));
-            }
-            Answer::Status(client()?.run_backup(a.poll, a.give_up_after)?)
+        Command::Backup(BackupCommand::Run(_) | BackupCommand::Wait(_)) => {
+            return Err(Failure::Internal(
+                "backup run and backup wait are handled on their own".to_string(),
+            ));
         }
         Command::Disk(DiskCommand::Assign(a)) => {
             client()?.assign_disk(&a.uuid, &a.where_, &a.fstype, &a.options)?;
