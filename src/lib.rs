@@ -53,6 +53,12 @@
 //! - **Bounded.** Every call has a time limit (15 s, connect plus handshake 5 s by default) and
 //!   reads at most 1 MiB.
 //!
+//! # App-consistent backups
+//!
+//! [`Client::backup_run`] quiesces the application, backs up and thaws, and calls the thaw step
+//! exactly once on every path, cancellation and panics included; see [`BackupRun`].
+//! [`Client::wait_backup`] re-attaches to a job that is already running.
+//!
 //! # Errors and retries
 //!
 //! Every failure is an [`Error`] naming the [`Call`] it belongs to (`GET /storage`). A
