@@ -4,9 +4,10 @@
 //!
 //! One test binary with a module per group of subcommands, so the suite links once. Each exit
 //! status is tested where its cause lives: 1 in `failures` (and `disk`, `token`), 2 in `usage`,
-//! `settings`, `token` and `fingerprint`, 3 in `disk`, 4 in `fingerprint`, 5 in `failures`, 6 in
-//! `backup`. `check` (the monitoring plugin) has its own 0 to 3, all in `check`; `prometheus`
-//! covers `metrics --format prometheus`, whose output `exposition` validates.
+//! `settings`, `token` and `fingerprint`, 3 in `disk`, 4 in `fingerprint`, 5 in `failures`, and
+//! 6, 7, 9, 10 and 129/130/143 in `backup_run`. `check` (the monitoring plugin) has its own 0 to
+//! 3, all in `check`; `prometheus` covers `metrics --format prometheus`, whose output
+//! `exposition` validates; `contrib` checks the shipped systemd units and hooks.
 #![cfg(all(feature = "cli", feature = "devagent"))]
 
 #[path = "../common/mod.rs"]
@@ -14,7 +15,9 @@ mod common;
 mod harness;
 
 mod backup;
+mod backup_run;
 mod check;
+mod contrib;
 mod disk;
 mod exposition;
 mod failures;

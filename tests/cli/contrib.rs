@@ -1,4 +1,3 @@
-#![cfg(all(feature = "cli", feature = "devagent"))]
 //! What `contrib/` ships: the systemd units (checked by `systemd-analyze verify` where it is
 //! installed) and the example hooks, run by the real tool against the stand-in agent with
 //! stand-ins for `psql` and `fsfreeze` that log their arguments.

@@ -1,10 +1,12 @@
-#![cfg(all(feature = "cli", feature = "devagent"))]
 //! `felhom-agentctl backup run` and `backup wait`, spawned as a script or a timer would, with
 //! hooks that write to files: the file proves which hook ran, with what, and how many times.
 //!
-//! Every child is killed if it has not ended within [`CHILD_LIMIT`], and every wait for a line
-//! or a file is bounded the same way; jobs that must end do so in 200 ms, and jobs that must not
-//! outlast the test are ended by the test (a signal, `--give-up-after`, `finish_backup`).
+//! These runs print progress on standard error and are signalled mid-run, so they have their own
+//! runner ([`Running`]): standard error read line by line as it comes, every child killed if it
+//! has not ended within [`CHILD_LIMIT`], every wait for a line or a file bounded the same way,
+//! and, as in [`crate::harness`], the token checked absent from every output. Jobs that must end
+//! do so in 200 ms; jobs that must not outlast the test are ended by the test (a signal,
+//! `--give-up-after`, `finish_backup`).
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
@@ -16,9 +18,12 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use felhom_agentapi::BackupPhase;
 use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault};
-use felhom_agentapi::{BackupPhase, Client};
 use serde_json::{Value, json};
+
+use crate::common::client;
+use crate::harness::calls;
 
 const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
 
@@ -174,6 +179,8 @@ impl Ran {
 /// A child being watched: standard error is read line by line as it comes.
 struct Running {
     child: Child,
+    /// The token in play: it must appear in no output.
+    token: Option<String>,
     stdout: thread::JoinHandle<String>,
     stderr_lines: mpsc::Receiver<String>,
     stderr: Vec<String>,
@@ -181,6 +188,11 @@ struct Running {
 
 impl Running {
     fn spawn(mut command: Command) -> Running {
+        let token = command
+            .get_envs()
+            .find(|(k, _)| *k == "FELHOM_AGENT_TOKEN")
+            .and_then(|(_, v)| v)
+            .map(|v| v.to_string_lossy().into_owned());
         let mut child = command.spawn().expect("start felhom-agentctl");
         let mut out = child.stdout.take().unwrap();
         let stdout = thread::spawn(move || {
@@ -199,6 +211,7 @@ impl Running {
         });
         Running {
             child,
+            token,
             stdout,
             stderr_lines,
             stderr: Vec::new(),
@@ -246,6 +259,10 @@ impl Running {
             stderr: self.stderr.join("\n"),
         };
         println!("{ran:#?}");
+        if let Some(token) = &self.token {
+            assert!(!ran.stdout.contains(token.as_str()), "token on stdout");
+            assert!(!ran.stderr.contains(token.as_str()), "token on stderr");
+        }
         ran
     }
 }
@@ -259,18 +276,6 @@ fn agent_with_jobs_of(duration: Duration) -> DevAgent {
         .backup_duration(duration)
         .start()
         .unwrap()
-}
-
-fn client(agent: &DevAgent) -> Client {
-    Client::new(&agent.endpoint(), agent.token(), agent.fingerprint()).unwrap()
-}
-
-fn calls(agent: &DevAgent) -> Vec<String> {
-    agent
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
 }
 
 fn posts(agent: &DevAgent) -> usize {
