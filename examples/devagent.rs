@@ -31,9 +31,11 @@
 //! | 4 | `--fault other-cert` (another certificate) |
 //! | 5 | `--fault drop`, `--fault wrong-key`, or stop the agent |
 //! | 6 | `--backup-fails "vzdump exited with status 2"`, then `backup run --poll 1s` |
-//! | 7 | `--fault status:409`, or `backup start` twice with `--backup-polls 1000` |
+//! | 7 | `--fault status:409`, or `backup start` twice with `--backup-seconds 600` |
 //! | 8 | `--fault status:401`, or a wrong `FELHOM_AGENT_TOKEN` |
-//! | 9 | `--backup-polls 1000`, then `backup run --poll 1s --give-up-after 3s` |
+//! | 9 | `--backup-seconds 600`, then `backup run --poll 1s --give-up-after 3s` |
+//! | 10 | `backup run --pre false` (a freeze hook that fails) |
+//! | 129, 130, 143 | `--backup-seconds 600`, `backup run`, then SIGHUP, SIGINT or SIGTERM to it |
 //!
 //! `--metrics-profile NAME` chooses what `GET /host/metrics` reports, e.g. `thin-pool-critical`
 //! for `felhom-agentctl check` (default `healthy`; the names are `MetricsProfile`'s).
@@ -71,9 +73,9 @@ struct Args {
     #[arg(long, value_name = "FAULT", value_parser = parse_fault)]
     fault: Option<Fault>,
 
-    /// How many status polls a backup job stays "running".
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    backup_polls: u32,
+    /// How long a backup job stays "running" (`POST /backup` is refused with 409 meanwhile).
+    #[arg(long, default_value_t = 0.2, value_name = "SECONDS", value_parser = parse_seconds)]
+    backup_seconds: f64,
 
     /// Backup jobs end "failed" with this error.
     #[arg(long, value_name = "MESSAGE")]
@@ -90,6 +92,13 @@ struct Args {
     /// Also stop when standard input reaches end of file.
     #[arg(long)]
     until_stdin_closes: bool,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n.is_finite() && (0.0..=86_400.0).contains(&n) => Ok(n),
+        _ => Err("a number of seconds from 0 to 86400, as in 0.5 or 600".to_string()),
+    }
 }
 
 fn parse_fault(s: &str) -> Result<Fault, String> {
@@ -119,7 +128,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let serve_for = Duration::from_secs(args.seconds);
     let mut builder = DevAgent::builder()
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)))
-        .backup_polls(args.backup_polls)
+        .backup_duration(Duration::from_secs_f64(args.backup_seconds))
         .metrics_profile(args.metrics_profile)
         // The agent's own safety stop comes a little after ours, never before it.
         .max_lifetime(serve_for + Duration::from_secs(5));

@@ -2,25 +2,24 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use ureq::http::HeaderValue;
 
 use crate::Fingerprint;
 use crate::answer::Judge;
-use crate::call::{BACKUP_STATUS, Call, FORMAT_DISK};
+use crate::call::{Call, FORMAT_DISK};
 use crate::endpoint;
-use crate::error::{Error, TimeoutStage};
+use crate::error::Error;
 use crate::fingerprint::IntoPin;
 use crate::fingerprint::sealed::PinSource;
 use crate::observe::{Hook, Observer};
 use crate::redact::REDACTED;
 use crate::request::{Sender, Settings};
 use crate::wire::{
-    BackupPhase, BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult,
-    HostMetricsResponse, StatusResponse, StorageResponse,
+    BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult, HostMetricsResponse,
+    StatusResponse, StorageResponse,
 };
 
 /// The whole-call time limit unless set otherwise: 15 s, as the Go client.
@@ -293,73 +292,24 @@ impl Client {
     /// `POST /backup`: asks the agent to back this guest up. Returns the job to poll.
     ///
     /// Not idempotent: on an error, retry only if [`Error::may_have_reached_agent`] is false.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BackupRunning`] when the agent refuses because a job is already running (HTTP
+    /// 409); otherwise any error of a call.
     pub fn start_backup(&self) -> Result<BackupResponse, Error> {
         self.post("/backup", &serde_json::json!({}))
+            .map_err(|e| match e {
+                Error::Http {
+                    call, status: 409, ..
+                } => Error::BackupRunning { call, job_id: None },
+                other => other,
+            })
     }
 
     /// `GET /backup/status`: the phase of this guest's current or last backup job.
     pub fn backup_status(&self) -> Result<StatusResponse, Error> {
         self.get("/backup/status")
-    }
-
-    /// Starts a backup and waits for it: polls the status every `poll_every` until the job is
-    /// done, and stops polling once `give_up_after` has passed since the start. It polls at
-    /// least once; a poll under way when the time is up may add up to one call's
-    /// [`timeout`](ClientBuilder::timeout).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::BackupFailed`] when the job failed; [`Error::Timeout`] with
-    /// [`TimeoutStage::BackupWait`] when it was still going after `give_up_after` (the job may
-    /// still finish); [`Error::Agent`] when the agent reports a different job than the one
-    /// started; otherwise any error of [`start_backup`](Client::start_backup) or
-    /// [`backup_status`](Client::backup_status), returned at once.
-    pub fn run_backup(
-        &self,
-        poll_every: Duration,
-        give_up_after: Duration,
-    ) -> Result<StatusResponse, Error> {
-        let started = Instant::now();
-        let job = self.start_backup()?;
-        let mut last_phase = job.phase.clone();
-        // Poll at least once, and never sleep past the deadline.
-        while let Some(left) = give_up_after
-            .checked_sub(started.elapsed())
-            .filter(|d| !d.is_zero())
-        {
-            thread::sleep(poll_every.min(left));
-            let status = self.backup_status()?;
-            if !job.job_id.is_empty() && !status.job_id.is_empty() && status.job_id != job.job_id {
-                return Err(Error::Agent {
-                    call: BACKUP_STATUS.clone(),
-                    message: self.judge().scrub(&format!(
-                        "the agent reports backup job {:?}, not the job {:?} just started",
-                        status.job_id, job.job_id
-                    )),
-                });
-            }
-            match status.phase {
-                BackupPhase::Done => return Ok(status),
-                BackupPhase::Failed => {
-                    // Agent text bound for an error: keep the token out of it.
-                    let judge = self.judge();
-                    return Err(Error::BackupFailed {
-                        job_id: judge.redact(job.job_id),
-                        status: Box::new(judge.redact(status)),
-                    });
-                }
-                ref phase => last_phase = phase.clone(),
-            }
-        }
-        let judge = self.judge();
-        Err(Error::Timeout {
-            call: BACKUP_STATUS.clone(),
-            stage: TimeoutStage::BackupWait {
-                job_id: judge.redact(job.job_id),
-                last_phase: judge.redact(last_phase),
-            },
-            limit: give_up_after,
-        })
     }
 
     /// `GET /disks`: the host drives the agent manages, each with a data-bearing flag.
@@ -441,7 +391,7 @@ impl Client {
         self.judge().payload(&call, &answer, &[200, 202])
     }
 
-    fn judge(&self) -> Judge<'_> {
+    pub(crate) fn judge(&self) -> Judge<'_> {
         Judge {
             token: &self.inner.token,
         }

@@ -131,6 +131,21 @@ pub enum Error {
     /// [`Client::init_disk`](crate::Client::init_disk) formatted the device but could not
     /// assign it. See [`DiskInitIncomplete`](crate::DiskInitIncomplete).
     DiskInitIncomplete(Box<crate::DiskInitIncomplete>),
+    /// A backup job is already running, so no other was started: the agent answered
+    /// `POST /backup` with HTTP 409, or a [`BackupRun`](crate::BackupRun) found the job in
+    /// `GET /backup/status` before quiescing anything.
+    BackupRunning {
+        /// The call that found it: `POST /backup` or `GET /backup/status`.
+        call: Call,
+        /// The running job, when the answer names it (a status does, a 409 does not).
+        job_id: Option<String>,
+    },
+    /// There is no backup job to wait for: `GET /backup/status` says no job has run
+    /// ([`Client::wait_backup`](crate::Client::wait_backup)).
+    NoBackupJob {
+        /// The call that found none: `GET /backup/status`.
+        call: Call,
+    },
 }
 
 /// What the client was waiting for when an [`Error::Timeout`] struck.
@@ -184,7 +199,9 @@ impl Error {
             | Error::ResponseTooLarge { .. }
             | Error::FormatRefused(_)
             | Error::BackupFailed { .. }
-            | Error::DiskInitIncomplete(_) => true,
+            | Error::DiskInitIncomplete(_)
+            | Error::BackupRunning { .. }
+            | Error::NoBackupJob { .. } => true,
         }
     }
 
@@ -210,7 +227,9 @@ impl Error {
             | Error::Http { call, .. }
             | Error::Agent { call, .. }
             | Error::Decode { call, .. }
-            | Error::ResponseTooLarge { call, .. } => Some(call),
+            | Error::ResponseTooLarge { call, .. }
+            | Error::BackupRunning { call, .. }
+            | Error::NoBackupJob { call } => Some(call),
             Error::FormatRefused(_) => Some(&FORMAT_DISK),
             Error::BackupFailed { .. } => Some(&BACKUP_STATUS),
             Error::DiskInitIncomplete(incomplete) => Some(incomplete.call()),
@@ -334,6 +353,27 @@ impl fmt::Display for Error {
                     escape(reason)
                 )
             }
+            Error::BackupRunning { call, job_id } => {
+                match job_id {
+                    Some(job_id) => write!(
+                        f,
+                        "{call}: backup job {} is already running",
+                        escape(&format!("{job_id:?}"))
+                    )?,
+                    None => write!(
+                        f,
+                        "{call}: the agent answered HTTP 409: a backup job is already running"
+                    )?,
+                }
+                f.write_str(
+                    "; no other was started: wait until it ends (GET /backup/status) before \
+                     starting another",
+                )
+            }
+            Error::NoBackupJob { call } => write!(
+                f,
+                "{call}: the agent reports no backup job, so there is none to wait for"
+            ),
         }
     }
 }

@@ -53,6 +53,12 @@
 //! - **Bounded.** Every call has a time limit (15 s, connect plus handshake 5 s by default) and
 //!   reads at most 1 MiB.
 //!
+//! # App-consistent backups
+//!
+//! [`Client::backup_run`] quiesces the application, backs up and thaws, and calls the thaw step
+//! exactly once on every path, cancellation and panics included; see [`BackupRun`].
+//! [`Client::wait_backup`] re-attaches to a job that is already running.
+//!
 //! # Errors and retries
 //!
 //! Every failure is an [`Error`] naming the [`Call`] it belongs to (`GET /storage`). A
@@ -77,7 +83,10 @@
 #![deny(missing_docs)]
 
 mod answer;
+mod backup_report;
+mod backup_run;
 mod call;
+mod cancel;
 mod certificate;
 mod client;
 mod disk_init;
@@ -105,7 +114,15 @@ mod wire;
 #[cfg(feature = "devagent")]
 pub mod devagent;
 
+pub use backup_report::{
+    BackupReport, BackupRunError, BackupRunFailure, HookError, Stopped, ThawCause, ThawReport,
+};
+pub use backup_run::{
+    BackupRun, DEFAULT_GIVE_UP_AFTER, DEFAULT_POLL_EVERY, DEFAULT_POLL_RETRIES, DEFAULT_THAW_AFTER,
+    Progress, ProgressEvent, Thaw,
+};
 pub use call::Call;
+pub use cancel::CancelToken;
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,

@@ -65,7 +65,7 @@ pub(crate) fn serve(shared: &Shared, id: u64, ctl: &ConnCtl, socket: TcpStream) 
             Ok(request) => {
                 // Logged before answering, so a test can see a request that is still in flight.
                 shared.record(RecordedRequest::new(id, request.clone()));
-                let plan = Plan::for_fault(shared.faults.for_request().as_ref());
+                let plan = Plan::for_fault(shared.faults.for_request(request.path()).as_ref());
                 let reusable = conn.answer(&request, plan, buf.is_empty());
                 if !matches!(reusable, Ok(true)) || !request.keep_alive {
                     break;
@@ -256,10 +256,10 @@ impl TlsConn<'_> {
             Plan::CloseReused => Delivery::Whole,
             Plan::Endpoint(delivery) => delivery,
         };
-        if let Delivery::Delayed(delay) = delivery {
-            if !self.shared.stop.sleep(delay) {
-                return Ok(false);
-            }
+        if let Delivery::Delayed(delay) = delivery
+            && !self.shared.stop.sleep(delay)
+        {
+            return Ok(false);
         }
         let mut response = self.route(request);
         match delivery {

@@ -121,6 +121,8 @@ pub(crate) enum Presented {
 #[derive(Debug, Default)]
 pub(crate) struct FaultSlot {
     state: Mutex<SlotState>,
+    /// Faults for one path each, with their own cycle counters.
+    by_path: Mutex<Vec<(String, SlotState)>>,
 }
 
 #[derive(Debug, Default)]
@@ -141,15 +143,33 @@ impl FaultSlot {
         state.handshakes = 0;
     }
 
-    /// The fault for the next request, resolved through any cycle; `None` for a normal answer.
-    pub(crate) fn for_request(&self) -> Option<Fault> {
-        let mut state = lock(&self.state);
-        let k = state.requests;
-        state.requests += 1;
-        match pick(state.fault.as_ref()?, k)? {
-            Fault::WrongKey | Fault::OtherCert => None,
-            fault => Some(fault.clone()),
+    /// Sets the fault for requests to `path` alone, and restarts its cycle counter.
+    pub(crate) fn set_on(&self, path: &str, fault: Fault) {
+        let mut by_path = lock(&self.by_path);
+        by_path.retain(|(p, _)| p != path);
+        by_path.push((
+            path.to_owned(),
+            SlotState {
+                fault: Some(fault),
+                ..SlotState::default()
+            },
+        ));
+    }
+
+    /// Removes every fault set with [`FaultSlot::set_on`].
+    pub(crate) fn clear_paths(&self) {
+        lock(&self.by_path).clear();
+    }
+
+    /// The fault for the next request, to `path`, resolved through any cycle; `None` for a
+    /// normal answer. A fault for that path takes precedence over the one for every path.
+    pub(crate) fn for_request(&self, path: &str) -> Option<Fault> {
+        let mut by_path = lock(&self.by_path);
+        if let Some((_, state)) = by_path.iter_mut().find(|(p, _)| p == path) {
+            return state.next_request_fault();
         }
+        drop(by_path);
+        lock(&self.state).next_request_fault()
     }
 
     /// What the next full handshake presents.
@@ -171,6 +191,17 @@ impl FaultSlot {
             .fault
             .as_ref()
             .is_some_and(touches_handshakes)
+    }
+}
+
+impl SlotState {
+    fn next_request_fault(&mut self) -> Option<Fault> {
+        let k = self.requests;
+        self.requests += 1;
+        match pick(self.fault.as_ref()?, k)? {
+            Fault::WrongKey | Fault::OtherCert => None,
+            fault => Some(fault.clone()),
+        }
     }
 }
 
@@ -328,7 +359,7 @@ mod tests {
             Some(Fault::Garbage),
         ])));
         assert!(slot.blocks_resumption());
-        let requests: Vec<_> = (0..4).map(|_| slot.for_request()).collect();
+        let requests: Vec<_> = (0..4).map(|_| slot.for_request("/storage")).collect();
         assert_eq!(requests, [None, None, Some(Fault::Garbage), None]);
         let handshakes: Vec<_> = (0..4).map(|_| slot.for_handshake()).collect();
         assert_eq!(
@@ -346,14 +377,35 @@ mod tests {
             None,
         ]))])));
         assert!(!slot.blocks_resumption());
-        assert_eq!(slot.for_request(), Some(Fault::Drop));
-        assert_eq!(slot.for_request(), None);
+        assert_eq!(slot.for_request("/storage"), Some(Fault::Drop));
+        assert_eq!(slot.for_request("/storage"), None);
 
         slot.set(Some(Fault::Cycle(Vec::new())));
-        assert_eq!(slot.for_request(), None);
+        assert_eq!(slot.for_request("/storage"), None);
         slot.set(None);
         assert_eq!(slot.for_handshake(), Presented::Right);
         assert!(!slot.blocks_resumption());
+    }
+
+    #[test]
+    fn a_path_fault_counts_and_breaks_only_its_path() {
+        let slot = FaultSlot::default();
+        slot.set(Some(Fault::Garbage));
+        slot.set_on(
+            "/backup/status",
+            Fault::Cycle(vec![None, Some(Fault::Drop)]),
+        );
+        assert_eq!(slot.for_request("/backup/status"), None);
+        assert_eq!(slot.for_request("/backup"), Some(Fault::Garbage));
+        assert_eq!(slot.for_request("/backup/status"), Some(Fault::Drop));
+        assert_eq!(slot.for_request("/backup/status"), None);
+        // Setting it again restarts its cycle; clearing the paths leaves the global fault.
+        slot.set_on("/backup/status", Fault::Status(500));
+        assert_eq!(slot.for_request("/backup/status"), Some(Fault::Status(500)));
+        slot.clear_paths();
+        assert_eq!(slot.for_request("/backup/status"), Some(Fault::Garbage));
+        slot.set(None);
+        assert_eq!(slot.for_request("/backup/status"), None);
     }
 
     #[test]

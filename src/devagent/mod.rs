@@ -56,13 +56,15 @@
 //   envelope     http                                       (the agent's JSON envelope)
 //   record       http                                       (Stats, RecordedRequest)
 //   fault        control envelope http                      (Fault, and what it does)
-//   routes       envelope http inventory metrics            (the endpoints and their state)
+//   backup       envelope http inventory                    (backup jobs: time, outcome, due)
+//   routes       backup envelope http inventory metrics     (the endpoints and their state)
 //   tls          fault                                      (Identity, KeyKind, rustls)
 //   shared       control fault metrics record routes        (what all threads share)
 //   connection   control envelope fault http record shared  (one connection's thread)
 //   server       connection control fault routes shared     (listener, accept loop, shutdown)
-//   mod.rs       fault metrics record routes server tls     (DevAgent, builder, re-exports)
+//   mod.rs       backup fault metrics record routes server tls (DevAgent, builder, re-exports)
 
+mod backup;
 mod connection;
 mod control;
 mod envelope;
@@ -84,10 +86,10 @@ use std::time::Duration;
 
 use crate::Fingerprint;
 
+pub use backup::BackupOutcome;
 pub use fault::Fault;
 pub use metrics::MetricsProfile;
 pub use record::{RecordedRequest, Stats};
-pub use routes::BackupOutcome;
 pub use tls::{Identity, KeyKind, TlsVersions};
 
 /// A running stand-in agent: an HTTPS server on `127.0.0.1` that plays the Felhom host agent.
@@ -166,9 +168,69 @@ impl DevAgent {
         self.server.shared().set_metrics_profile(profile);
     }
 
-    /// Goes back to answering normally.
+    /// Injects `fault` into every following request for `path` alone (compared without any
+    /// `?query`), until [`DevAgent::clear_fault`]: for instance only `GET /backup/status`, so
+    /// that a test breaks the polls of a backup but not its start. It takes precedence over a
+    /// fault set with [`DevAgent::set_fault`] for that path. A [`Fault::Cycle`] counts only the
+    /// requests for `path`. Handshakes come before any path is known, so handshake faults
+    /// ([`Fault::WrongKey`], [`Fault::OtherCert`]) have no effect here.
+    ///
+    /// ```
+    /// use felhom_agentapi::devagent::{DevAgent, Fault};
+    ///
+    /// let agent = DevAgent::start()?;
+    /// // The first status poll is answered, every later one is dropped; other paths answer.
+    /// agent.set_fault_on("/backup/status", Fault::Cycle(vec![None, Some(Fault::Drop)]));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_fault_on(&self, path: &str, fault: Fault) {
+        self.server.shared().faults.set_on(path, fault);
+    }
+
+    /// Goes back to answering normally, on every path.
     pub fn clear_fault(&self) {
         self.server.shared().faults.set(None);
+        self.server.shared().faults.clear_paths();
+    }
+
+    /// How backup jobs started from now on end.
+    ///
+    /// ```
+    /// use felhom_agentapi::devagent::{BackupOutcome, DevAgent};
+    ///
+    /// let agent = DevAgent::start()?;
+    /// agent.set_backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_backup_outcome(&self, outcome: BackupOutcome) {
+        self.server.shared().agent().backups().set_outcome(outcome);
+    }
+
+    /// Ends the backup job that is running now, at once, as its outcome says (no effect when
+    /// none runs): for tests that must not depend on how long a job takes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use felhom_agentapi::devagent::DevAgent;
+    /// use felhom_agentapi::{BackupPhase, Client};
+    ///
+    /// let agent = DevAgent::builder().backup_duration(Duration::from_secs(3600)).start()?;
+    /// let client = Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
+    /// client.start_backup()?;
+    /// assert_eq!(client.backup_status()?.phase, BackupPhase::Running);
+    /// agent.finish_backup();
+    /// assert_eq!(client.backup_status()?.phase, BackupPhase::Done);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn finish_backup(&self) {
+        self.server.shared().agent().backups().finish();
+    }
+
+    /// Resets the backup schedule: `GET /backup/due` says `due` from now on, until a job ends
+    /// `done` (or says not due, with `false`).
+    pub fn set_backup_due(&self, due: bool) {
+        self.server.shared().agent().backups().set_due(due);
     }
 
     /// Counters of connections, handshakes and requests so far.
@@ -208,6 +270,9 @@ impl fmt::Debug for DevAgent {
     }
 }
 
+/// How long a backup job of a [`DevAgent`] runs unless set otherwise: 200 ms.
+pub const DEFAULT_BACKUP_DURATION: Duration = Duration::from_millis(200);
+
 /// Configures and starts a [`DevAgent`].
 ///
 /// ```
@@ -219,8 +284,9 @@ impl fmt::Debug for DevAgent {
 ///     .token("t0ken")
 ///     .key_kind(KeyKind::EcdsaP384)
 ///     .tls_versions(TlsVersions::Tls13Only)
-///     .backup_polls(1)
+///     .backup_duration(Duration::from_millis(500))
 ///     .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
+///     .backup_due(false)
 ///     .host_scope("pve-test-7")
 ///     .idle_timeout(Duration::from_secs(5))
 ///     .max_lifetime(Duration::from_secs(60))
@@ -238,8 +304,9 @@ pub struct DevAgentBuilder {
     identity: Option<Identity>,
     tls_versions: TlsVersions,
     bind: SocketAddr,
-    backup_polls: u32,
+    backup_duration: Duration,
     backup_outcome: BackupOutcome,
+    backup_due: bool,
     host_scope: String,
     metrics_profile: MetricsProfile,
     formatted_fs_uuid: Option<String>,
@@ -259,8 +326,9 @@ impl Default for DevAgentBuilder {
             identity: None,
             tls_versions: TlsVersions::Both,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            backup_polls: 3,
+            backup_duration: DEFAULT_BACKUP_DURATION,
             backup_outcome: BackupOutcome::Done,
+            backup_due: true,
             host_scope: "pve-dev-1".to_owned(),
             metrics_profile: MetricsProfile::default(),
             formatted_fs_uuid: Some(FORMATTED_FS_UUID.to_owned()),
@@ -278,8 +346,9 @@ impl fmt::Debug for DevAgentBuilder {
             .field("identity", &self.identity)
             .field("tls_versions", &self.tls_versions)
             .field("bind", &self.bind)
-            .field("backup_polls", &self.backup_polls)
+            .field("backup_duration", &self.backup_duration)
             .field("backup_outcome", &self.backup_outcome)
+            .field("backup_due", &self.backup_due)
             .field("host_scope", &self.host_scope)
             .field("metrics_profile", &self.metrics_profile)
             .field("formatted_fs_uuid", &self.formatted_fs_uuid)
@@ -324,16 +393,26 @@ impl DevAgentBuilder {
         self
     }
 
-    /// How many `GET /backup/status` answers say `running` after `POST /backup` before the job
-    /// ends. Default: 3.
-    pub fn backup_polls(mut self, n: u32) -> Self {
-        self.backup_polls = n;
+    /// How long a backup job runs: `GET /backup/status` says `running` for this long after
+    /// `POST /backup`, however often it is asked, and `POST /backup` is refused with HTTP 409
+    /// meanwhile. [`Duration::ZERO`] makes jobs that have ended by the first poll. Default:
+    /// [`DEFAULT_BACKUP_DURATION`].
+    pub fn backup_duration(mut self, d: Duration) -> Self {
+        self.backup_duration = d;
         self
     }
 
-    /// How backup jobs end. Default: [`BackupOutcome::Done`].
+    /// How backup jobs end. Default: [`BackupOutcome::Done`]. [`DevAgent::set_backup_outcome`]
+    /// changes it later.
     pub fn backup_outcome(mut self, o: BackupOutcome) -> Self {
         self.backup_outcome = o;
+        self
+    }
+
+    /// Whether `GET /backup/due` says a backup is due at the start. Default: true. A job that
+    /// ends `done` makes it false, until [`DevAgent::set_backup_due`].
+    pub fn backup_due(mut self, due: bool) -> Self {
+        self.backup_due = due;
         self
     }
 
@@ -408,9 +487,10 @@ impl DevAgentBuilder {
             token: token.clone(),
             host_scope: self.host_scope,
             formatted_fs_uuid: self.formatted_fs_uuid,
-            backup_polls: self.backup_polls,
+            backup_duration: self.backup_duration,
             backup_outcome: self.backup_outcome,
             metrics_profile: self.metrics_profile,
+            backup_due: self.backup_due,
         });
         let server = server::Server::start(server::Config {
             bind: self.bind,

@@ -1,31 +1,26 @@
-//! The fake agent's endpoints and the state they change (the backup job, assigned mounts).
-//! Field names follow the Go reference client; the fixed data they show is in `inventory.rs`.
+//! The fake agent's endpoints and the state they change (assigned mounts; the backup jobs are
+//! in `backup.rs`). Field names follow the Go reference client; the fixed data they show is in
+//! `inventory.rs`.
 
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
+use super::backup::{BackupOutcome, Backups};
 use super::envelope;
 use super::http::{Request, Response};
 use super::inventory::{self, VMID};
 use super::metrics::{self, MetricsProfile};
-
-/// How a backup job started with `POST /backup` ends.
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BackupOutcome {
-    /// `GET /backup/status` ends with phase `done` (the default).
-    Done,
-    /// `GET /backup/status` ends with phase `failed` and this `error`.
-    Failed(String),
-}
 
 /// What the builder decided. (No `Debug`: it holds the token.)
 pub(crate) struct Settings {
     pub(crate) token: String,
     pub(crate) host_scope: String,
     pub(crate) formatted_fs_uuid: Option<String>,
-    pub(crate) backup_polls: u32,
+    pub(crate) backup_duration: Duration,
     pub(crate) backup_outcome: BackupOutcome,
     pub(crate) metrics_profile: MetricsProfile,
+    pub(crate) backup_due: bool,
 }
 
 /// The agent's state, behind the server's mutex. (No `Debug`: it holds the token.)
@@ -33,28 +28,23 @@ pub(crate) struct Agent {
     settings: Settings,
     /// `Bearer <token>`, the one `Authorization` value accepted.
     authorization: String,
-    jobs_started: u64,
-    job: Option<Job>,
+    backups: Backups,
     /// Mount paths attached with `POST /disks/assign`, which `POST /disks/eject` then knows.
     assigned: Vec<String>,
     /// Whether `/dev/sdc` was formatted: `/disks` then shows its new filesystem UUID.
     blank_formatted: bool,
 }
 
-#[derive(Debug)]
-struct Job {
-    id: String,
-    /// `GET /backup/status` answers still to say `running`; the job has ended at 0.
-    polls_left: u32,
-}
-
 impl Agent {
     pub(crate) fn new(settings: Settings) -> Agent {
         Agent {
             authorization: format!("Bearer {}", settings.token),
+            backups: Backups::new(
+                settings.backup_duration,
+                settings.backup_outcome.clone(),
+                settings.backup_due,
+            ),
             settings,
-            jobs_started: 0,
-            job: None,
             assigned: Vec::new(),
             blank_formatted: false,
         }
@@ -63,6 +53,11 @@ impl Agent {
     /// What `GET /host/metrics` answers from now on.
     pub(crate) fn set_metrics_profile(&mut self, profile: MetricsProfile) {
         self.settings.metrics_profile = profile;
+    }
+
+    /// The backup jobs, for [`super::DevAgent`]'s setters.
+    pub(crate) fn backups(&mut self) -> &mut Backups {
+        &mut self.backups
     }
 
     /// Answers one request.
@@ -83,16 +78,9 @@ impl Agent {
         }
         match path {
             "/storage" => envelope::ok(200, &inventory::storage()),
-            "/backup/due" => envelope::ok(
-                200,
-                &Due {
-                    vmid: VMID,
-                    due: true,
-                    reason: "policy daily-0200: last backup 26h ago",
-                },
-            ),
-            "/backup" => self.start_backup(),
-            "/backup/status" => self.backup_status(),
+            "/backup/due" => self.backups.due(),
+            "/backup" => self.backups.start(),
+            "/backup/status" => self.backups.status(),
             "/disks" => envelope::ok(200, &inventory::disks(self.formatted_uuid())),
             "/disks/assign" => with_body(req, |body| self.assign(body)),
             "/disks/eject" => with_body(req, |body| self.eject(body)),
@@ -103,50 +91,6 @@ impl Agent {
             ),
             _ => not_found(path),
         }
-    }
-
-    fn start_backup(&mut self) -> Response {
-        if self.job.as_ref().is_some_and(|job| job.polls_left > 0) {
-            return envelope::error(409, "a backup job is already running");
-        }
-        self.jobs_started += 1;
-        let job = Job {
-            id: format!("job-{}", self.jobs_started),
-            polls_left: self.settings.backup_polls,
-        };
-        let response = envelope::ok(
-            202,
-            &Started {
-                vmid: VMID,
-                job_id: &job.id,
-                phase: "running",
-            },
-        );
-        self.job = Some(job);
-        response
-    }
-
-    fn backup_status(&mut self) -> Response {
-        let (phase, job_id, error) = match &mut self.job {
-            None => ("idle", "", ""),
-            Some(job) if job.polls_left > 0 => {
-                job.polls_left -= 1;
-                ("running", job.id.as_str(), "")
-            }
-            Some(job) => match &self.settings.backup_outcome {
-                BackupOutcome::Done => ("done", job.id.as_str(), ""),
-                BackupOutcome::Failed(message) => ("failed", job.id.as_str(), message.as_str()),
-            },
-        };
-        envelope::ok(
-            200,
-            &Status {
-                vmid: VMID,
-                phase,
-                job_id,
-                error,
-            },
-        )
     }
 
     /// The filesystem UUID of the blank disk, once it was formatted (and if it gets one).
@@ -281,28 +225,6 @@ struct FormatBody {
 }
 
 // ---- answers that depend on the request, in the Go structs' member order -------------------
-
-#[derive(Serialize)]
-struct Due {
-    vmid: u32,
-    due: bool,
-    reason: &'static str,
-}
-
-#[derive(Serialize)]
-struct Started<'a> {
-    vmid: u32,
-    job_id: &'a str,
-    phase: &'static str,
-}
-
-#[derive(Serialize)]
-struct Status<'a> {
-    vmid: u32,
-    phase: &'static str,
-    job_id: &'a str,
-    error: &'a str,
-}
 
 #[derive(Serialize)]
 struct Assigned<'a> {

@@ -1,7 +1,7 @@
 //! The state the accept loop, the connection threads and the `DevAgent` share.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rustls::ServerConfig;
@@ -43,6 +43,11 @@ impl Shared {
             log: Mutex::default(),
             conns: Mutex::default(),
         }
+    }
+
+    /// The endpoints' state, locked.
+    pub(crate) fn agent(&self) -> MutexGuard<'_, Agent> {
+        lock(&self.agent)
     }
 
     pub(crate) fn stats(&self) -> Stats {

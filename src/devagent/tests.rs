@@ -435,9 +435,9 @@ fn every_route_answers_like_the_agent() {
 }
 
 #[test]
-fn backup_jobs_run_for_the_configured_polls() {
+fn backup_jobs_run_for_their_duration_however_often_polled() {
     let agent = builder()
-        .backup_polls(2)
+        .backup_duration(Duration::from_secs(600))
         .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
         .start()
         .unwrap();
@@ -460,8 +460,27 @@ fn backup_jobs_run_for_the_configured_polls() {
         again.body,
         br#"{"ok":false,"error":"a backup job is already running"}"#
     );
-    assert_eq!(status(&mut c)["phase"], "running");
-    assert_eq!(status(&mut c)["phase"], "running");
+    // Polls do not move a job on: only time does.
+    for _ in 0..20 {
+        assert_eq!(status(&mut c)["phase"], "running");
+    }
+    assert_eq!(c.get(&agent, "/backup/due").json()["data"]["due"], true);
+}
+
+#[test]
+fn a_job_ends_once_its_time_is_up_as_its_outcome_says() {
+    let agent = builder()
+        .backup_duration(Duration::from_millis(200))
+        .start()
+        .unwrap();
+    agent.set_backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()));
+    let mut c = connect(&agent);
+    let status = |c: &mut Client| c.get(&agent, "/backup/status").json()["data"].clone();
+    assert_eq!(c.post(&agent, "/backup", json!({})).status, 202);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status(&mut c)["phase"] == "running" && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
     for _ in 0..2 {
         assert_eq!(
             status(&mut c),
@@ -469,17 +488,55 @@ fn backup_jobs_run_for_the_configured_polls() {
                    "error": "vzdump exited with status 2"})
         );
     }
+    // A failed backup leaves the backup due; the next job may start at once.
+    assert_eq!(c.get(&agent, "/backup/due").json()["data"]["due"], true);
     assert_eq!(
         c.post(&agent, "/backup", json!({})).json()["data"]["job_id"],
         "job-2"
     );
+}
 
-    let quick = builder().backup_polls(0).start().unwrap();
-    let mut c = connect(&quick);
-    assert_eq!(c.post(&quick, "/backup", json!({})).status, 202);
-    let done = c.get(&quick, "/backup/status").json();
+#[test]
+fn a_finished_backup_is_not_due_until_the_schedule_is_reset() {
+    let agent = builder().backup_duration(Duration::ZERO).start().unwrap();
+    let mut c = connect(&agent);
+    let due = |c: &mut Client| c.get(&agent, "/backup/due").json()["data"].clone();
+    assert_eq!(
+        due(&mut c),
+        json!({"vmid": 101, "due": true, "reason": "policy daily-0200: last backup 26h ago"})
+    );
+    assert_eq!(c.post(&agent, "/backup", json!({})).status, 202);
+    let done = c.get(&agent, "/backup/status").json();
     assert_eq!(done["data"]["phase"], "done");
     assert_eq!(done["data"]["error"], "");
+    let not_due = due(&mut c);
+    assert_eq!(not_due["due"], false);
+    assert!(
+        not_due["reason"].as_str().unwrap().contains("job-1"),
+        "{not_due}"
+    );
+    assert_eq!(due(&mut c)["due"], false);
+    agent.set_backup_due(true);
+    assert_eq!(due(&mut c)["due"], true);
+    agent.set_backup_due(false);
+    assert_eq!(due(&mut c)["due"], false);
+
+    let never = builder().backup_due(false).start().unwrap();
+    let mut c = connect(&never);
+    assert_eq!(c.get(&never, "/backup/due").json()["data"]["due"], false);
+}
+
+#[test]
+fn a_path_fault_breaks_that_path_and_no_other() {
+    let agent = agent();
+    agent.set_fault_on("/backup/status", Fault::Status(503));
+    let mut c = connect(&agent);
+    assert_eq!(c.get(&agent, "/backup/status").status, 503);
+    assert_eq!(c.get(&agent, "/backup/status?x=1").status, 503);
+    assert_eq!(c.post(&agent, "/backup", json!({})).status, 202);
+    assert_eq!(c.get(&agent, "/backup/due").status, 200);
+    agent.clear_fault();
+    assert_eq!(c.get(&agent, "/backup/status").status, 200);
 }
 
 #[test]

@@ -357,10 +357,10 @@ fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<OsString>) -> Result
         Some(e) => Some((e.clone(), Origin::Flag("--endpoint"))),
         None => first(vars::ENDPOINT)?,
     };
-    if let Some((e, origin)) = &endpoint {
-        if e.trim().is_empty() {
-            return Err(format!("{origin} is empty: give the agent's HOST:PORT"));
-        }
+    if let Some((e, origin)) = &endpoint
+        && e.trim().is_empty()
+    {
+        return Err(format!("{origin} is empty: give the agent's HOST:PORT"));
     }
 
     let pins = pins(overrides, &layers)?;

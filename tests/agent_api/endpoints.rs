@@ -58,7 +58,10 @@ fn start_backup_posts_an_empty_object_and_accepts_202() {
 
 #[test]
 fn backup_status_follows_the_job() {
-    let agent = DevAgent::builder().backup_polls(1).start().unwrap();
+    let agent = DevAgent::builder()
+        .backup_duration(std::time::Duration::from_secs(600))
+        .start()
+        .unwrap();
     let client = client(&agent);
     let before = client.backup_status().unwrap();
     assert_eq!(before.phase, BackupPhase::Idle);
@@ -69,6 +72,7 @@ fn backup_status_follows_the_job() {
         (running.phase, running.job_id.as_str()),
         (BackupPhase::Running, job.job_id.as_str())
     );
+    agent.finish_backup();
     let done = client.backup_status().unwrap();
     assert_eq!(done.phase, BackupPhase::Done);
 }

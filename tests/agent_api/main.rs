@@ -8,6 +8,7 @@ mod common;
 
 mod answers;
 mod backup;
+mod backup_run;
 mod bootstrap;
 mod cap;
 mod certificates;

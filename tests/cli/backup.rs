@@ -1,7 +1,6 @@
-//! `backup due`, `backup start`, `backup status` and `backup run`, including a failed job (exit
-//! status 6).
+//! `backup due`, `backup start` and `backup status`; `backup run` and `backup wait` are in
+//! `backup_run`.
 
-use felhom_agentapi::devagent::{BackupOutcome, DevAgent};
 use serde_json::json;
 
 use crate::common::agent;
@@ -32,46 +31,4 @@ fn backup_due_start_and_status() {
         calls(&agent),
         ["GET /backup/due", "POST /backup", "GET /backup/status"]
     );
-}
-
-#[test]
-fn backup_run_waits_for_the_job() {
-    let agent = DevAgent::builder().backup_polls(2).start().unwrap();
-    let v = Invocation::to(&agent)
-        .args(["backup", "run", "--poll", "10ms"])
-        .ok_json();
-    assert_eq!(
-        v,
-        json!({"vmid": 101, "phase": "done", "job_id": "job-1", "error": ""})
-    );
-    assert_eq!(
-        calls(&agent),
-        [
-            "POST /backup",
-            "GET /backup/status",
-            "GET /backup/status",
-            "GET /backup/status"
-        ]
-    );
-}
-
-#[test]
-fn a_failed_backup_exits_6_with_its_last_status() {
-    let agent = DevAgent::builder()
-        .backup_polls(1)
-        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
-        .start()
-        .unwrap();
-    let out = Invocation::to(&agent)
-        .args(["backup", "run", "--poll", "10ms"])
-        .run()
-        .failure(6);
-    assert_eq!(
-        out.json(),
-        json!({
-            "vmid": 101, "phase": "failed", "job_id": "job-1",
-            "error": "vzdump exited with status 2",
-        })
-    );
-    out.stderr_has("vzdump exited with status 2");
 }

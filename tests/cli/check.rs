@@ -534,7 +534,7 @@ fn ignore_leaves_a_storage_target_out() {
 #[test]
 fn backup_running_is_ok_with_a_note_and_failed_warns() {
     let agent = DevAgent::builder()
-        .backup_polls(1)
+        .backup_duration(std::time::Duration::from_secs(600))
         .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
         .start()
         .unwrap();
@@ -558,6 +558,7 @@ fn backup_running_is_ok_with_a_note_and_failed_warns() {
         "{}",
         p.summary
     );
+    agent.finish_backup();
     let p = check(&agent, &["--backup"]);
     assert_eq!((p.code, p.state.as_str()), (1, "WARNING"));
     assert_eq!(

@@ -166,7 +166,7 @@ fn its_flags_make_the_tool_exit_with_each_status() {
         (&["--fault", "status:409"], &["backup", "start"], 7),
         (&["--fault", "status:401"], &["storage"], 8),
         (
-            &["--backup-polls", "100000"],
+            &["--backup-seconds", "600"],
             &[
                 "backup",
                 "run",

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::process::Command;
+use std::time::Duration;
 
 use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault};
 use serde_json::json;
@@ -20,11 +21,50 @@ fn readme_exit_table() -> Vec<(i32, String)> {
         .lines()
         .skip_while(|l| !l.starts_with('|'))
         .take_while(|l| l.starts_with('|'))
-        .filter_map(|l| {
+        .skip(2) // the header and the rule under it
+        .flat_map(|l| {
             let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
-            Some((cells[0].parse().ok()?, cells.get(1)?.to_string()))
+            let meaning = cells.get(1).expect("a meaning").to_string();
+            // A row may list several statuses: "129, 130, 143".
+            cells[0]
+                .split(',')
+                .map(|c| c.trim().parse().unwrap_or_else(|_| panic!("a status: {l}")))
+                .map(|code| (code, meaning.clone()))
+                .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Whether the long `--help` lists `code` at the start of a line of its exit-status table:
+/// `    7  'backup run': busy…`, `    10 'backup run'…`, or one of `    129, 130, 143`.
+fn help_lists(help: &str, code: i32) -> bool {
+    let table = &help[help.find("EXIT STATUS:").expect("--help has EXIT STATUS")..];
+    table.lines().any(|line| {
+        let Some(rest) = line.strip_prefix("    ") else {
+            return false;
+        };
+        let head: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == ' ')
+            .collect();
+        head.split(',').any(|c| c.trim().parse::<i32>() == Ok(code))
+    })
+}
+
+/// `backup run` with its lock in `dir`, so that runs of parallel tests never meet.
+fn backup_run(agent: &DevAgent, dir: &TempDir) -> Invocation {
+    Invocation::to(agent)
+        .args(["backup", "run", "--lock"])
+        .arg_path(&dir.path().join("backup.lock"))
+}
+
+/// `backup run` whose freeze hook sends `signal` to the tool: interrupted, deterministically,
+/// after the watch for signals is up and before any backup was started.
+fn interrupted_by(signal: &str) -> Outcome {
+    let dir = TempDir::new();
+    backup_run(&agent(), &dir)
+        .args(["--pre", &format!("kill -{signal} $PPID")])
+        .run()
 }
 
 /// Makes the situation of one exit status happen, and returns what the tool did.
@@ -59,16 +99,19 @@ fn scenario(code: i32) -> Outcome {
             .run(),
         6 => {
             let agent = DevAgent::builder()
-                .backup_polls(1)
+                .backup_duration(Duration::ZERO)
                 .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
                 .start()
                 .unwrap();
-            Invocation::to(&agent)
-                .args(["backup", "run", "--poll", "10ms"])
+            backup_run(&agent, &TempDir::new())
+                .args(["--poll", "10ms"])
                 .run()
         }
         7 => {
-            let agent = DevAgent::builder().backup_polls(1000).start().unwrap();
+            let agent = DevAgent::builder()
+                .backup_duration(Duration::from_secs(600))
+                .start()
+                .unwrap();
             Invocation::to(&agent)
                 .args(["backup", "start"])
                 .run()
@@ -80,18 +123,20 @@ fn scenario(code: i32) -> Outcome {
             .arg("storage")
             .run(),
         9 => {
-            let agent = DevAgent::builder().backup_polls(100_000).start().unwrap();
-            Invocation::to(&agent)
-                .args([
-                    "backup",
-                    "run",
-                    "--poll",
-                    "20ms",
-                    "--give-up-after",
-                    "200ms",
-                ])
+            let agent = DevAgent::builder()
+                .backup_duration(Duration::from_secs(600))
+                .start()
+                .unwrap();
+            backup_run(&agent, &TempDir::new())
+                .args(["--poll", "20ms", "--give-up-after", "200ms"])
                 .run()
         }
+        10 => backup_run(&agent(), &TempDir::new())
+            .args(["--pre", "false"])
+            .run(),
+        129 => interrupted_by("HUP"),
+        130 => interrupted_by("INT"),
+        143 => interrupted_by("TERM"),
         other => panic!(
             "the README lists exit status {other}, for which this test has no scenario: add one"
         ),
@@ -107,7 +152,7 @@ fn every_row_of_the_readme_exit_table_is_what_the_tool_does() {
         rows.len(),
         "a status is listed twice: {rows:?}"
     );
-    for code in 0..=9 {
+    for code in (0..=10).chain([129, 130, 143]) {
         assert!(codes.contains(&code), "the README does not list {code}");
     }
     let help = Invocation::bare().arg("--help").run().status(0).stdout;
@@ -117,7 +162,7 @@ fn every_row_of_the_readme_exit_table_is_what_the_tool_does() {
             assert_eq!(out.stderr, "", "{meaning}: {out:#?}");
         }
         assert!(
-            help.contains(&format!("\n    {code}  ")),
+            help_lists(&help, *code),
             "--help does not list exit status {code}"
         );
     }
@@ -132,11 +177,12 @@ fn busy_token_rejected_and_gave_up_say_what_happened() {
     assert!(rejected.stderr.contains("token"), "{rejected:#?}");
     // The job id goes to stdout as JSON, not only into the message.
     let gave_up = scenario(9).failure(9);
-    assert_eq!(
-        gave_up.json(),
-        json!({"job_id": "job-1", "phase": "running", "gave_up_after_seconds": 0.2})
-    );
+    let status = gave_up.json();
+    assert_eq!(status["job_id"], "job-1", "{gave_up:#?}");
+    assert_eq!(status["phase"], "running", "{gave_up:#?}");
+    assert_eq!(status["stopped"], "gave-up", "{gave_up:#?}");
     assert!(gave_up.stderr.contains("may still finish"), "{gave_up:#?}");
+    assert!(gave_up.stderr.contains("backup wait"), "{gave_up:#?}");
 }
 
 #[test]
@@ -292,7 +338,7 @@ fn echoed_input_is_shortened() {
 #[test]
 fn human_applies_to_refusals_and_failed_backups() {
     let agent = DevAgent::builder()
-        .backup_polls(1)
+        .backup_duration(Duration::ZERO)
         .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
         .start()
         .unwrap();
@@ -309,8 +355,8 @@ fn human_applies_to_refusals_and_failed_backups() {
             .stdout
             .contains("an operator must run: felhom-opsign -op storage_wipe")
     );
-    let failed = Invocation::to(&agent)
-        .args(["--human", "backup", "run", "--poll", "10ms"])
+    let failed = backup_run(&agent, &TempDir::new())
+        .args(["--human", "--poll", "10ms"])
         .run()
         .failure(6);
     assert_eq!(
@@ -322,6 +368,50 @@ fn human_applies_to_refusals_and_failed_backups() {
         .run()
         .failure(2);
     assert!(both.stderr.contains("--pretty"), "{both:#?}");
+}
+
+/// The last line of standard error as JSON: `backup run` prints the started job's id before it
+/// even then (as with `-q`).
+fn last_error_json(out: &Outcome) -> serde_json::Value {
+    let line = out.stderr.lines().last().expect("a line on standard error");
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {out:#?}"))
+}
+
+#[test]
+fn backup_run_ends_with_the_json_error_line_too() {
+    let hook = backup_run(&agent(), &TempDir::new())
+        .args(["--error-format", "json", "--pre", "false"])
+        .run()
+        .status(10);
+    // No job was started, so nothing but the line is printed.
+    let line = hook.error_json();
+    assert_eq!(line["kind"], "hook_failed");
+    assert_eq!(line["exit"], 10);
+    assert_eq!(line["call"], serde_json::Value::Null);
+    assert_eq!(line["may_have_reached_agent"], false);
+
+    let agent = DevAgent::builder()
+        .backup_duration(Duration::ZERO)
+        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
+        .start()
+        .unwrap();
+    let failed = backup_run(&agent, &TempDir::new())
+        .args(["--error-format", "json", "--poll", "10ms"])
+        .run()
+        .status(6);
+    let line = last_error_json(&failed);
+    assert_eq!(line["kind"], "backup_failed");
+    assert_eq!(line["exit"], 6);
+    assert_eq!(line["call"], "GET /backup/status");
+    assert_eq!(line["may_have_reached_agent"], true);
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap()
+            .contains("vzdump exited with status 2"),
+        "{failed:#?}"
+    );
+    assert_eq!(failed.json()["phase"], "failed");
 }
 
 /// The README's trust-on-first-use snippet, pointed at a test agent and directory.

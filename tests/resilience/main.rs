@@ -43,7 +43,7 @@ pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
 /// An agent builder whose backup jobs end at once, so `start_backup` can be called again and
 /// again without a 409 for a job still running.
 pub fn agent_builder() -> DevAgentBuilder {
-    DevAgent::builder().backup_polls(0)
+    DevAgent::builder().backup_duration(Duration::ZERO)
 }
 
 /// An agent from [`agent_builder`].

@@ -48,9 +48,9 @@ macro_rules! format_example {
 
 const AFTER_HELP: &str = "\
 Exit status: 0 ok, 1 agent error, 2 usage, 3 format refused, 4 pin mismatch, 5 unreachable,
-6 backup failed, 7 busy, 8 token rejected, 9 gave up waiting ('check' has a monitoring
-plugin's: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). Use --help for the settings, the token
-rules, the output and an example.";
+6 backup failed, 7 busy, 8 token rejected, 9 gave up waiting, 10 hook failed, 129/130/143
+interrupted ('check' has a monitoring plugin's: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+Use --help for the settings, the token rules, the output and an example.";
 
 const AFTER_LONG_HELP: &str = concat!(
     "\
@@ -116,12 +116,21 @@ EXIT STATUS:
        'fingerprint --expect' did not match, or 'fingerprint --save' would replace another pin.
     5  The agent could not be reached: connection refused, TLS handshake failed, the connection
        broke, or a call's time limit ran out.
-    6  'backup run': the backup job failed. Standard output carries the job's last status as
-       JSON, whose \"error\" says why.
-    7  Busy: a backup of this guest is already running (HTTP 409).
+    6  'backup run', 'backup wait': the backup job failed. Standard output carries the job's
+       last status as JSON, whose \"error\" says why.
+    7  'backup run': busy. A backup job is already running (none was started and no hook ran,
+       or, for a 409 after the hooks froze, they were thawed), or another 'backup run' holds
+       the lock (nothing was done). Any subcommand: the agent answered HTTP 409 (busy).
     8  The agent rejected the token (HTTP 401).
-    9  'backup run' gave up waiting (--give-up-after) for a job that is still running; it may
-       still finish. Standard output carries {\"job_id\", \"phase\", \"gave_up_after_seconds\"}.
+    9  'backup run', 'backup wait': gave up waiting (--give-up-after); the job is still
+       running at the agent: follow it with 'backup wait'.
+    10 'backup run': a hook failed. A failed freeze hook (--pre, or one in --hooks-dir) means
+       no backup was started; a failed thaw hook means the application may still be quiesced,
+       even if the backup itself succeeded (the JSON says so). 10 takes precedence over 1, 5,
+       6 and 9.
+    129, 130, 143
+       'backup run', 'backup wait': interrupted by SIGHUP, SIGINT or SIGTERM (128 + the
+       signal). The thaw hooks ran first; a job already started goes on at the agent.
 
 EXAMPLE:
     A format that may need an operator's signature:
@@ -271,7 +280,10 @@ pub struct OutputArgs {
     pub verbose: bool,
 
     /// No notes or progress on standard error (errors still)
-    #[arg(short, long, global = true)]
+    ///
+    /// 'backup run' and 'backup wait' still print the started job's id and notes about
+    /// retried polls: a script needs them to follow the job.
+    #[arg(short, long, global = true, verbatim_doc_comment)]
     pub quiet: bool,
 
     /// Errors as text, or as one line of JSON
@@ -380,19 +392,54 @@ pub enum BackupCommand {
     #[command(verbatim_doc_comment)]
     Status,
 
-    /// Start a backup and wait until it is done; print its final status
+    /// Quiesce the application, back up, wait, and always thaw; print the final status
     ///
-    /// Exit status 0 when the job is done; 6 when it failed, with the job's last status on
-    /// standard output, whose "error" says why; 7 when a backup was already running; 9 when it
-    /// was still running after --give-up-after (the job is not cancelled and may still
-    /// finish: follow it with 'backup status'), with {"job_id", "phase",
-    /// "gave_up_after_seconds"} on standard output.
+    /// In order: take the lock (--lock); with --if-due, ask GET /backup/due and stop (exit 0,
+    /// printing the agent's answer) if no backup is due; check that no backup job is running
+    /// (exit 7 if one is, before any hook runs); freeze: run --pre, then each hook of
+    /// --hooks-dir with the argument 'freeze'; start the backup (POST /backup) and print the
+    /// job id on standard error; poll its status every --poll; thaw: run the --hooks-dir hooks
+    /// with 'thaw' in reverse order, then --post.
+    ///
+    /// The thaw runs exactly once on every path: the job done or failed, --give-up-after, an
+    /// error, a failed freeze hook (then no backup is started), SIGINT, SIGTERM or SIGHUP. It
+    /// runs early, while the wait goes on, once --thaw-after has passed since the freeze began.
+    ///
+    /// Hooks run with standard output sent to standard error, no standard input, and without
+    /// FELHOM_AGENT_TOKEN. They get FELHOM_BACKUP_PHASE: 'freeze', then for the thaw the
+    /// outcome: 'done', 'failed', 'gave-up', 'interrupted', 'error', or 'running' for an early
+    /// thaw; and FELHOM_BACKUP_JOB_ID once a job exists. In --hooks-dir, every executable
+    /// regular file runs, in byte order of names; hidden files and *~, *.bak, *.orig,
+    /// *.sample, *.dpkg-* and *.rpm* are skipped. A directory that does not exist holds none.
+    ///
+    /// A poll that fails transiently (connect, time-out, dropped connection, HTTP 502-504) is
+    /// tried again at the next poll, with a note on standard error; three in a row, or any
+    /// other failure, end the wait: thaw, then exit with that error's status.
+    ///
+    /// Standard output: the job's final status as JSON, with how the run ended, on every
+    /// outcome that has a job:
+    ///
+    ///     {"vmid":..,"phase":"done","job_id":"..","error":"","stopped":"done",
+    ///      "thaw":{"phase":"done","early":false,"ok":true,"at_ms":..,"quiesced_ms":..},
+    ///      "elapsed_ms":..}
+    ///
+    /// Exit status: 0 done (and thawed); 6 failed; 7 busy; 8 token rejected; 9 gave up; 10 a
+    /// hook failed; 129/130/143 interrupted; otherwise that of the error.
     #[command(verbatim_doc_comment)]
     Run(BackupRunArgs),
+
+    /// Wait for the backup job that is running now, without starting one or running hooks
+    ///
+    /// Re-attaches to a job, for instance one an interrupted 'backup run' left behind. A job
+    /// that has already ended is answered at once. Prints the final status as 'backup run'
+    /// does ("thaw" is null). Exit status: 0 done; 6 failed; 9 gave up; 1 when the agent
+    /// reports no job at all; 129/130/143 interrupted.
+    #[command(verbatim_doc_comment)]
+    Wait(BackupWaitArgs),
 }
 
 #[derive(Debug, Args)]
-pub struct BackupRunArgs {
+pub struct BackupWaitArgs {
     /// How often to ask for the job's status.
     #[arg(
         long,
@@ -402,7 +449,7 @@ pub struct BackupRunArgs {
     )]
     pub poll: Duration,
 
-    /// Stop waiting after this long (the job goes on).
+    /// Stop waiting after this long (the job goes on; exit status 9).
     #[arg(
         long,
         value_name = "DURATION",
@@ -410,6 +457,48 @@ pub struct BackupRunArgs {
         value_parser = parse_positive_duration
     )]
     pub give_up_after: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupRunArgs {
+    #[command(flatten)]
+    pub wait: BackupWaitArgs,
+
+    /// Thaw after this long even if the job goes on (the quiesce window)
+    ///
+    /// Counted from the start of the freeze. The wait continues, and the final JSON says
+    /// "early": true.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10m",
+        value_parser = parse_positive_duration,
+        verbatim_doc_comment
+    )]
+    pub thaw_after: Duration,
+
+    /// A command to freeze with, run by 'sh -c' before the --hooks-dir hooks.
+    #[arg(long, value_name = "CMD")]
+    pub pre: Option<String>,
+
+    /// A command to thaw with, run by 'sh -c' after the --hooks-dir hooks; it always runs.
+    #[arg(long, value_name = "CMD")]
+    pub post: Option<String>,
+
+    /// A directory of hooks, each called with 'freeze', then 'thaw' (like fsfreeze-hook.d).
+    #[arg(long, value_name = "DIR")]
+    pub hooks_dir: Option<PathBuf>,
+
+    /// Do nothing unless the agent says a backup is due (GET /backup/due).
+    #[arg(long)]
+    pub if_due: bool,
+
+    /// The lock file held for the whole run; a second run exits at once with status 7
+    ///
+    /// [default: /run/lock/felhom-agentctl-backup-<endpoint>.lock, or in the temporary
+    /// directory where there is no /run/lock]
+    #[arg(long, value_name = "FILE", verbatim_doc_comment)]
+    pub lock: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

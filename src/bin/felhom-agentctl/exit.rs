@@ -21,12 +21,20 @@ pub const PIN_MISMATCH: u8 = 4;
 pub const UNREACHABLE: u8 = 5;
 /// `backup run`: the job failed.
 pub const BACKUP_FAILED: u8 = 6;
-/// A backup of this guest is already running (HTTP 409).
+/// Busy: a backup job is already running (HTTP 409, or found by `backup run` before quiescing),
+/// or another `backup run` holds the lock.
 pub const BUSY: u8 = 7;
 /// The agent rejected the token (HTTP 401).
 pub const TOKEN_REJECTED: u8 = 8;
-/// `backup run` gave up waiting for a job that is still running.
+/// `backup run` / `backup wait`: gave up waiting; the job is still running.
 pub const GAVE_UP: u8 = 9;
+/// `backup run`: a hook failed (a failed freeze hook means no backup was started).
+pub const HOOK_FAILED: u8 = 10;
+
+/// The status of a run interrupted by `signal`: 128 + its number, as a shell reports it.
+pub fn interrupted(signal: i32) -> u8 {
+    u8::try_from(128 + signal).unwrap_or(AGENT_ERROR)
+}
 
 /// Why a run did not succeed.
 #[derive(Debug)]
@@ -134,13 +142,15 @@ pub fn exit_code(err: &Error) -> u8 {
             UNREACHABLE
         }
         Error::BackupFailed { .. } => BACKUP_FAILED,
+        Error::BackupRunning { .. } => BUSY,
         // `Error` is non-exhaustive: whatever a later version adds is an error from the agent's
         // side until this tool learns better.
         _ => AGENT_ERROR,
     }
 }
 
-fn error_kind(err: &Error) -> &'static str {
+/// The `kind` of `--error-format json` for a library error.
+pub fn error_kind(err: &Error) -> &'static str {
     match err {
         Error::Config { .. } => "config",
         Error::PinMismatch { .. } => "pin_mismatch",
@@ -155,6 +165,8 @@ fn error_kind(err: &Error) -> &'static str {
         Error::FormatRefused(_) => "format_refused",
         Error::BackupFailed { .. } => "backup_failed",
         Error::DiskInitIncomplete(_) => "disk_init_incomplete",
+        Error::BackupRunning { .. } => "backup_running",
+        Error::NoBackupJob { .. } => "no_backup_job",
         _ => "other",
     }
 }

@@ -6,7 +6,8 @@
 //! (`output`) or the failure (`report`) with its exit status (`exit`). The `fingerprint`
 //! subcommand is in `probe` and `pins_save`, the monitoring plugin in `check` and `plugin`,
 //! `metrics --format prometheus` in `prometheus`, `-v` in `verbose`, completions and the man
-//! page in `generate`.
+//! page in `generate`; `backup run` and `backup wait` are in `backup_run`, with their `hooks`,
+//! `lock` and `signals`.
 //! `felhom-agentctl --help` is the user's documentation.
 
 // The doc comments in `args` are --help text written for a terminal (`[IPV6]:PORT`,
@@ -14,16 +15,20 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod args;
+mod backup_run;
 mod check;
 mod connect;
 mod exit;
 mod generate;
+mod hooks;
+mod lock;
 mod output;
 mod pins_save;
 mod plugin;
 mod probe;
 mod prometheus;
 mod report;
+mod signals;
 mod usage;
 mod verbose;
 
@@ -78,6 +83,16 @@ fn main() -> ExitCode {
             pretty: cli.output.pretty,
         }
     };
+    // They print as they go, and exit with statuses of their own.
+    match &cli.command {
+        Command::Backup(BackupCommand::Run(a)) => {
+            return ExitCode::from(backup_run::run(&cli, a, mode));
+        }
+        Command::Backup(BackupCommand::Wait(a)) => {
+            return ExitCode::from(backup_run::wait(&cli, a, mode));
+        }
+        _ => {}
+    }
     let printed = run(&cli, &mut out).and_then(|answer| match answer {
         None => Ok(()),
         Some(answer) => output::print(&mut out, mode, &answer)
@@ -117,17 +132,17 @@ fn parse(argv: &[OsString]) -> Result<Parsed, Failure> {
         Err(e) => return usage::from_clap(e).map(Parsed::Print),
     };
     // Token options given to a subcommand that reads no token land in its hidden local copies.
-    if let Some((name, sub)) = matches.subcommand() {
-        if args::NO_TOKEN.contains(&name) {
-            for (id, long, _) in args::TOKEN_FLAGS {
-                if sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
-                    if id == "token" {
-                        return Err(Failure::Usage(connect::token_flag_refusal()));
-                    }
-                    return Err(Failure::Usage(format!(
-                        "'{name}' reads no token: drop --{long}"
-                    )));
+    if let Some((name, sub)) = matches.subcommand()
+        && args::NO_TOKEN.contains(&name)
+    {
+        for (id, long, _) in args::TOKEN_FLAGS {
+            if sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                if id == "token" {
+                    return Err(Failure::Usage(connect::token_flag_refusal()));
                 }
+                return Err(Failure::Usage(format!(
+                    "'{name}' reads no token: drop --{long}"
+                )));
             }
         }
     }
@@ -192,15 +207,10 @@ fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
         Command::Backup(BackupCommand::Due) => Answer::Due(client()?.backup_due()?),
         Command::Backup(BackupCommand::Start) => Answer::Started(client()?.start_backup()?),
         Command::Backup(BackupCommand::Status) => Answer::Status(client()?.backup_status()?),
-        Command::Backup(BackupCommand::Run(a)) => {
-            // The library would start the job, then give up before its first poll.
-            if a.poll >= a.give_up_after {
-                return Err(Failure::Usage(format!(
-                    "--poll ({:?}) must be shorter than --give-up-after ({:?})",
-                    a.poll, a.give_up_after
-                )));
-            }
-            Answer::Status(client()?.run_backup(a.poll, a.give_up_after)?)
+        Command::Backup(BackupCommand::Run(_) | BackupCommand::Wait(_)) => {
+            return Err(Failure::Internal(
+                "backup run and backup wait are handled on their own".to_string(),
+            ));
         }
         Command::Disk(DiskCommand::Assign(a)) => {
             client()?.assign_disk(&a.uuid, &a.where_, &a.fstype, &a.options)?;

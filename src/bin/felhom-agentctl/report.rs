@@ -54,15 +54,23 @@ fn write_text(err: &mut dyn Write, lines: &[String]) -> io::Result<()> {
     Ok(())
 }
 
-/// The one line of `--error-format json`.
+/// The one line of `--error-format json`; `backup run` builds its own for the ends that are no
+/// [`Failure`] (a hook failed, a signal).
 #[derive(Serialize)]
-struct ErrorJson<'a> {
-    kind: &'a str,
-    call: Option<String>,
-    message: String,
-    http_status: Option<u16>,
-    may_have_reached_agent: bool,
-    exit: u8,
+pub struct ErrorJson<'a> {
+    pub kind: &'a str,
+    pub call: Option<String>,
+    pub message: String,
+    pub http_status: Option<u16>,
+    pub may_have_reached_agent: bool,
+    pub exit: u8,
+}
+
+impl ErrorJson<'_> {
+    /// Writes the line to `err`.
+    pub fn write(&self, err: &mut dyn Write) -> io::Result<()> {
+        output::json(err, false, self)
+    }
 }
 
 fn write_json(
@@ -90,7 +98,7 @@ fn write_json(
         may_have_reached_agent: failure.may_have_reached_agent(),
         exit: code,
     };
-    output::json(err, false, &doc)
+    doc.write(err)
 }
 
 /// The message, as lines; indented lines continue the one before.

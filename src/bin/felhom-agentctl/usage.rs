@@ -23,12 +23,12 @@ pub fn from_clap(e: clap::Error) -> Result<String, Failure> {
         .to_string();
     // Shorten every value clap echoes: a 5,000-character typo should not fill the screen.
     for kind in [ContextKind::InvalidValue, ContextKind::InvalidArg] {
-        if let Some(ContextValue::String(value)) = e.get(kind) {
-            if value.chars().count() > ECHO_LIMIT {
-                let head: String = value.chars().take(ECHO_LIMIT).collect();
-                let short = format!("{head}… ({} characters)", value.chars().count());
-                text = text.replace(value.as_str(), &short);
-            }
+        if let Some(ContextValue::String(value)) = e.get(kind)
+            && value.chars().count() > ECHO_LIMIT
+        {
+            let head: String = value.chars().take(ECHO_LIMIT).collect();
+            let short = format!("{head}… ({} characters)", value.chars().count());
+            text = text.replace(value.as_str(), &short);
         }
     }
     // Further lines (usage, tips) continue the message: indented, without blank lines.

@@ -1,0 +1,280 @@
+//! The quiesce and thaw hooks of `backup run`: `--pre`, `--post` and the executables of
+//! `--hooks-dir`, run as a stack.
+//!
+//! Freezing runs `--pre` (with `sh -c`), then each directory hook with the argument `freeze` in
+//! name order, and stops at the first that fails. Thawing runs the directory hooks whose freeze
+//! was tried (the failed one included, to undo what it did) with `thaw` in reverse order, then
+//! `--post`, and runs every one of them even if one fails. Unlike qemu-ga's `fsfreeze-hook`,
+//! which thaws in the same order it froze, a database is thawed before the filesystem under it.
+
+use std::cell::Cell;
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use crate::output::clean;
+
+/// Variables no hook is given: the token is for the agent alone.
+const WITHHELD_ENV: [&str; 1] = ["FELHOM_AGENT_TOKEN"];
+
+/// What the hooks are told.
+pub const PHASE_ENV: &str = "FELHOM_BACKUP_PHASE";
+pub const JOB_ID_ENV: &str = "FELHOM_BACKUP_JOB_ID";
+
+/// One hook to run.
+#[derive(Debug, Clone)]
+enum Hook {
+    /// `--pre` / `--post`: a command line for `sh -c`.
+    Shell { flag: &'static str, command: String },
+    /// An executable in `--hooks-dir`, called with `freeze` or `thaw`.
+    File(PathBuf),
+}
+
+impl Hook {
+    fn describe(&self) -> String {
+        match self {
+            Hook::Shell { flag, command } => format!("{flag} hook ({})", clean(command)),
+            Hook::File(path) => format!("hook {}", clean(&path.display().to_string())),
+        }
+    }
+
+    fn command(&self, argument: &str) -> Command {
+        match self {
+            Hook::Shell { command, .. } => {
+                let mut c = Command::new("sh");
+                c.arg("-c").arg(command);
+                c
+            }
+            Hook::File(path) => {
+                let mut c = Command::new(path);
+                c.arg(argument);
+                c
+            }
+        }
+    }
+}
+
+/// A hook that did not succeed, as a message for the user.
+#[derive(Debug)]
+pub struct HookFailure(pub String);
+
+impl std::fmt::Display for HookFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HookFailure {}
+
+/// Every hook of one run.
+#[derive(Debug)]
+pub struct Hooks {
+    pre: Option<Hook>,
+    post: Option<Hook>,
+    dir: Vec<Hook>,
+    /// How many directory hooks were called with `freeze` (the one that failed included).
+    frozen: Cell<usize>,
+    quiet: bool,
+}
+
+impl Hooks {
+    /// Collects the hooks; reads the directory now, so that a bad one is found before anything
+    /// is frozen. A directory that does not exist holds no hooks (as with `fsfreeze-hook`).
+    pub fn load(
+        pre: Option<&str>,
+        post: Option<&str>,
+        dir: Option<&Path>,
+        quiet: bool,
+    ) -> Result<Hooks, String> {
+        let shell = |flag, command: Option<&str>| {
+            command.map(|c| Hook::Shell {
+                flag,
+                command: c.to_string(),
+            })
+        };
+        let dir = match dir {
+            None => Vec::new(),
+            Some(dir) => scan(dir)
+                .map_err(|e| {
+                    format!(
+                        "--hooks-dir {}: cannot read the directory: {e}",
+                        clean(&dir.display().to_string())
+                    )
+                })?
+                .into_iter()
+                .map(Hook::File)
+                .collect(),
+        };
+        Ok(Hooks {
+            pre: shell("--pre", pre),
+            post: shell("--post", post),
+            dir,
+            frozen: Cell::new(0),
+            quiet,
+        })
+    }
+
+    /// How many hooks there are in all.
+    pub fn count(&self) -> usize {
+        self.dir.len() + usize::from(self.pre.is_some()) + usize::from(self.post.is_some())
+    }
+
+    /// Runs `--pre`, then the directory hooks with `freeze`, in name order; stops at the first
+    /// failure.
+    pub fn freeze(&self) -> Result<(), HookFailure> {
+        if let Some(pre) = &self.pre {
+            self.call(pre, "freeze", "freeze", None)?;
+        }
+        for hook in &self.dir {
+            self.frozen.set(self.frozen.get() + 1);
+            self.call(hook, "freeze", "freeze", None)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the directory hooks that were frozen with `thaw`, in reverse order, then `--post`;
+    /// every one runs even if another fails. `phase` is the outcome the hooks are told.
+    pub fn thaw(&self, phase: &str, job_id: Option<&str>) -> Result<(), HookFailure> {
+        let mut failures = Vec::new();
+        for hook in self.dir[..self.frozen.get()].iter().rev() {
+            if let Err(e) = self.call(hook, "thaw", phase, job_id) {
+                failures.push(e.0);
+            }
+        }
+        if let Some(post) = &self.post
+            && let Err(e) = self.call(post, "thaw", phase, job_id)
+        {
+            failures.push(e.0);
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(HookFailure(failures.join("; ")))
+        }
+    }
+
+    fn call(
+        &self,
+        hook: &Hook,
+        argument: &str,
+        phase: &str,
+        job_id: Option<&str>,
+    ) -> Result<(), HookFailure> {
+        if !self.quiet {
+            eprintln!(
+                "felhom-agentctl: running {} ({PHASE_ENV}={phase})",
+                hook.describe()
+            );
+        }
+        let mut command = hook.command(argument);
+        command.env(PHASE_ENV, phase);
+        match job_id {
+            Some(id) => command.env(JOB_ID_ENV, id),
+            None => command.env_remove(JOB_ID_ENV),
+        };
+        for var in WITHHELD_ENV {
+            command.env_remove(var);
+        }
+        // Standard output carries this tool's JSON: a hook's output goes to standard error.
+        command.stdin(Stdio::null()).stdout(stderr_for_child()?);
+        let status = command.status().map_err(|e| {
+            HookFailure(format!("the {} could not be started: {e}", hook.describe()))
+        })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(HookFailure(format!(
+                "the {} {}",
+                hook.describe(),
+                describe_status(status)
+            )))
+        }
+    }
+}
+
+fn stderr_for_child() -> Result<Stdio, HookFailure> {
+    io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(Stdio::from)
+        .map_err(|e| HookFailure(format!("cannot pass standard error to a hook: {e}")))
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        (None, None) => format!("ended with {status}"),
+    }
+}
+
+/// The hooks in `dir`, in byte order of their names: executable regular files (symbolic links
+/// followed), skipping hidden files and what `fsfreeze-hook` skips (editor and package-manager
+/// leftovers).
+pub fn scan(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut names: Vec<OsString> = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skipped(&name.to_string_lossy()) {
+            continue;
+        }
+        // Follows symbolic links, as `[ -f "$file" ]` does; a dangling one is skipped.
+        let Ok(meta) = fs::metadata(entry.path()) else {
+            continue;
+        };
+        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names.into_iter().map(|n| dir.join(n)).collect())
+}
+
+/// Names that are not hooks: hidden files (a shell glob skips them too), and `*~`, `*.bak`,
+/// `*.orig`, `*.sample`, `*.dpkg-*` and `*.rpm*` (`.rpmnew`, `.rpmsave`, ...).
+fn skipped(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with('~')
+        || [".bak", ".orig", ".sample"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+        || name.contains(".dpkg-")
+        || name.contains(".rpm")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::skipped;
+
+    #[test]
+    fn skips_what_fsfreeze_hook_skips() {
+        for name in [
+            "10-db~",
+            "10-db.bak",
+            "10-db.orig",
+            "10-db.sample",
+            "10-db.dpkg-old",
+            "10-db.dpkg-dist",
+            "10-db.rpmnew",
+            "10-db.rpmsave",
+            "10-db.rpmorig",
+            ".hidden",
+        ] {
+            assert!(skipped(name), "{name} should be skipped");
+        }
+        for name in ["10-db", "20-fsfreeze.sh", "backup", "rpm-helper", "dpkg"] {
+            assert!(!skipped(name), "{name} should run");
+        }
+    }
+}

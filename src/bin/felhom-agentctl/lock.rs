@@ -1,0 +1,123 @@
+//! The advisory lock `backup run` holds for the whole run, so that two runs never overlap.
+//!
+//! An exclusive `flock` (std's `File::try_lock`) on a lock file that is never written to and
+//! never removed: removing it would let a third run lock a new file while a second still holds
+//! the old one. The lock goes when the process ends, however it ends.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Why the lock was not taken.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another process holds it.
+    Held,
+    /// The lock file could not be opened or locked.
+    Io(io::Error),
+}
+
+/// Where the lock is unless `--lock` says otherwise: one per agent endpoint, in `/run/lock`
+/// (shared by every user of the machine, so a run from a shell and one from a timer see each
+/// other), or in the temporary directory where there is no `/run/lock`.
+pub fn default_path(endpoint: &str) -> PathBuf {
+    let safe: String = endpoint
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' => c,
+            _ => '_',
+        })
+        .collect();
+    let run_lock = Path::new("/run/lock");
+    let dir = if run_lock.is_dir() {
+        run_lock.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    dir.join(format!("felhom-agentctl-backup-{safe}.lock"))
+}
+
+/// Takes the lock at `path` without waiting, creating the file if needed.
+///
+/// The file is created with `O_EXCL`, which never follows a symbolic link; an existing one is
+/// opened read-only (enough for `flock`) and refused if it is a symbolic link, so that in a
+/// directory others can write to, a planted link can neither make this tool create a file
+/// elsewhere nor point the lock at one.
+pub fn acquire(path: &Path) -> Result<File, LockError> {
+    let created = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path);
+    let file = match created {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let file = File::open(path).map_err(LockError::Io)?;
+            let link = fs::symlink_metadata(path).map_err(LockError::Io)?;
+            let opened = file.metadata().map_err(LockError::Io)?;
+            if link.file_type().is_symlink()
+                || (link.dev(), link.ino()) != (opened.dev(), opened.ino())
+            {
+                return Err(LockError::Io(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "it is a symbolic link (or was replaced while being opened); refusing it",
+                )));
+            }
+            file
+        }
+        Err(e) => return Err(LockError::Io(e)),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(LockError::Held),
+        Err(TryLockError::Error(e)) => Err(LockError::Io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_paths_are_one_file_name_per_endpoint() {
+        let v4 = default_path("127.0.0.1:8443");
+        assert!(
+            v4.ends_with("felhom-agentctl-backup-127.0.0.1_8443.lock"),
+            "{v4:?}"
+        );
+        let v6 = default_path("[::1]:8443");
+        assert!(
+            v6.ends_with("felhom-agentctl-backup-___1__8443.lock"),
+            "{v6:?}"
+        );
+        assert_eq!(v4.parent(), v6.parent());
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_until_the_first_is_dropped_and_links_are_refused() {
+        let dir = std::env::temp_dir().join(format!("felhom-lock-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("backup.lock");
+        let first = acquire(&path).unwrap();
+        assert!(matches!(acquire(&path), Err(LockError::Held)));
+        drop(first);
+        let again = acquire(&path).unwrap();
+        drop(again);
+
+        let link = dir.join("planted.lock");
+        let _ = fs::remove_file(&link);
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(matches!(acquire(&link), Err(LockError::Io(_))));
+        let dangling = dir.join("dangling.lock");
+        let _ = fs::remove_file(&dangling);
+        std::os::unix::fs::symlink(dir.join("nowhere"), &dangling).unwrap();
+        assert!(matches!(acquire(&dangling), Err(LockError::Io(_))));
+        assert!(
+            !dir.join("nowhere").exists(),
+            "nothing was created through the link"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
