@@ -13,7 +13,6 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -48,20 +47,15 @@ const TOOL_ENV: [&str; 8] = [
 ];
 
 /// A fresh directory for hooks, their log and the lock; removed on drop.
-struct Sandbox(PathBuf);
+struct Sandbox(crate::harness::TempDir);
 
 impl Sandbox {
     fn new() -> Sandbox {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("felhom-backup-run-test-{}-{n}", std::process::id()));
-        fs::create_dir(&path).expect("create the sandbox");
-        Sandbox(path)
+        Sandbox(crate::harness::TempDir::new())
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
+        self.0.path().join(name)
     }
 
     fn lock(&self) -> PathBuf {
@@ -117,12 +111,6 @@ impl Sandbox {
             );
             thread::sleep(Duration::from_millis(10));
         }
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
     }
 }
 

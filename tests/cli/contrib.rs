@@ -6,7 +6,6 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use felhom_agentapi::devagent::DevAgent;
@@ -20,26 +19,15 @@ fn contrib(path: &str) -> PathBuf {
 }
 
 /// A fresh directory, removed on drop.
-struct Sandbox(PathBuf);
+struct Sandbox(crate::harness::TempDir);
 
 impl Sandbox {
     fn new() -> Sandbox {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("felhom-contrib-test-{}-{n}", std::process::id()));
-        fs::create_dir(&path).unwrap();
-        Sandbox(path)
+        Sandbox(crate::harness::TempDir::new())
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+        self.0.path().join(name)
     }
 }
 

@@ -44,13 +44,9 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
         Ok(parts) => parts,
         Err(failure) => return report_failure(&failure, mode, format),
     };
-    let token = CancelToken::new();
-    let watch = match SignalWatch::start(token.clone()) {
-        Ok(watch) => watch,
-        Err(e) => {
-            let failure = Failure::Internal(format!("cannot watch for signals: {e}"));
-            return report_failure(&failure, mode, format);
-        }
+    let (token, watch) = match watch_signals() {
+        Ok(parts) => parts,
+        Err(failure) => return report_failure(&failure, mode, format),
     };
 
     // Held until this function returns: for the whole run, hooks included.
@@ -138,13 +134,9 @@ pub fn wait(cli: &Cli, args: &BackupWaitArgs, mode: Mode) -> u8 {
         Ok(client) => client,
         Err(failure) => return report_failure(&failure, mode, format),
     };
-    let token = CancelToken::new();
-    let watch = match SignalWatch::start(token.clone()) {
-        Ok(watch) => watch,
-        Err(e) => {
-            let failure = Failure::Internal(format!("cannot watch for signals: {e}"));
-            return report_failure(&failure, mode, format);
-        }
+    let (token, watch) = match watch_signals() {
+        Ok(parts) => parts,
+        Err(failure) => return report_failure(&failure, mode, format),
     };
     let reporter = Reporter { quiet, hooks: 0 };
     let result = client
@@ -276,6 +268,14 @@ fn finish(
         }
     }
     code
+}
+
+/// A cancel token that SIGINT, SIGTERM and SIGHUP trigger, and the watch that does it.
+fn watch_signals() -> Result<(CancelToken, SignalWatch), Failure> {
+    let token = CancelToken::new();
+    let watch = SignalWatch::start(token.clone())
+        .map_err(|e| Failure::Internal(format!("cannot watch for signals: {e}")))?;
+    Ok((token, watch))
 }
 
 fn report_failure(failure: &Failure, mode: Mode, format: ErrorFormat) -> u8 {
