@@ -23,10 +23,15 @@ const BEGIN_TAG: &str = "<!-- agentapi-bench:begin";
 
 /// The targets of the issue.
 pub const TARGET_CPU_US: f64 = 25.0;
-pub const TARGET_WALL_RATIO: f64 = 0.5;
+/// One-shot `storage` against curl: 0.5 at first, tightened to 0.3 by issue 10 (with the operator
+/// CLI's configuration, generators and signal handling in the binary).
+pub const TARGET_WALL_RATIO: f64 = 0.3;
 /// `check`, a one-shot monitoring plugin (issue 9).
 pub const TARGET_CHECK_WALL_RATIO: f64 = 0.4;
+/// Peak RSS of a one-shot `check` (issue 9).
 pub const TARGET_RSS_KIB: f64 = 6.0 * 1024.0;
+/// Peak RSS of a one-shot `storage`: under 6 MiB at first, at most 5 MiB since issue 10.
+pub const TARGET_STORAGE_RSS_KIB: f64 = 5.0 * 1024.0;
 /// "About ten" syscalls per kept-alive call (design note), read as at most 12.
 pub const TARGET_SYSCALLS: f64 = 12.0;
 
@@ -264,7 +269,7 @@ pub fn render(f: &Figures, once: &Once) -> String {
             "**Peak RSS, `felhom-agentctl storage`**",
             format!("{:.2} MiB", rss / 1024.0),
             spread("cli.rss_kib", 2, 1.0 / 1024.0),
-            &format!("< 6 MiB | {}", met(rss < TARGET_RSS_KIB)),
+            &format!("≤ 5 MiB | {}", met(rss <= TARGET_STORAGE_RSS_KIB)),
         );
         row(
             &mut s,
@@ -280,7 +285,7 @@ pub fn render(f: &Figures, once: &Once) -> String {
             "Peak RSS",
             "not measured: /usr/bin/time is missing".into(),
             "–".into(),
-            "< 6 MiB | not measured",
+            "≤ 5 MiB | not measured",
         );
     }
     check_rows(&mut s, f, once.rss_available);
@@ -544,9 +549,9 @@ pub fn oneshot_only(f: &Figures, repetitions: usize, date: &str, load: &str) -> 
         let rss = f.median("cli.rss_kib");
         let _ = writeln!(
             s,
-            "| Peak RSS, `felhom-agentctl storage` | {:.2} MiB | | < 6 MiB | {} |",
+            "| Peak RSS, `felhom-agentctl storage` | {:.2} MiB | | ≤ 5 MiB | {} |",
             rss / 1024.0,
-            met(rss < TARGET_RSS_KIB)
+            met(rss <= TARGET_STORAGE_RSS_KIB)
         );
     }
     check_rows(&mut s, f, !f.values("check.cli.rss_kib").is_empty());
