@@ -501,6 +501,42 @@ fn a_failed_post_hook_after_a_good_backup_exits_10_and_says_so() {
     );
 }
 
+/// A thaw hook that fails leaves the application possibly quiesced: that needs a person before
+/// anything else, so 10 wins over the status the run would otherwise end with.
+#[test]
+fn a_failed_thaw_after_a_failed_backup_exits_10_not_6() {
+    let agent = DevAgent::builder()
+        .backup_duration(SHORT_JOB)
+        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
+        .start()
+        .unwrap();
+    let sandbox = Sandbox::new();
+    let mut command = backup_run(&agent, &sandbox);
+    command.args(["--post", "exit 4"]);
+    let ran = run(command).status(10);
+    assert_eq!(ran.json()["phase"], "failed");
+    assert_eq!(ran.json()["thaw"]["ok"], false);
+    assert!(ran.stderr.contains("may still be quiesced"), "{ran:#?}");
+}
+
+#[test]
+fn a_failed_thaw_after_a_signal_exits_10_not_143() {
+    let agent = agent_with_jobs_of(ENDLESS_JOB);
+    let sandbox = Sandbox::new();
+    let log = sandbox.log().display().to_string();
+    let mut command = backup_run(&agent, &sandbox);
+    command.args(["--post", &format!("echo post >> '{log}'; exit 4")]);
+    let mut running = Running::spawn(command);
+    running.wait_for_stderr("backup job job-1 started");
+    running.signal("TERM");
+    let ran = running.finish().status(10);
+    assert_eq!(sandbox.logged(), ["post"], "the thaw hook ran once");
+    assert_eq!(ran.json()["stopped"], "interrupted");
+    assert_eq!(ran.json()["thaw"]["ok"], false);
+    assert!(ran.stderr.contains("may still be quiesced"), "{ran:#?}");
+    assert!(ran.stderr.contains("goes on at the agent"), "{ran:#?}");
+}
+
 // ---- busy, the lock -----------------------------------------------------------------------------
 
 #[test]

@@ -126,8 +126,8 @@ EXIT STATUS:
        running at the agent: follow it with 'backup wait'.
     10 'backup run': a hook failed. A failed freeze hook (--pre, or one in --hooks-dir) means
        no backup was started; a failed thaw hook means the application may still be quiesced,
-       even if the backup itself succeeded (the JSON says so). 10 takes precedence over 1, 5,
-       6 and 9.
+       even if the backup itself succeeded (the JSON says so). After a failed thaw hook, 10
+       takes precedence over every other status, a signal's included.
     129, 130, 143
        'backup run', 'backup wait': interrupted by SIGHUP, SIGINT or SIGTERM (128 + the
        signal). The thaw hooks ran first; a job already started goes on at the agent.

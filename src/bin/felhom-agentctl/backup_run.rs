@@ -219,7 +219,13 @@ fn finish(
                 ),
                 None => format!("interrupted by {by} before any backup was started{thawed}"),
             };
-            (text, signal.map_or(exit::AGENT_ERROR, exit::interrupted))
+            // A thaw that failed wins here too: the application may still be quiesced.
+            let code = if thaw_failed {
+                exit::HOOK_FAILED
+            } else {
+                signal.map_or(exit::AGENT_ERROR, exit::interrupted)
+            };
+            (text, code)
         }
         BackupRunFailure::Quiesce(_) | BackupRunFailure::Thaw(_) => {
             (clean(&message), exit::HOOK_FAILED)
