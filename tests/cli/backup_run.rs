@@ -501,6 +501,78 @@ fn a_failed_post_hook_after_a_good_backup_exits_10_and_says_so() {
     );
 }
 
+/// Whether process `pid` is gone (a zombie waiting for init to reap it counts as gone).
+fn is_gone(pid: &str) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[test]
+fn a_freeze_hook_that_overruns_is_stopped_with_what_it_started_and_thawed() {
+    let agent = agent_with_jobs_of(SHORT_JOB);
+    let sandbox = Sandbox::new();
+    let log = sandbox.log().display().to_string();
+    let pid_file = sandbox.path("sleeper.pid");
+    let started = Instant::now();
+    let mut command = backup_run(&agent, &sandbox);
+    command
+        .args(["--hook-timeout", "300ms"])
+        .args([
+            "--pre",
+            &format!("sleep 60 & echo $! > '{}'; wait", pid_file.display()),
+        ])
+        .args([
+            "--post",
+            &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
+        ]);
+    let ran = run(command).status(10);
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "the hook was not stopped"
+    );
+    assert_eq!(
+        sandbox.logged(),
+        ["post error"],
+        "thawed once, as after a failure"
+    );
+    assert_eq!(posts(&agent), 0, "no backup was started");
+    assert!(
+        ran.stderr.contains(
+            "did not finish within --hook-timeout 0.3s: its process group was sent SIGTERM"
+        ),
+        "{ran:#?}"
+    );
+    let sleeper = fs::read_to_string(&pid_file).unwrap();
+    assert!(
+        is_gone(sleeper.trim()),
+        "the hook's own child {sleeper} still runs"
+    );
+}
+
+#[test]
+fn a_hook_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let agent = agent_with_jobs_of(SHORT_JOB);
+    let sandbox = Sandbox::new();
+    let mut command = backup_run(&agent, &sandbox);
+    command
+        .args(["--hook-timeout", "200ms"])
+        .args(["--post", "trap '' TERM; sleep 60"]);
+    let ran = run(command).status(10);
+    assert_eq!(ran.json()["phase"], "done", "the backup itself succeeded");
+    assert_eq!(ran.json()["thaw"]["ok"], false);
+    assert!(
+        ran.stderr
+            .contains("was sent SIGTERM, then SIGKILL 5 s later"),
+        "{ran:#?}"
+    );
+    assert!(ran.stderr.contains("may still be quiesced"), "{ran:#?}");
+}
+
 /// A thaw hook that fails leaves the application possibly quiesced: that needs a person before
 /// anything else, so 10 wins over the status the run would otherwise end with.
 #[test]

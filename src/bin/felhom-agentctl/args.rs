@@ -489,6 +489,19 @@ pub struct BackupRunArgs {
     #[arg(long, value_name = "DIR")]
     pub hooks_dir: Option<PathBuf>,
 
+    /// How long each hook may run; one that overruns is stopped and counts as failed
+    ///
+    /// Its process group gets SIGTERM, then SIGKILL 5 s later. A freeze hook that overran is
+    /// thawed like any failed one; no backup is started.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5m",
+        value_parser = parse_positive_duration,
+        verbatim_doc_comment
+    )]
+    pub hook_timeout: Duration,
+
     /// Do nothing unless the agent says a backup is due (GET /backup/due).
     #[arg(long)]
     pub if_due: bool,

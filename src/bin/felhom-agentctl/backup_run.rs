@@ -35,6 +35,7 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
             args.pre.as_deref(),
             args.post.as_deref(),
             args.hooks_dir.as_deref(),
+            args.hook_timeout,
             quiet,
         )
         .map_err(Failure::Usage)?;

@@ -13,14 +13,23 @@ use std::fs;
 use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process_group};
 
 use crate::output::clean;
 
 /// Variables no hook is given: the token is for the agent alone.
 const WITHHELD_ENV: [&str; 1] = ["FELHOM_AGENT_TOKEN"];
+
+/// How long a hook that overran its time limit has between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
+/// How often a running hook is checked on: the delay a hook's end can see, at most.
+const POLL: Duration = Duration::from_millis(10);
 
 /// What the hooks are told.
 pub const PHASE_ENV: &str = "FELHOM_BACKUP_PHASE";
@@ -79,6 +88,8 @@ pub struct Hooks {
     dir: Vec<Hook>,
     /// How many directory hooks were called with `freeze` (the one that failed included).
     frozen: Cell<usize>,
+    /// How long each hook may run (`--hook-timeout`).
+    limit: Duration,
     quiet: bool,
 }
 
@@ -89,6 +100,7 @@ impl Hooks {
         pre: Option<&str>,
         post: Option<&str>,
         dir: Option<&Path>,
+        limit: Duration,
         quiet: bool,
     ) -> Result<Hooks, String> {
         let shell = |flag, command: Option<&str>| {
@@ -115,6 +127,7 @@ impl Hooks {
             post: shell("--post", post),
             dir,
             frozen: Cell::new(0),
+            limit,
             quiet,
         })
     }
@@ -182,19 +195,80 @@ impl Hooks {
         }
         // Standard output carries this tool's JSON: a hook's output goes to standard error.
         command.stdin(Stdio::null()).stdout(stderr_for_child()?);
-        let status = command.status().map_err(|e| {
+        // Its own process group, so that an overrun stops what the hook started too.
+        command.process_group(0);
+        let child = command.spawn().map_err(|e| {
             HookFailure(format!("the {} could not be started: {e}", hook.describe()))
         })?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(HookFailure(format!(
-                "the {} {}",
-                hook.describe(),
-                describe_status(status)
-            )))
+        let failed = |what: String| HookFailure(format!("the {} {what}", hook.describe()));
+        match wait_within(child, self.limit) {
+            Ok(Ended::Exited(status)) if status.success() => Ok(()),
+            Ok(Ended::Exited(status)) => Err(failed(describe_status(status))),
+            Ok(Ended::Stopped { killed }) => Err(failed(format!(
+                "did not finish within --hook-timeout {}: its process group was sent SIGTERM{}",
+                humanize(self.limit),
+                if killed {
+                    format!(", then SIGKILL {} s later", GRACE.as_secs())
+                } else {
+                    String::new()
+                }
+            ))),
+            Err(e) => Err(failed(format!("could not be waited for: {e}"))),
         }
     }
+}
+
+/// How a hook's process ended.
+enum Ended {
+    /// On its own, in time.
+    Exited(ExitStatus),
+    /// Stopped for overrunning its time limit: SIGTERM, and SIGKILL if `killed`.
+    Stopped { killed: bool },
+}
+
+/// Waits for `child` (the leader of its own process group) for at most `limit`, then stops
+/// the group. The leader is reaped last, so its process group id cannot have been reused by
+/// the time it is signalled.
+fn wait_within(mut child: Child, limit: Duration) -> io::Result<Ended> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Ended::Exited(status));
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        thread::sleep(POLL);
+    }
+    let group = Pid::from_child(&child);
+    // ESRCH only: the group is already gone.
+    let _ = kill_process_group(group, Signal::TERM);
+    let grace = Instant::now() + GRACE;
+    while Instant::now() < grace {
+        if child.try_wait()?.is_some() {
+            return Ok(Ended::Stopped { killed: false });
+        }
+        thread::sleep(POLL);
+    }
+    let _ = kill_process_group(group, Signal::KILL);
+    child.wait()?;
+    Ok(Ended::Stopped { killed: true })
+}
+
+/// A time limit as the user wrote it, roughly: `90s`, `5m`, `1h30m`, `1.5s`.
+fn humanize(limit: Duration) -> String {
+    let secs = limit.as_secs();
+    if limit.subsec_nanos() != 0 || secs == 0 {
+        return format!("{}s", limit.as_secs_f64());
+    }
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if n != 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
 }
 
 fn stderr_for_child() -> Result<Stdio, HookFailure> {
@@ -255,7 +329,24 @@ fn skipped(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::skipped;
+    use std::time::Duration;
+
+    use super::{humanize, skipped};
+
+    #[test]
+    fn time_limits_read_as_they_are_written() {
+        let cases = [
+            (Duration::from_secs(300), "5m"),
+            (Duration::from_secs(5400), "1h30m"),
+            (Duration::from_secs(3601), "1h1s"),
+            (Duration::from_secs(45), "45s"),
+            (Duration::from_millis(1500), "1.5s"),
+            (Duration::from_millis(200), "0.2s"),
+        ];
+        for (limit, text) in cases {
+            assert_eq!(humanize(limit), text, "{limit:?}");
+        }
+    }
 
     #[test]
     fn skips_what_fsfreeze_hook_skips() {
