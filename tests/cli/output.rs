@@ -66,3 +66,32 @@ fn a_closed_stdout_is_not_an_error() {
     drop(running.child.stdout.take());
     running.finish().status(0);
 }
+
+/// Agent text in JSON output is exact but cannot drive a terminal: the characters that could
+/// rewrite one are `\uXXXX` escapes, which decode to the same string.
+#[test]
+fn json_output_cannot_rewrite_a_terminal_and_keeps_the_agents_text() {
+    let message = "vzdump \u{202e}gol.exe\u{202c} \u{9b}2J failed";
+    let agent = felhom_agentapi::devagent::DevAgent::builder()
+        .backup_outcome(felhom_agentapi::devagent::BackupOutcome::Failed(
+            message.into(),
+        ))
+        .start()
+        .unwrap();
+    crate::common::client(&agent).start_backup().unwrap();
+    agent.finish_backup();
+    let status = Invocation::to(&agent)
+        .args(["backup", "status"])
+        .run()
+        .status(0);
+    assert!(
+        !status
+            .stdout
+            .chars()
+            .any(|c| c != '\n' && felhom_agentapi::terminal::could_rewrite(c)),
+        "{status:#?}"
+    );
+    assert!(status.stdout.contains(r"\u202e"), "{status:#?}");
+    let v: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["error"], message, "{status:#?}");
+}

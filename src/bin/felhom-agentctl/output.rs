@@ -2,7 +2,9 @@
 //!
 //! Every string in the human summaries comes from the agent, which is not trusted to be polite:
 //! what could rewrite the terminal is escaped (see [`clean`]) so an answer cannot drive it. JSON
-//! needs no such care: serde_json escapes control characters itself.
+//! is read by people too (on a terminal, in a journal): serde_json escapes C0 controls itself,
+//! and [`json`] writes the rest of those characters (C1 controls, bidirectional marks) as
+//! `\uXXXX` escapes, which decode to the same strings.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -101,16 +103,37 @@ pub fn print(out: &mut dyn Write, mode: Mode, answer: &Answer) -> io::Result<()>
     }
 }
 
-/// Writes `value` as JSON and a newline.
+/// Writes `value` as JSON and a newline, with no character that could rewrite a terminal.
 pub fn json<T: Serialize + ?Sized>(out: &mut dyn Write, pretty: bool, value: &T) -> io::Result<()> {
-    let result = if pretty {
-        serde_json::to_writer_pretty(&mut *out, value)
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
     } else {
-        serde_json::to_writer(&mut *out, value)
+        serde_json::to_string(value)
     };
-    // The wire types always serialize; only the writer can fail.
-    result.map_err(io::Error::from)?;
+    // The wire types always serialize to text.
+    let text = text.map_err(io::Error::from)?;
+    out.write_all(terminal_safe_json(&text).as_bytes())?;
     out.write_all(b"\n")
+}
+
+/// `json` with every character that could rewrite a terminal as a `\uXXXX` escape. Outside
+/// strings serde_json writes only ASCII punctuation, digits, letters, spaces and (pretty) line
+/// breaks, and inside them it has escaped C0 controls already: every such character left is in
+/// a string, where the escape stands for the same character. All of them are in the BMP.
+fn terminal_safe_json(json: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c != '\n' && terminal::could_rewrite(c);
+    if !json.chars().any(unsafe_char) {
+        return json.into();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 fn human(answer: &Answer) -> String {
@@ -479,6 +502,28 @@ pub fn clean(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_output_escapes_what_could_rewrite_a_terminal_and_means_the_same() {
+        let text = "a\u{202e}b\u{9b}31m\u{2066}c\u{1b}[2J\nd";
+        for pretty in [false, true] {
+            let mut out = Vec::new();
+            json(&mut out, pretty, &serde_json::json!({ "error": text })).unwrap();
+            let printed = String::from_utf8(out).unwrap();
+            assert!(
+                !printed
+                    .chars()
+                    .any(|c| c != '\n' && terminal::could_rewrite(c)),
+                "{printed:?}"
+            );
+            assert!(
+                printed.contains(r"\u202e") && printed.contains(r"\u009b"),
+                "{printed:?}"
+            );
+            let back: serde_json::Value = serde_json::from_str(&printed).unwrap();
+            assert_eq!(back["error"], text, "the escapes decode to the same string");
+        }
+    }
 
     #[test]
     fn sizes_use_binary_units() {
