@@ -108,7 +108,7 @@ impl fmt::Display for DiskInitIncomplete {
                 f,
                 "GET /disks names {} filesystem UUIDs for {device} ({})",
                 uuids.len(),
-                uuids.join(", ")
+                crate::terminal::escape(&uuids.join(", "))
             )?,
             Incomplete::Assign(e) => write!(f, "{e}")?,
         }
@@ -167,14 +167,24 @@ impl Client {
         options: &str,
     ) -> Result<DiskInit, Error> {
         let formatted = self.format_disk(device, fstype)?;
+        // On the way into an error, agent text loses the token like any other: the format's
+        // answer and the UUIDs that `GET /disks` named.
         let incomplete = |uuid: Option<String>, why: Incomplete, formatted: FormatResult| {
+            let judge = self.judge();
+            let hide = |text: String| crate::redact::text(&text, judge.token).into_owned();
+            let why = match why {
+                Incomplete::Ambiguous(uuids) => {
+                    Incomplete::Ambiguous(uuids.into_iter().map(hide).collect())
+                }
+                other => other,
+            };
             Error::DiskInitIncomplete(Box::new(DiskInitIncomplete {
-                formatted,
+                formatted: judge.redact(formatted),
                 device: device.to_string(),
                 where_: where_.to_string(),
                 fstype: fstype.to_string(),
                 options: options.to_string(),
-                uuid,
+                uuid: uuid.map(hide),
                 why,
             }))
         };
@@ -188,6 +198,7 @@ impl Client {
             .filter(|d| names.iter().any(|n| !n.is_empty() && backs(d, n)))
             .filter_map(|d| d.fs_uuid().map(str::to_string))
             .collect();
+        uuids.sort();
         uuids.dedup();
         let uuid = match uuids.len() {
             1 => uuids.remove(0),
@@ -209,13 +220,23 @@ impl Client {
     }
 }
 
-/// Whether `disk` is backed by `device` or by one partition of it.
+/// Whether `disk` is backed by `device` or by one partition of it, named as the kernel names
+/// partitions: `sdc` → `sdc1`, but a name that ends in a digit takes a `p` first (`nvme0n1` →
+/// `nvme0n1p1`, `loop1` → `loop1p1`), so that `nvme0n12` or `loop10`, other devices, never
+/// count as partitions of `nvme0n1` or `loop1`.
 fn backs(disk: &DiskInfo, device: &str) -> bool {
     let Some(rest) = disk.backing_device.strip_prefix(device) else {
         return false;
     };
-    let rest = rest.strip_prefix('p').unwrap_or(rest);
-    rest.is_empty() || rest.bytes().all(|b| b.is_ascii_digit())
+    if rest.is_empty() {
+        return true;
+    }
+    let number = if device.ends_with(|c: char| c.is_ascii_digit()) {
+        rest.strip_prefix('p')
+    } else {
+        Some(rest)
+    };
+    number.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -237,6 +258,15 @@ mod tests {
         assert!(!backs(&disk("/dev/sdcd"), "/dev/sdc"));
         assert!(!backs(&disk("/dev/sd"), "/dev/sdc"));
         assert!(!backs(&disk("/dev/sdc1x"), "/dev/sdc"));
+        // Other devices whose names extend a name that ends in a digit.
+        assert!(!backs(&disk("/dev/nvme0n12"), "/dev/nvme0n1"));
+        assert!(!backs(&disk("/dev/loop10"), "/dev/loop1"));
+        assert!(!backs(&disk("/dev/md12"), "/dev/md1"));
+        assert!(backs(&disk("/dev/loop1p3"), "/dev/loop1"));
+        assert!(backs(&disk("/dev/mmcblk0p1"), "/dev/mmcblk0"));
+        // A `p` belongs only after a digit, and needs a number after it.
+        assert!(!backs(&disk("/dev/sdcp1"), "/dev/sdc"));
+        assert!(!backs(&disk("/dev/nvme0n1p"), "/dev/nvme0n1"));
     }
 
     #[test]

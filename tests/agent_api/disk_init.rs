@@ -92,3 +92,85 @@ fn a_failed_assign_keeps_the_resolved_uuid() {
         incomplete.assign_command()
     );
 }
+
+/// `/dev/nvme0n12` is another namespace, not a partition of `/dev/nvme0n1`: its filesystem
+/// must never be assigned in the new one's place.
+#[test]
+fn another_device_whose_name_extends_the_device_is_not_taken_for_a_partition() {
+    let agent = agent();
+    agent.set_fault_on(
+        "/disks/format",
+        crate::answer(
+            200,
+            serde_json::json!({"ok": true, "data": {"device": "/dev/nvme0n1", "formatted": true}}),
+        ),
+    );
+    agent.set_fault_on(
+        "/disks",
+        crate::answer(
+            200,
+            serde_json::json!({"ok": true, "data": {"disks": [
+                {"backing_device": "/dev/nvme0n1", "durable_id": "byid:nvme-new-blank"},
+                {"backing_device": "/dev/nvme0n12", "durable_id": "uuid:OTHER-DATA-DISK"}
+            ]}}),
+        ),
+    );
+    let err = client(&agent)
+        .init_disk("/dev/nvme0n1", "/mnt/new", "ext4", "")
+        .unwrap_err();
+    let Error::DiskInitIncomplete(incomplete) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(incomplete.uuid(), None, "{err}");
+    assert_eq!(
+        calls(&agent),
+        ["POST /disks/format", "GET /disks"],
+        "nothing was assigned"
+    );
+}
+
+/// What `GET /disks` and the format answered reaches the error without the token and without
+/// anything that could rewrite a terminal.
+#[test]
+fn an_incomplete_init_keeps_the_token_and_terminal_controls_out() {
+    let agent = agent();
+    let token = agent.token().to_string();
+    agent.set_fault_on(
+        "/disks/format",
+        crate::answer(
+            200,
+            serde_json::json!({"ok": true, "data": {
+                "device": "/dev/sdc", "formatted": true, "reason": format!("echo {token}")
+            }}),
+        ),
+    );
+    agent.set_fault_on(
+        "/disks",
+        crate::answer(
+            200,
+            serde_json::json!({"ok": true, "data": {"disks": [
+                {"backing_device": "/dev/sdc1",
+                 "durable_id": format!("uuid:\u{1b}]0;pwned\u{7}\u{1b}[2J{token}")},
+                {"backing_device": "/dev/sdc2", "durable_id": "uuid:b"}
+            ]}}),
+        ),
+    );
+    let err = client(&agent)
+        .init_disk("/dev/sdc", "/mnt/new", "ext4", "")
+        .unwrap_err();
+    assert!(matches!(err, Error::DiskInitIncomplete(_)), "{err:?}");
+    let (shown, debug) = (err.to_string(), format!("{err:?}"));
+    assert!(shown.contains("2 filesystem UUIDs"), "{shown}");
+    assert!(
+        !shown.contains(&token) && !debug.contains(&token),
+        "{debug}"
+    );
+    assert!(
+        !shown.chars().any(felhom_agentapi::terminal::could_rewrite),
+        "{shown:?}"
+    );
+    let Error::DiskInitIncomplete(incomplete) = &err else {
+        unreachable!()
+    };
+    assert_eq!(incomplete.formatted().reason, "echo [redacted]");
+}
