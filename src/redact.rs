@@ -15,13 +15,22 @@ use serde_json::Value;
 /// What stands in for the token wherever it is hidden: in `Debug` output and in agent text.
 pub(crate) const REDACTED: &str = "[redacted]";
 
-/// `text` with every occurrence of `token` replaced by [`REDACTED`].
+/// `text` with every occurrence of `token` replaced by [`REDACTED`], as it is and as a quoted
+/// string spells it: serde's errors quote a value the way Rust's `Debug` does, and JSON the
+/// same way for a visible-ASCII token (`"` as `\"`, `\` as `\\`).
 pub(crate) fn text<'a>(text: &'a str, token: &str) -> Cow<'a, str> {
-    if token.is_empty() || !text.contains(token) {
-        Cow::Borrowed(text)
-    } else {
-        Cow::Owned(text.replace(token, REDACTED))
+    if token.is_empty() {
+        return Cow::Borrowed(text);
     }
+    let quoted = token.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = Cow::Borrowed(text);
+    // The quoted spelling first: it may contain the token itself (a token `\` quotes as `\\`).
+    for form in [quoted.as_str(), token] {
+        if out.contains(form) {
+            out = Cow::Owned(out.replace(form, REDACTED));
+        }
+    }
+    out
 }
 
 /// `value` with `token` replaced in every string it serializes, map keys included.

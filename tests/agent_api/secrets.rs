@@ -107,3 +107,32 @@ fn giving_up_on_a_backup_does_not_show_an_echoed_token() {
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains(TOKEN), "{shown}");
 }
+
+/// serde quotes a value in its errors the way Rust's `Debug` does: a token holding `"` or `\`
+/// (visible ASCII, so accepted) is spelled `\"` and `\\` there, and must be hidden all the same.
+#[test]
+fn a_token_with_quotes_or_backslashes_is_hidden_in_decode_errors_too() {
+    for token in [r#"s3cr"et\tok"#, r"back\\slash", r#"""#] {
+        let agent = DevAgent::builder().token(token).start().unwrap();
+        agent.set_fault_on(
+            "/storage",
+            crate::answer(
+                200,
+                serde_json::json!({"ok": true, "data": {"mounts": token}}),
+            ),
+        );
+        let client = Client::new(&agent.endpoint(), token, agent.fingerprint()).unwrap();
+        let err = client.storage().unwrap_err();
+        let shown = err.to_string();
+        let quoted = format!("{token:?}");
+        assert!(
+            !shown.contains(token) && !shown.contains(quoted.trim_matches('"')),
+            "{token:?} shows in: {shown}"
+        );
+        assert!(shown.contains("[redacted]"), "{shown}");
+        assert!(
+            !format!("{err:?}").contains(quoted.trim_matches('"')),
+            "{err:?}"
+        );
+    }
+}
