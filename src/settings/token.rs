@@ -37,6 +37,11 @@ pub enum TokenSource {
     Credential(PathBuf),
     /// An open file descriptor, read to its end (`--token-fd N`): a pipe or a file the parent
     /// process opened. Read through `/dev/fd/N`, so only where the system has it (Linux).
+    ///
+    /// Reading leaves descriptor `N` open (it is not this crate's to close), and a descriptor a
+    /// process inherited is usually not close-on-exec: every program it starts later inherits
+    /// it too, and a file can be read again from its start through it. Close `N` once the
+    /// client is built, before starting other programs; `felhom-agentctl` does.
     Fd(u32),
     /// The first line of standard input (`--token-stdin`).
     Stdin,

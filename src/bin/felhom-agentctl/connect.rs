@@ -27,26 +27,43 @@ pub fn settings(cli: &Cli) -> Result<Settings, Failure> {
     Ok(Settings::load(&overrides(cli))?)
 }
 
+/// Closes the `--token-fd` descriptor once the token is read: it was handed over for the token
+/// alone, and an open descriptor is inherited by every program the tool starts (the hooks of
+/// `backup run`), which could read the token from it. Standard input, output and error stay.
+fn close_token_fd(fd: u32) {
+    if let Ok(fd) = i32::try_from(fd)
+        && fd > 2
+    {
+        // EBADF only: nothing is open there any more.
+        let _ = nix::unistd::close(fd);
+    }
+}
+
 /// The `-v` observer, when asked for.
-pub fn observer(cli: &Cli) -> Option<Arc<dyn Observer>> {
+fn observer(cli: &Cli) -> Option<Arc<dyn Observer>> {
     cli.output
         .verbose
         .then(|| Arc::new(Verbose) as Arc<dyn Observer>)
 }
 
-/// A client for the configured agent: endpoint, pins, time limits and token from `settings`.
-pub fn client(settings: &Settings, observer: Option<Arc<dyn Observer>>) -> Result<Client, Failure> {
-    let builder = settings.client_builder()?;
-    let builder = match observer {
-        Some(o) => builder.observer(o),
-        None => builder,
+/// A client for the configured agent: endpoint, pins, time limits and token from `settings`,
+/// and the `-v` observer if asked for.
+pub fn client(cli: &Cli, settings: &Settings) -> Result<Client, Failure> {
+    // The token is read here, and only here.
+    let built = settings.client_builder();
+    if let Some(fd) = cli.token.token_fd {
+        close_token_fd(fd);
+    }
+    let builder = match observer(cli) {
+        Some(o) => built?.observer(o),
+        None => built?,
     };
     Ok(builder.build()?)
 }
 
 /// [`settings`] and [`client`] in one step, for `check` and `metrics --format prometheus`.
 pub fn connect(cli: &Cli) -> Result<Client, Failure> {
-    client(&settings(cli)?, observer(cli))
+    client(cli, &settings(cli)?)
 }
 
 /// The flags, as the library's top settings layer.

@@ -19,7 +19,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustix::process::{Pid, Signal, kill_process_group};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 
 use crate::output::clean;
 
@@ -240,9 +241,10 @@ fn wait_within(mut child: Child, limit: Duration) -> io::Result<Ended> {
         }
         thread::sleep(POLL);
     }
-    let group = Pid::from_child(&child);
+    // A child's pid fits: the kernel's pid_max is below 2^22.
+    let group = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
     // ESRCH only: the group is already gone.
-    let _ = kill_process_group(group, Signal::TERM);
+    let _ = killpg(group, Signal::SIGTERM);
     let grace = Instant::now() + GRACE;
     while Instant::now() < grace {
         if child.try_wait()?.is_some() {
@@ -250,7 +252,7 @@ fn wait_within(mut child: Child, limit: Duration) -> io::Result<Ended> {
         }
         thread::sleep(POLL);
     }
-    let _ = kill_process_group(group, Signal::KILL);
+    let _ = killpg(group, Signal::SIGKILL);
     child.wait()?;
     Ok(Ended::Stopped { killed: true })
 }

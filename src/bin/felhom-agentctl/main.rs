@@ -189,7 +189,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
     let settings = connect::settings(cli)?;
     let notes = !cli.output.quiet && cli.output.error_format == ErrorFormat::Text;
     // Built on demand: `fingerprint` needs neither a pin nor a token, and must not read one.
-    let client = || connect::client(&settings, connect::observer(cli));
+    let client = || connect::client(cli, &settings);
     let answer = match &cli.command {
         Command::Generate(_) => return Ok(None),
         Command::Fingerprint(args) => fingerprint(&settings, args, notes)?,
