@@ -685,6 +685,34 @@ fn a_second_run_exits_7_while_the_first_holds_the_lock() {
 
 // ---- --if-due -----------------------------------------------------------------------------------
 
+/// A lock file someone else created in a shared directory could be held to stop every run
+/// as "busy" (exit 7, a success for the unit): it is refused, exit 2, before any hook.
+#[test]
+fn a_lock_file_another_user_owns_is_refused_not_taken_for_busy() {
+    let agent = agent_with_jobs_of(SHORT_JOB);
+    let sandbox = Sandbox::new();
+    File::create(sandbox.lock()).unwrap();
+    // Owned by this user: taken as usual.
+    let mut command = backup_run(&agent, &sandbox);
+    command.args(sandbox.pre_post());
+    run(command).status(0);
+    // Owned by nobody (65534), where this test may give files away (as root, as in CI).
+    match std::os::unix::fs::chown(sandbox.lock(), Some(65534), Some(65534)) {
+        Ok(()) => {
+            let mut command = backup_run(&agent, &sandbox);
+            command.args(sandbox.pre_post());
+            let ran = run(command).status(2);
+            assert!(ran.stderr.contains("belongs to uid 65534"), "{ran:#?}");
+            assert_eq!(
+                sandbox.logged(),
+                ["pre freeze none", "post done job-1"],
+                "no hook ran the second time"
+            );
+        }
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}"),
+    }
+}
+
 #[test]
 fn if_due_runs_when_a_backup_is_due_and_does_nothing_when_not() {
     let agent = agent_with_jobs_of(Duration::ZERO);

@@ -9,6 +9,8 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use nix::unistd::geteuid;
+
 /// Why the lock was not taken.
 #[derive(Debug)]
 pub enum LockError {
@@ -65,6 +67,7 @@ pub fn acquire(path: &Path) -> Result<File, LockError> {
                     "it is a symbolic link (or was replaced while being opened); refusing it",
                 )));
             }
+            check_owner(opened.uid(), geteuid().as_raw())?;
             file
         }
         Err(e) => return Err(LockError::Io(e)),
@@ -74,6 +77,23 @@ pub fn acquire(path: &Path) -> Result<File, LockError> {
         Err(TryLockError::WouldBlock) => Err(LockError::Held),
         Err(TryLockError::Error(e)) => Err(LockError::Io(e)),
     }
+}
+
+/// Refuses a lock file that neither root nor this user owns. In a directory every user may
+/// write to (`/run/lock`), anyone could create the file first and hold a lock on it: every
+/// run would then find the lock held and exit 7, which a unit counts as "already under way",
+/// and no backup would ever run without anyone noticing.
+fn check_owner(owner: u32, me: u32) -> Result<(), LockError> {
+    if owner == 0 || owner == me {
+        return Ok(());
+    }
+    Err(LockError::Io(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!(
+            "it belongs to uid {owner}, neither root nor this user (uid {me}), who could hold it \
+             to stop every backup run; remove it if that user is not trusted"
+        ),
+    )))
 }
 
 #[cfg(test)]
@@ -119,5 +139,18 @@ mod tests {
             "nothing was created through the link"
         );
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_lock_file_of_another_user_is_refused_unless_root_owns_it() {
+        assert!(check_owner(0, 1000).is_ok(), "root's file");
+        assert!(check_owner(1000, 1000).is_ok(), "this user's file");
+        assert!(check_owner(0, 0).is_ok());
+        let Err(LockError::Io(e)) = check_owner(65534, 0) else {
+            panic!("nobody's lock file was accepted for root");
+        };
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert!(e.to_string().contains("uid 65534"), "{e}");
+        assert!(matches!(check_owner(1001, 1000), Err(LockError::Io(_))));
     }
 }
