@@ -110,7 +110,9 @@ pub enum ProgressEvent<'a> {
 /// (the thaw runs while the panic unwinds, then the panic goes on). The application stays
 /// quiesced at most [`thaw_after`](BackupRun::thaw_after): past it the thaw step runs while the
 /// wait goes on, and the report says the thaw came early ([`ThawReport::early`]). The window
-/// can overrun by one call to the agent, which is not interrupted.
+/// can overrun by one call to the agent, which is not interrupted. A quiesce step that used up
+/// the whole window is treated as a failed one: thawed, and no backup is started, since the
+/// application would be thawed as the job began.
 ///
 /// A poll that fails transiently (connect, time-out, a dropped connection, HTTP 502, 503 or
 /// 504) is tried again at the next poll, [`poll_retries`](BackupRun::poll_retries) times in a
@@ -397,6 +399,22 @@ impl<'a> BackupRun<'a> {
         if runner.cancel.is_cancelled() {
             runner.thaw_now(ThawCause::Cancelled);
             return runner.finish(Stopped::Cancelled, Some(BackupRunFailure::Cancelled));
+        }
+        // A quiesce that outlasted the window would be undone the moment the job started: the
+        // backup would not be consistent, so none is started.
+        let quiesced_for = runner.quiesce_began.map_or(Duration::ZERO, |t| t.elapsed());
+        if quiesced_for >= runner.thaw_after {
+            runner.thaw_now(ThawCause::Error);
+            let e = format!(
+                "it took {:.1} s, the whole quiesce window (thaw_after: {:.1} s), so the \
+                 application would be thawed as the backup began; allow a longer window",
+                quiesced_for.as_secs_f64(),
+                runner.thaw_after.as_secs_f64()
+            );
+            return runner.finish(
+                Stopped::QuiesceFailed,
+                Some(BackupRunFailure::Quiesce(e.into())),
+            );
         }
 
         runner.progress(ProgressEvent::Starting);

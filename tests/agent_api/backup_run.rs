@@ -355,6 +355,39 @@ fn a_failed_quiesce_is_thawed_and_starts_no_backup() {
     assert!(err.to_string().contains("no backup was started"), "{err}");
 }
 
+/// A quiesce that used up the whole window would be thawed the moment the job began: that
+/// backup would not be consistent, so it is never started.
+#[test]
+fn a_quiesce_that_outlasts_the_window_is_thawed_and_starts_no_backup() {
+    let agent = DevAgent::start().unwrap();
+    let client = client(&agent);
+    let calls = Calls::default();
+    let err = client
+        .backup_run()
+        .thaw_after(Duration::from_millis(50))
+        .quiesce(|| {
+            calls.push("quiesce".into());
+            std::thread::sleep(Duration::from_millis(120));
+            Ok::<(), std::io::Error>(())
+        })
+        .thaw(|thaw| {
+            calls.push(format!("thaw {}", thaw.cause));
+            Ok::<(), std::io::Error>(())
+        })
+        .run()
+        .unwrap_err();
+    assert!(
+        matches!(err.failure(), BackupRunFailure::Quiesce(_)),
+        "{err:?}"
+    );
+    assert_eq!(err.report().stopped, Stopped::QuiesceFailed);
+    assert_eq!(calls.entries(), ["quiesce", "thaw error"]);
+    assert_eq!(paths(&agent), ["GET /backup/status"], "no POST /backup");
+    let message = err.to_string();
+    assert!(message.contains("the whole quiesce window"), "{message}");
+    assert!(message.contains("no backup was started"), "{message}");
+}
+
 #[test]
 fn a_failed_thaw_after_done_is_the_failure_and_says_the_backup_succeeded() {
     let agent = agent_with_jobs_of(Duration::ZERO);

@@ -501,6 +501,25 @@ fn a_failed_post_hook_after_a_good_backup_exits_10_and_says_so() {
     );
 }
 
+#[test]
+fn a_freeze_that_outlasts_the_thaw_after_window_starts_no_backup_and_exits_10() {
+    let agent = agent_with_jobs_of(SHORT_JOB);
+    let sandbox = Sandbox::new();
+    let log = sandbox.log().display().to_string();
+    let mut command = backup_run(&agent, &sandbox);
+    command
+        .args(["--thaw-after", "100ms"])
+        .args(["--pre", &format!("sleep 0.3; echo pre >> '{log}'")])
+        .args([
+            "--post",
+            &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
+        ]);
+    let ran = run(command).status(10);
+    assert_eq!(sandbox.logged(), ["pre", "post error"]);
+    assert_eq!(posts(&agent), 0, "no backup was started");
+    assert!(ran.stderr.contains("the whole quiesce window"), "{ran:#?}");
+}
+
 /// Whether process `pid` is gone (a zombie waiting for init to reap it counts as gone).
 fn is_gone(pid: &str) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {

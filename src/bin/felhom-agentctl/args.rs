@@ -467,7 +467,7 @@ pub struct BackupRunArgs {
     /// Thaw after this long even if the job goes on (the quiesce window)
     ///
     /// Counted from the start of the freeze. The wait continues, and the final JSON says
-    /// "early": true.
+    /// "early": true. A freeze that takes the whole window starts no backup (exit 10).
     #[arg(
         long,
         value_name = "DURATION",
