@@ -458,6 +458,19 @@ fn bad_arguments_are_unknown_with_a_status_line_on_stdout() {
         "{}",
         p.summary
     );
+    // Arguments clap cannot place at all, before the subcommand: still the plugin's UNKNOWN.
+    for args in [
+        &["--bogus", "check"][..],
+        &["--ignore", "local-lvm", "check"],
+    ] {
+        let p = plugin(&tool(agent.token(), None).args(args).run());
+        assert_eq!(p.code, 3, "{args:?}");
+        assert!(
+            p.summary.starts_with("bad arguments: unexpected argument"),
+            "{args:?}: {}",
+            p.summary
+        );
+    }
 }
 
 #[test]

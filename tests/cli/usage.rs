@@ -23,6 +23,28 @@ fn bad_usage_exits_2() {
 }
 
 #[test]
+fn usage_errors_say_what_is_missing_in_text_and_json() {
+    let agent = agent();
+    let out = Invocation::to(&agent).arg("backup").run().status(2);
+    assert!(
+        out.stderr.starts_with(
+            "felhom-agentctl: 'felhom-agentctl backup' needs a subcommand: due, start, status"
+        ),
+        "{out:#?}"
+    );
+    let json = Invocation::to(&agent)
+        .args(["--error-format", "json", "disk", "assign", "--where", "/x"])
+        .run()
+        .status(2);
+    let line: serde_json::Value = serde_json::from_str(json.stderr.trim()).unwrap();
+    assert_eq!(
+        line["message"], "the following required arguments were not provided: --uuid <UUID>",
+        "{json:#?}"
+    );
+    assert_nothing_sent(&agent);
+}
+
+#[test]
 fn every_subcommand_has_help() {
     for args in [
         &[][..],

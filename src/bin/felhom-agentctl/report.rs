@@ -79,9 +79,17 @@ fn write_json(
     lines: &[String],
     code: u8,
 ) -> io::Result<()> {
-    // A usage error's further lines are clap's usage and tips, which no script needs.
+    // A usage error's lines from clap's usage on are for people at a terminal, not scripts;
+    // the lines before it (the arguments that are missing, say) are part of the message.
     let lines = match failure {
-        Failure::Usage(_) => &lines[..lines.len().min(1)],
+        Failure::Usage(_) => {
+            let end = lines
+                .iter()
+                .position(|l| l.trim_start().starts_with("Usage:"))
+                .unwrap_or(lines.len())
+                .max(1);
+            &lines[..end.min(lines.len())]
+        }
         _ => lines,
     };
     let message = lines

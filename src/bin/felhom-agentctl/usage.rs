@@ -16,6 +16,9 @@ pub fn from_clap(e: clap::Error) -> Result<String, Failure> {
         return Ok(e.render().to_string());
     }
     let rendered = e.render().to_string();
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return Err(Failure::Usage(missing_subcommand(&rendered)));
+    }
     let mut text = rendered
         .strip_prefix("error: ")
         .unwrap_or(&rendered)
@@ -39,4 +42,50 @@ pub fn from_clap(e: clap::Error) -> Result<String, Failure> {
         message.push_str(line.trim_start());
     }
     Err(Failure::Usage(message))
+}
+
+/// For a command run without its subcommand (`felhom-agentctl backup`), clap renders that
+/// command's help: say what is missing instead, with the subcommands to choose from.
+fn missing_subcommand(help: &str) -> String {
+    let usage = help
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .unwrap_or("felhom-agentctl <COMMAND>");
+    let command = usage
+        .split_whitespace()
+        .take_while(|w| !w.starts_with(['[', '<']))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let names: Vec<&str> = help
+        .lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .collect();
+    format!(
+        "'{command}' needs a subcommand: {}\n  Usage: {usage}\n  See '{command} --help'.",
+        names.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_subcommand_is_named_with_the_choices() {
+        let e = crate::args::command()
+            .try_get_matches_from(["felhom-agentctl", "backup"])
+            .unwrap_err();
+        let Err(Failure::Usage(message)) = from_clap(e) else {
+            panic!("not a usage error");
+        };
+        let first = message.lines().next().unwrap();
+        assert_eq!(
+            first,
+            "'felhom-agentctl backup' needs a subcommand: due, start, status, run, wait"
+        );
+    }
 }
