@@ -236,11 +236,14 @@ impl Error {
         }
     }
 
-    /// The HTTP status of an [`Error::Http`] or an [`Error::FormatRefused`].
+    /// The HTTP status of an [`Error::Http`] or an [`Error::FormatRefused`], and 409 for an
+    /// [`Error::BackupRunning`] that the agent answered `POST /backup` with (not one that a
+    /// [`BackupRun`](crate::BackupRun) found in `GET /backup/status`, answered with 200).
     pub fn http_status(&self) -> Option<u16> {
         match self {
             Error::Http { status, .. } => Some(*status),
             Error::FormatRefused(refusal) => Some(refusal.http_status),
+            Error::BackupRunning { call, .. } if call.method() == Some("POST") => Some(409),
             _ => None,
         }
     }

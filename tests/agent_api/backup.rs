@@ -96,6 +96,7 @@ fn a_refused_start_is_returned_at_once() {
         "{err:?}"
     );
     assert!(err.to_string().starts_with("POST /backup: "), "{err}");
+    assert_eq!(err.http_status(), Some(409), "the agent's answer was a 409");
 }
 
 #[test]

@@ -148,6 +148,11 @@ fn a_running_job_is_busy_and_nothing_is_quiesced() {
         }
         other => panic!("expected BackupRunning, got {other:?}"),
     }
+    assert_eq!(
+        err.agent_error().and_then(Error::http_status),
+        None,
+        "found in a status the agent answered with 200"
+    );
     assert_eq!(err.report().stopped, Stopped::Busy);
     assert_eq!(err.job_id(), Some("job-1"), "the running job is named");
     assert_eq!(

@@ -218,6 +218,20 @@ fn error_format_json_is_one_line_with_every_key() {
     assert_eq!(unreachable["http_status"], json!(null));
     assert_eq!(unreachable["may_have_reached_agent"], false);
 
+    // A second start: the agent's 409 is typed (kind backup_running) and keeps its status.
+    let long = felhom_agentapi::devagent::DevAgent::builder()
+        .backup_duration(std::time::Duration::from_secs(600))
+        .start()
+        .unwrap();
+    crate::common::client(&long).start_backup().unwrap();
+    let busy = Invocation::to(&long)
+        .args(["--error-format", "json", "backup", "start"])
+        .run()
+        .status(7)
+        .error_json();
+    assert_eq!(busy["kind"], "backup_running");
+    assert_eq!(busy["http_status"], 409, "{busy}");
+
     let usage = Invocation::bare()
         .args(["--error-format", "json", "no-such-command"])
         .run()
