@@ -18,6 +18,13 @@ fn completions_and_the_man_page_generate() {
         for word in ["fingerprint", "fingerprint-file", "init"] {
             assert!(out.stdout.contains(word), "{shell} completion lacks {word}");
         }
+        // The refused `--token VALUE` is never offered: only its safe relatives.
+        let offered = out
+            .stdout
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .any(|w| w == "--token")
+            || out.stdout.contains("-l token ");
+        assert!(!offered, "{shell} completion offers --token");
         let path = dir.file(&format!("completion.{shell}"), &out.stdout, 0o644);
         // The shell itself must accept the script, where the shell is installed.
         if shell == "bash" || Command::new(shell).arg("-c").arg("true").status().is_ok() {
@@ -38,6 +45,26 @@ fn completions_and_the_man_page_generate() {
     for word in ["fingerprint", "EXIT STATUS", "FELHOM_AGENT_CONFIG"] {
         assert!(man.stdout.contains(word), "the man page lacks {word}");
     }
+    // Every page the main one names under SUBCOMMANDS exists, with its own options.
+    let pages = dir.path().join("man1");
+    std::fs::create_dir(&pages).unwrap();
+    Invocation::bare()
+        .args(["generate", "man", "--dir"])
+        .arg(&pages)
+        .run()
+        .status(0);
+    let main = std::fs::read_to_string(pages.join("felhom-agentctl.1")).unwrap();
+    for named in [
+        "felhom\\-agentctl\\-storage(1)",
+        "felhom\\-agentctl\\-backup(1)",
+    ] {
+        assert!(main.contains(named), "the main page does not name {named}");
+    }
+    let run = std::fs::read_to_string(pages.join("felhom-agentctl-backup-run.1")).unwrap();
+    for option in ["hooks\\-dir", "give\\-up\\-after", "hook\\-timeout"] {
+        assert!(run.contains(option), "backup run's page lacks {option}");
+    }
+    assert!(pages.join("felhom-agentctl-disk-init.1").is_file());
     let text = readme();
     for line in [
         "generate bash",

@@ -192,12 +192,12 @@ pub fn command() -> clap::Command {
 /// The subcommands that read no token.
 pub const NO_TOKEN: [&str; 2] = ["fingerprint", "generate"];
 
-/// The token options: clap id, long name, whether it takes a value.
-pub const TOKEN_FLAGS: [(&str, &str, bool); 4] = [
+/// The token options: clap id, long name, whether it takes a value. (`--token VALUE` is not
+/// one: `main` refuses it before clap parses anything, so that no completion offers it.)
+pub const TOKEN_FLAGS: [(&str, &str, bool); 3] = [
     ("token_file", "token-file", true),
     ("token_fd", "token-fd", true),
     ("token_stdin", "token-stdin", false),
-    ("token", "token", true),
 ];
 
 // Doc comments below are hand-wrapped and `verbatim_doc_comment`, because clap wraps help text
@@ -257,10 +257,6 @@ pub struct TokenArgs {
     /// Read the token from the first line of standard input
     #[arg(long, global = true)]
     pub token_stdin: bool,
-
-    /// Never accepted: present only to refuse it with a useful message, without echoing it.
-    #[arg(long, global = true, hide = true, value_name = "TOKEN")]
-    pub token: Option<String>,
 }
 
 /// How to print the answer, and how much to say on standard error.
@@ -638,6 +634,11 @@ pub struct GenerateArgs {
     /// What to print.
     #[arg(value_enum)]
     pub what: Generated,
+
+    /// With 'man': write every page (felhom-agentctl.1 and one per subcommand, such as
+    /// felhom-agentctl-backup-run.1) into this directory instead of the main page to stdout.
+    #[arg(long, value_name = "DIR", verbatim_doc_comment)]
+    pub dir: Option<PathBuf>,
 }
 
 /// `generate`'s argument.

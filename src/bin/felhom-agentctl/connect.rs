@@ -18,12 +18,8 @@ pub fn token_flag_refusal() -> String {
         .to_string()
 }
 
-/// The settings of the command line, the environment and the settings file; refuses
-/// `--token`.
+/// The settings of the command line, the environment and the settings file.
 pub fn settings(cli: &Cli) -> Result<Settings, Failure> {
-    if cli.token.token.is_some() {
-        return Err(Failure::Usage(token_flag_refusal()));
-    }
     Ok(Settings::load(&overrides(cli))?)
 }
 

@@ -132,6 +132,15 @@ enum Parsed {
 }
 
 fn parse(argv: &[OsString]) -> Result<Parsed, Failure> {
+    // `--token VALUE` is refused before anything else, and is no clap option: completions
+    // would offer it otherwise (clap_complete lists hidden options too).
+    let token_flag = |a: &OsString| {
+        a.to_str()
+            .is_some_and(|a| a == "--token" || a.starts_with("--token="))
+    };
+    if argv.iter().skip(1).any(token_flag) {
+        return Err(Failure::Usage(connect::token_flag_refusal()));
+    }
     let matches = match args::command().try_get_matches_from(argv) {
         Ok(m) => m,
         Err(e) => return usage::from_clap(e).map(Parsed::Print),
@@ -142,9 +151,6 @@ fn parse(argv: &[OsString]) -> Result<Parsed, Failure> {
     {
         for (id, long, _) in args::TOKEN_FLAGS {
             if sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
-                if id == "token" {
-                    return Err(Failure::Usage(connect::token_flag_refusal()));
-                }
                 return Err(Failure::Usage(format!(
                     "'{name}' reads no token: drop --{long}"
                 )));
@@ -181,11 +187,13 @@ fn error_format_in(argv: &[OsString]) -> ErrorFormat {
 /// Checks the configuration, makes the call, and returns the answer to print (`None` when the
 /// subcommand printed its own output).
 fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
-    if cli.token.token.is_some() {
-        return Err(Failure::Usage(connect::token_flag_refusal()));
-    }
     if let Command::Generate(g) = &cli.command {
-        generate::generate(g.what, out)
+        if g.dir.is_some() && g.what != args::Generated::Man {
+            return Err(Failure::Usage(
+                "generate: --dir is for 'man' only; completions go to standard output".into(),
+            ));
+        }
+        generate::generate(g.what, g.dir.as_deref(), out)
             .and_then(|()| out.flush())
             .or_else(report::ignore_broken_pipe)
             .map_err(Failure::Output)?;
