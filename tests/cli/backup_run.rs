@@ -879,10 +879,20 @@ fn hooks_are_not_given_the_token() {
     let sandbox = Sandbox::new();
     let env = sandbox.path("env.txt");
     let mut command = backup_run(&agent, &sandbox);
-    command.args(["--post", &format!("env > '{}'", env.display())]);
+    let token_file = sandbox.path("agent.token");
+    fs::write(&token_file, agent.token()).unwrap();
+    fs::set_permissions(&token_file, fs::Permissions::from_mode(0o600)).unwrap();
+    command
+        .env_remove("FELHOM_AGENT_TOKEN")
+        .env("FELHOM_AGENT_TOKEN_FILE", &token_file)
+        .args(["--post", &format!("env > '{}'", env.display())]);
     run(command).status(0);
     let seen = fs::read_to_string(&env).unwrap();
     assert!(!seen.contains(agent.token()), "a hook saw the token");
+    assert!(
+        !seen.contains("FELHOM_AGENT_TOKEN"),
+        "a hook saw where it is: {seen}"
+    );
     assert!(seen.contains("FELHOM_BACKUP_PHASE=done"), "{seen}");
     assert!(seen.contains("FELHOM_BACKUP_JOB_ID=job-1"), "{seen}");
 }
@@ -950,6 +960,12 @@ fn backup_wait_reattaches_to_the_running_job_without_starting_one() {
     );
     assert_eq!(v["thaw"], Value::Null);
     assert_eq!(posts(&agent), 1, "wait started nothing");
+    assert!(
+        ran.stderr
+            .contains("looking for the backup job that is running")
+            && !ran.stderr.contains("checking that no backup job"),
+        "{ran:#?}"
+    );
 
     let idle = DevAgent::start().unwrap();
     let mut command = tool(&idle);

@@ -109,6 +109,7 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
     let reporter = Reporter {
         quiet,
         hooks: hooks.count(),
+        attaching: false,
     };
     let result = client
         .backup_run()
@@ -139,7 +140,11 @@ pub fn wait(cli: &Cli, args: &BackupWaitArgs, mode: Mode) -> u8 {
         Ok(parts) => parts,
         Err(failure) => return report_failure(&failure, mode, format),
     };
-    let reporter = Reporter { quiet, hooks: 0 };
+    let reporter = Reporter {
+        quiet,
+        hooks: 0,
+        attaching: true,
+    };
     let result = client
         .backup_run()
         .poll_every(args.poll)
@@ -361,6 +366,8 @@ impl ThawJson {
 struct Reporter {
     quiet: bool,
     hooks: usize,
+    /// `backup wait`: the status is read to find a running job, not to rule one out.
+    attaching: bool,
 }
 
 impl Reporter {
@@ -387,6 +394,9 @@ impl Reporter {
             return;
         }
         let line = match p.event {
+            ProgressEvent::Checking if self.attaching => {
+                "looking for the backup job that is running".to_string()
+            }
             ProgressEvent::Checking => "checking that no backup job is running".to_string(),
             ProgressEvent::Quiescing if self.hooks == 0 => "no hooks to quiesce with".to_string(),
             ProgressEvent::Quiescing => format!("quiescing: {} hook(s)", self.hooks),

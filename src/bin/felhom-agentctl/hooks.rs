@@ -24,8 +24,8 @@ use nix::unistd::Pid;
 
 use crate::output::clean;
 
-/// Variables no hook is given: the token is for the agent alone.
-const WITHHELD_ENV: [&str; 1] = ["FELHOM_AGENT_TOKEN"];
+/// Variables no hook is given: the token is for the agent alone, and so is where it is kept.
+const WITHHELD_ENV: [&str; 2] = ["FELHOM_AGENT_TOKEN", "FELHOM_AGENT_TOKEN_FILE"];
 
 /// How long a hook that overran its time limit has between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
