@@ -827,7 +827,12 @@ fn hooks_dir_freezes_in_name_order_thaws_in_reverse_and_skips_leftovers() {
         .arg("--hooks-dir")
         .arg(&dir)
         .args(sandbox.pre_post());
-    run(command).status(0);
+    let ran = run(command).status(0);
+    assert!(
+        ran.stderr
+            .contains("30-not-executable: not executable (chmod +x"),
+        "{ran:#?}"
+    );
     assert_eq!(
         sandbox.logged(),
         [
@@ -841,6 +846,22 @@ fn hooks_dir_freezes_in_name_order_thaws_in_reverse_and_skips_leftovers() {
             "post done job-1",
         ]
     );
+}
+
+/// A typo in `--hooks-dir` would back up without quiescing and succeed: it is refused first.
+#[test]
+fn a_hooks_dir_that_does_not_exist_is_refused_before_anything_runs() {
+    let agent = agent_with_jobs_of(SHORT_JOB);
+    let sandbox = Sandbox::new();
+    let mut command = backup_run(&agent, &sandbox);
+    command
+        .arg("--hooks-dir")
+        .arg(sandbox.path("backup-hooks.d-typo"))
+        .args(sandbox.pre_post());
+    let ran = run(command).status(2);
+    assert!(ran.stderr.contains("no such directory"), "{ran:#?}");
+    assert!(sandbox.logged().is_empty(), "no hook ran");
+    assert_eq!(posts(&agent), 0);
 }
 
 #[test]

@@ -402,11 +402,12 @@ pub enum BackupCommand {
     /// runs early, while the wait goes on, once --thaw-after has passed since the freeze began.
     ///
     /// Hooks run with standard output sent to standard error, no standard input, and without
-    /// FELHOM_AGENT_TOKEN. They get FELHOM_BACKUP_PHASE: 'freeze', then for the thaw the
+    /// FELHOM_AGENT_TOKEN or FELHOM_AGENT_TOKEN_FILE. They get FELHOM_BACKUP_PHASE: 'freeze', then for the thaw the
     /// outcome: 'done', 'failed', 'gave-up', 'interrupted', 'error', or 'running' for an early
     /// thaw; and FELHOM_BACKUP_JOB_ID once a job exists. In --hooks-dir, every executable
     /// regular file runs, in byte order of names; hidden files and *~, *.bak, *.orig,
-    /// *.sample, *.dpkg-* and *.rpm* are skipped. A directory that does not exist holds none.
+    /// *.sample, *.dpkg-* and *.rpm* are skipped (a file without execute bits, with a note).
+    /// A directory that does not exist is a usage error: create it, empty, for no hooks.
     ///
     /// A poll that fails transiently (connect, time-out, dropped connection, HTTP 502-504) is
     /// tried again at the next poll, with a note on standard error; three in a row, or any

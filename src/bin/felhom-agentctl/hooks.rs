@@ -112,16 +112,27 @@ impl Hooks {
         };
         let dir = match dir {
             None => Vec::new(),
-            Some(dir) => scan(dir)
-                .map_err(|e| {
-                    format!(
-                        "--hooks-dir {}: cannot read the directory: {e}",
-                        clean(&dir.display().to_string())
-                    )
-                })?
-                .into_iter()
-                .map(Hook::File)
-                .collect(),
+            Some(dir) => {
+                let shown = clean(&dir.display().to_string());
+                let found = scan(dir).map_err(|e| match e.kind() {
+                    // A typo would otherwise back up without quiescing anything, and succeed.
+                    io::ErrorKind::NotFound => format!(
+                        "--hooks-dir {shown}: no such directory; create it (an empty one holds \
+                         no hooks) or drop --hooks-dir"
+                    ),
+                    _ => format!("--hooks-dir {shown}: cannot read the directory: {e}"),
+                })?;
+                if !quiet {
+                    for path in &found.not_executable {
+                        eprintln!(
+                            "felhom-agentctl: skipping {}: not executable (chmod +x to use it \
+                             as a hook)",
+                            clean(&path.display().to_string())
+                        );
+                    }
+                }
+                found.hooks.into_iter().map(Hook::File).collect()
+            }
         };
         Ok(Hooks {
             pre: shell("--pre", pre),
@@ -291,14 +302,11 @@ fn describe_status(status: ExitStatus) -> String {
 
 /// The hooks in `dir`, in byte order of their names: executable regular files (symbolic links
 /// followed), skipping hidden files and what `fsfreeze-hook` skips (editor and package-manager
-/// leftovers).
-pub fn scan(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
+/// leftovers). A directory that does not exist is an error (`NotFound`).
+pub fn scan(dir: &Path) -> io::Result<Found> {
+    let entries = fs::read_dir(dir)?;
     let mut names: Vec<OsString> = Vec::new();
+    let mut not_executable: Vec<OsString> = Vec::new();
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name();
@@ -309,12 +317,31 @@ pub fn scan(dir: &Path) -> io::Result<Vec<PathBuf>> {
         let Ok(meta) = fs::metadata(entry.path()) else {
             continue;
         };
-        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+        if !meta.is_file() {
+            continue;
+        }
+        if meta.permissions().mode() & 0o111 != 0 {
             names.push(name);
+        } else {
+            not_executable.push(name);
         }
     }
-    names.sort();
-    Ok(names.into_iter().map(|n| dir.join(n)).collect())
+    let paths = |mut names: Vec<OsString>| {
+        names.sort();
+        names.into_iter().map(|n| dir.join(n)).collect()
+    };
+    Ok(Found {
+        hooks: paths(names),
+        not_executable: paths(not_executable),
+    })
+}
+
+/// What [`scan`] found in a hooks directory.
+pub struct Found {
+    /// The hooks, in the order they freeze.
+    pub hooks: Vec<PathBuf>,
+    /// Regular files that would be hooks but for their execute bits: skipped, with a note.
+    pub not_executable: Vec<PathBuf>,
 }
 
 /// Names that are not hooks: hidden files (a shell glob skips them too), and `*~`, `*.bak`,
