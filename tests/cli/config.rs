@@ -144,6 +144,27 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     // Handshakes only: no request reached either agent.
     assert!(impostor.requests().is_empty());
     assert_eq!(calls(&agent), ["GET /storage"]);
+
+    // A file that holds no pin yet (empty, or comments only) has none to replace: no --force.
+    for (name, held) in [("empty.pins", ""), ("comments.pins", "# pins go here\n\n")] {
+        let path = dir.file(name, held, 0o644);
+        Invocation::bare()
+            .args([
+                "-q",
+                "--endpoint",
+                &agent.endpoint(),
+                "fingerprint",
+                "--save",
+            ])
+            .arg(&path)
+            .run()
+            .status(0);
+        assert_eq!(
+            felhom_agentapi::read_pins_file(&path).unwrap(),
+            [agent.fingerprint()],
+            "{name}"
+        );
+    }
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub fn save(
     endpoint: &str,
     force: bool,
 ) -> Result<Saved, Failure> {
-    if path.exists() && !force {
+    if path.exists() && !force && !holds_no_pin(path) {
         let held = read_pins_file(path)?;
         if held.contains(&presented) {
             return Ok(Saved::AlreadyThere);
@@ -45,4 +45,13 @@ pub fn save(
         error,
     })?;
     Ok(Saved::Written)
+}
+
+/// Whether the file at `path` is empty or holds only comments and blank lines (as a pins file
+/// reads them): it holds no other pin for this one to replace, so no `--force` is needed.
+fn holds_no_pin(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| {
+        text.lines()
+            .all(|line| line.split('#').next().unwrap_or_default().trim().is_empty())
+    })
 }
