@@ -33,6 +33,14 @@ fn disk_assign_echoes_the_request() {
         request_body(&agent, "/disks/assign")["options"],
         "noatime,nofail"
     );
+
+    // The UUID as `disks` shows it, `durable_id` with its prefix: sent bare.
+    let durable_id = format!("uuid:{USB_UUID}");
+    let v = Invocation::to(&agent)
+        .args(["disk", "assign", "--uuid", &durable_id, "--where", "/mnt/c"])
+        .ok_json();
+    assert_eq!(v["uuid"], USB_UUID);
+    assert_eq!(request_body(&agent, "/disks/assign")["uuid"], USB_UUID);
 }
 
 #[test]

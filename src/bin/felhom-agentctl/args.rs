@@ -558,8 +558,8 @@ pub enum DiskCommand {
 
 #[derive(Debug, Args)]
 pub struct AssignArgs {
-    /// The filesystem UUID: a drive's "durable_id" from 'disks', less "uuid:".
-    #[arg(long, value_name = "UUID")]
+    /// The filesystem UUID: a drive's "durable_id" from 'disks' (its "uuid:" prefix may stay).
+    #[arg(long, value_name = "UUID", value_parser = parse_uuid)]
     pub uuid: String,
 
     /// Where to mount it on the host.
@@ -657,6 +657,16 @@ pub enum Generated {
 
 fn parse_fingerprint(s: &str) -> Result<Fingerprint, String> {
     s.parse::<Fingerprint>().map_err(|e| e.to_string())
+}
+
+/// A filesystem UUID as `disks` shows it in `durable_id` (`uuid:3f1c…`) or bare: the agent
+/// takes it bare.
+fn parse_uuid(s: &str) -> Result<String, String> {
+    let bare = s.strip_prefix("uuid:").unwrap_or(s);
+    if bare.is_empty() {
+        return Err("the UUID is empty".into());
+    }
+    Ok(bare.to_string())
 }
 
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {
