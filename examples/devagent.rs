@@ -29,7 +29,7 @@
 //! | 2 | the client's own mistake, e.g. `felhom-agentctl storage --timeout soon` |
 //! | 3 | `felhom-agentctl disk format --device /dev/sdb` (the data-bearing fixture disk) |
 //! | 4 | `--fault other-cert` (another certificate) |
-//! | 5 | `--fault drop`, `--fault wrong-key`, or stop the agent |
+//! | 5 | `--fault drop`, `--fault wrong-key`, or `--endpoint 127.0.0.1:1` (nothing listens) |
 //! | 6 | `--backup-fails "vzdump exited with status 2"`, then `backup run --poll 1s` |
 //! | 7 | `--fault status:409`, or `backup start` twice with `--backup-seconds 600` |
 //! | 8 | `--fault status:401`, or a wrong `FELHOM_AGENT_TOKEN` |

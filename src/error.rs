@@ -296,12 +296,14 @@ impl fmt::Display for Error {
                 TimeoutStage::Connect => write!(
                     f,
                     "{call}: no TLS connection to the agent within {limit:?} (connect \
-                     timeout); nothing was sent"
+                     timeout); nothing was sent; check that the agent runs, or allow a longer \
+                     connect timeout"
                 ),
                 TimeoutStage::Exchange => write!(
                     f,
                     "{call}: no complete answer from the agent within {limit:?}; the \
-                     request may have reached the agent"
+                     request may have reached the agent; allow a longer time limit if the \
+                     agent is slow"
                 ),
                 TimeoutStage::BackupWait { job_id, last_phase } => write!(
                     f,

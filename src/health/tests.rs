@@ -163,7 +163,8 @@ fn warning_above_critical_is_an_error_and_equal_is_allowed() {
     );
     assert_eq!(
         Limits::new(91.0, 90.0).unwrap_err().to_string(),
-        "the warning threshold 91 is above the critical threshold 90"
+        "the warning threshold 91 is above the critical threshold 90: give a critical \
+         threshold at least as high with it"
     );
     assert!(matches!(
         Limits::new(f64::NAN, 90.0),

@@ -238,7 +238,8 @@ impl fmt::Display for ThresholdError {
             }
             ThresholdError::WarningAboveCritical { warning, critical } => write!(
                 f,
-                "the warning threshold {} is above the critical threshold {}",
+                "the warning threshold {} is above the critical threshold {}: give a \
+                 critical threshold at least as high with it",
                 super::number(*warning),
                 super::number(*critical)
             ),

@@ -420,6 +420,15 @@ fn a_warning_threshold_above_the_critical_one_is_unknown() {
             p.summary
         );
     }
+    // A warning raised above the default critical threshold names that default.
+    let p = check(&agent, &["--warn", "thin-pool-data=95"]);
+    assert_eq!(p.code, 3);
+    assert!(
+        p.summary
+            .contains("(90 is the default critical threshold: --crit thin-pool-data=N)"),
+        "{}",
+        p.summary
+    );
     // Nothing was asked: the arguments are checked first.
     assert!(agent.requests().is_empty());
 }

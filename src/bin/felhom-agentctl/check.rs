@@ -63,7 +63,21 @@ impl CheckArgs {
                 warn.unwrap_or(default.warning()),
                 crit.unwrap_or(default.critical()),
             )
-            .map_err(|e| Failure::Usage(format!("--warn/--crit {measure}: {e}")))?;
+            .map_err(|e| {
+                // Name the default the user did not write, and how to change it.
+                let hint = match (warn, crit) {
+                    (Some(_), None) => format!(
+                        " ({} is the default critical threshold: --crit {measure}=N)",
+                        default.critical()
+                    ),
+                    (None, Some(_)) => format!(
+                        " ({} is the default warning threshold: --warn {measure}=N)",
+                        default.warning()
+                    ),
+                    _ => String::new(),
+                };
+                Failure::Usage(format!("--warn/--crit {measure}: {e}{hint}"))
+            })?;
             thresholds.set(measure, limits);
         }
         Ok(thresholds)
