@@ -361,6 +361,10 @@ fn verbose_shows_the_handshake_and_quiet_drops_notes() {
         out.stderr.contains("GET /storage: HTTP 200 in "),
         "{out:#?}"
     );
+    assert!(
+        out.stderr.contains("token from FELHOM_AGENT_TOKEN"),
+        "where the token came from: {out:#?}"
+    );
     let plain = Invocation::to(&agent).arg("storage").run().status(0);
     assert_eq!(plain.stdout, out.stdout);
 

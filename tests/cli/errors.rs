@@ -175,6 +175,12 @@ fn busy_token_rejected_and_gave_up_say_what_happened() {
     let rejected = scenario(8);
     assert!(rejected.stderr.contains("HTTP 401"), "{rejected:#?}");
     assert!(rejected.stderr.contains("token"), "{rejected:#?}");
+    assert!(
+        rejected
+            .stderr
+            .contains("-v shows where the token was read from"),
+        "{rejected:#?}"
+    );
     // The job id goes to stdout as JSON, not only into the message.
     let gave_up = scenario(9).failure(9);
     let status = gave_up.json();

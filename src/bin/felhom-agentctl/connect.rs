@@ -47,6 +47,17 @@ fn observer(cli: &Cli) -> Option<Arc<dyn Observer>> {
 pub fn client(cli: &Cli, settings: &Settings) -> Result<Client, Failure> {
     // The token is read here, and only here.
     let built = settings.client_builder();
+    if cli.output.verbose
+        && let Some(source) = settings.token_source()
+    {
+        // Where, never what: with several sources, the one that won is not always obvious.
+        let from = match source {
+            // The tool takes a bare value only from the environment.
+            TokenSource::Value(_) => "FELHOM_AGENT_TOKEN".to_string(),
+            other => crate::output::clean(&other.to_string()),
+        };
+        eprintln!("felhom-agentctl: token from {from}");
+    }
     if let Some(fd) = cli.token.token_fd {
         close_token_fd(fd);
     }

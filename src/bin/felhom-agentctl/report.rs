@@ -114,6 +114,10 @@ fn message(failure: &Failure) -> Vec<String> {
     match failure {
         Failure::Client(e) => match &**e {
             Error::FormatRefused(refusal) => refusal_message(refusal),
+            rejected @ Error::Http { status: 401, .. } => vec![
+                clean(&rejected.to_string()),
+                "  (-v shows where the token was read from)".to_string(),
+            ],
             other => vec![clean(&other.to_string())],
         },
         Failure::Usage(message) | Failure::Internal(message) => {
