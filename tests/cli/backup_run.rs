@@ -62,6 +62,13 @@ impl Sandbox {
         self.path("backup.lock")
     }
 
+    /// The lock file made as the tool makes it: private to this user.
+    fn private_lock(&self) -> File {
+        let file = File::create(self.lock()).unwrap();
+        fs::set_permissions(self.lock(), fs::Permissions::from_mode(0o600)).unwrap();
+        file
+    }
+
     /// The file the hooks append to.
     fn log(&self) -> PathBuf {
         self.path("hooks.log")
@@ -663,7 +670,7 @@ fn a_409_after_the_freeze_is_busy_and_thawed() {
 fn a_held_lock_exits_7_at_once_before_any_hook_or_call() {
     let agent = agent_with_jobs_of(SHORT_JOB);
     let sandbox = Sandbox::new();
-    let held = File::create(sandbox.lock()).unwrap();
+    let held = sandbox.private_lock();
     held.try_lock().unwrap();
     let mut command = backup_run(&agent, &sandbox);
     command.args(sandbox.pre_post());
@@ -710,7 +717,7 @@ fn a_second_run_exits_7_while_the_first_holds_the_lock() {
 fn a_lock_file_another_user_owns_is_refused_not_taken_for_busy() {
     let agent = agent_with_jobs_of(SHORT_JOB);
     let sandbox = Sandbox::new();
-    File::create(sandbox.lock()).unwrap();
+    drop(sandbox.private_lock());
     // Owned by this user: taken as usual.
     let mut command = backup_run(&agent, &sandbox);
     command.args(sandbox.pre_post());
@@ -730,6 +737,37 @@ fn a_lock_file_another_user_owns_is_refused_not_taken_for_busy() {
         }
         Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}"),
     }
+}
+
+/// `flock` needs only a read-only descriptor: a lock file others can open, they can hold.
+/// And a FIFO planted at the path must not block the tool in `open`.
+#[test]
+fn a_lock_file_others_can_open_or_that_is_no_regular_file_is_refused() {
+    let agent = agent_with_jobs_of(SHORT_JOB);
+    let sandbox = Sandbox::new();
+    // Made by the tool itself: private.
+    run(backup_run(&agent, &sandbox)).status(0);
+    let mode = fs::metadata(sandbox.lock()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the tool made its lock file {mode:o}");
+
+    fs::set_permissions(sandbox.lock(), fs::Permissions::from_mode(0o644)).unwrap();
+    let ran = run(backup_run(&agent, &sandbox)).status(2);
+    assert!(
+        ran.stderr.contains("other users can open it (mode 0644)"),
+        "{ran:#?}"
+    );
+
+    fs::remove_file(sandbox.lock()).unwrap();
+    let made = Command::new("mkfifo").arg(sandbox.lock()).status().unwrap();
+    assert!(made.success());
+    let started = Instant::now();
+    let ran = run(backup_run(&agent, &sandbox)).status(2);
+    assert!(ran.stderr.contains("not a regular file"), "{ran:#?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "open blocked on the FIFO"
+    );
+    assert_eq!(posts(&agent), 1, "only the first run backed up");
 }
 
 #[test]

@@ -4,11 +4,13 @@
 //! never removed: removing it would let a third run lock a new file while a second still holds
 //! the old one. The lock goes when the process ends, however it ends.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::unistd::geteuid;
 
 /// Why the lock was not taken.
@@ -42,34 +44,21 @@ pub fn default_path(endpoint: &str) -> PathBuf {
 
 /// Takes the lock at `path` without waiting, creating the file if needed.
 ///
-/// The file is created with `O_EXCL`, which never follows a symbolic link; an existing one is
-/// opened read-only (enough for `flock`) and refused if it is a symbolic link, so that in a
-/// directory others can write to, a planted link can neither make this tool create a file
-/// elsewhere nor point the lock at one.
+/// The file is created with `O_EXCL` (which never follows a symbolic link) and mode 0600, so
+/// that no other user can open it: `flock` needs only a read-only descriptor, and whoever can
+/// open the file could hold the lock. An existing one is opened with `O_NOFOLLOW` and
+/// `O_NONBLOCK` (a symbolic link fails, a FIFO does not block the open), then must be a regular
+/// file, owned by root or this user, that no other user can open.
 pub fn acquire(path: &Path) -> Result<File, LockError> {
     let created = OpenOptions::new()
         .read(true)
         .write(true)
         .create_new(true)
-        .mode(0o644)
+        .mode(0o600)
         .open(path);
     let file = match created {
         Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let file = File::open(path).map_err(LockError::Io)?;
-            let link = fs::symlink_metadata(path).map_err(LockError::Io)?;
-            let opened = file.metadata().map_err(LockError::Io)?;
-            if link.file_type().is_symlink()
-                || (link.dev(), link.ino()) != (opened.dev(), opened.ino())
-            {
-                return Err(LockError::Io(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "it is a symbolic link (or was replaced while being opened); refusing it",
-                )));
-            }
-            check_owner(opened.uid(), geteuid().as_raw())?;
-            file
-        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => open_existing(path)?,
         Err(e) => return Err(LockError::Io(e)),
     };
     match file.try_lock() {
@@ -77,6 +66,36 @@ pub fn acquire(path: &Path) -> Result<File, LockError> {
         Err(TryLockError::WouldBlock) => Err(LockError::Held),
         Err(TryLockError::Error(e)) => Err(LockError::Io(e)),
     }
+}
+
+fn open_existing(path: &Path) -> Result<File, LockError> {
+    let refuse = |why: String| LockError::Io(io::Error::new(io::ErrorKind::InvalidInput, why));
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(code) if code == Errno::ELOOP as i32 => {
+                refuse("it is a symbolic link; refusing it".into())
+            }
+            _ => LockError::Io(e),
+        })?;
+    let meta = file.metadata().map_err(LockError::Io)?;
+    if !meta.file_type().is_file() {
+        return Err(refuse("it is not a regular file; refusing it".into()));
+    }
+    check_owner(meta.uid(), geteuid().as_raw())?;
+    if meta.mode() & 0o077 != 0 {
+        return Err(LockError::Io(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "other users can open it (mode {:04o}) and so hold it to stop every backup run; \
+                 remove it, and a new one is made with mode 0600",
+                meta.mode() & 0o7777
+            ),
+        )));
+    }
+    Ok(file)
 }
 
 /// Refuses a lock file that neither root nor this user owns. In a directory every user may
@@ -98,6 +117,8 @@ fn check_owner(owner: u32, me: u32) -> Result<(), LockError> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]
