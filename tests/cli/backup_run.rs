@@ -599,6 +599,79 @@ fn a_hook_that_ignores_sigterm_is_killed_after_the_grace_period() {
     assert!(ran.stderr.contains("may still be quiesced"), "{ran:#?}");
 }
 
+/// A limit too large for the clock is no limit, not a panic that thaws while the freeze runs.
+#[test]
+fn a_huge_hook_timeout_waits_for_the_hook() {
+    let agent = agent_with_jobs_of(SHORT_JOB);
+    let sandbox = Sandbox::new();
+    let log = sandbox.log().display().to_string();
+    let mut command = backup_run(&agent, &sandbox);
+    command
+        .args(["--hook-timeout", "10000000000000000000"])
+        .args([
+            "--pre",
+            &format!("echo pre-start >> '{log}'; sleep 0.2; echo pre-end >> '{log}'"),
+        ])
+        .args([
+            "--post",
+            &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
+        ]);
+    run(command).status(0);
+    assert_eq!(sandbox.logged(), ["pre-start", "pre-end", "post done"]);
+}
+
+/// A member of the hook's group that ignores SIGTERM outlives its leader: it is killed too, so
+/// it cannot go on freezing after the thaw.
+#[test]
+fn what_a_stopped_hook_started_cannot_outlive_the_thaw() {
+    let agent = agent_with_jobs_of(SHORT_JOB);
+    let sandbox = Sandbox::new();
+    let log = sandbox.log().display().to_string();
+    let mut command = backup_run(&agent, &sandbox);
+    command
+        .args(["--hook-timeout", "200ms"])
+        .args([
+            "--pre",
+            &format!("(trap '' TERM; sleep 1; echo froze-late >> '{log}') & wait"),
+        ])
+        .args([
+            "--post",
+            &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
+        ]);
+    run(command).status(10);
+    // Longer than the straggler would have needed.
+    thread::sleep(Duration::from_millis(1500));
+    assert_eq!(sandbox.logged(), ["post error"]);
+}
+
+/// A hook that is suspended (SIGTSTP here; SIGTTOU or SIGTTIN when it touches a terminal) can
+/// never finish: it fails at once, and is woken so that it sees its SIGTERM.
+#[test]
+fn a_suspended_hook_fails_at_once_and_sees_its_sigterm() {
+    let agent = agent_with_jobs_of(SHORT_JOB);
+    let sandbox = Sandbox::new();
+    let log = sandbox.log().display().to_string();
+    let started = Instant::now();
+    let mut command = backup_run(&agent, &sandbox);
+    command
+        .args([
+            "--pre",
+            &format!("trap 'echo got-term >> {log}; exit 1' TERM; kill -TSTP $$; sleep 30"),
+        ])
+        .args([
+            "--post",
+            &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
+        ]);
+    let ran = run(command).status(10);
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the default 5m limit was waited for"
+    );
+    assert!(ran.stderr.contains("was suspended by SIGTSTP"), "{ran:#?}");
+    assert_eq!(sandbox.logged(), ["got-term", "post error"]);
+    assert_eq!(posts(&agent), 0);
+}
+
 /// A thaw hook that fails leaves the application possibly quiesced: that needs a person before
 /// anything else, so 10 wins over the status the run would otherwise end with.
 #[test]

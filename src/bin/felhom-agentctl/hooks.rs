@@ -20,6 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
 use crate::output::clean;
@@ -216,15 +217,28 @@ impl Hooks {
         match wait_within(child, self.limit) {
             Ok(Ended::Exited(status)) if status.success() => Ok(()),
             Ok(Ended::Exited(status)) => Err(failed(describe_status(status))),
-            Ok(Ended::Stopped { killed }) => Err(failed(format!(
-                "did not finish within --hook-timeout {}: its process group was sent SIGTERM{}",
-                humanize(self.limit),
-                if killed {
+            Ok(Ended::Stopped { why, killed }) => {
+                let why = match why {
+                    Overrun::Time => {
+                        format!(
+                            "did not finish within --hook-timeout {}",
+                            humanize(self.limit)
+                        )
+                    }
+                    Overrun::Suspended(signal) => format!(
+                        "was suspended by {signal} (hooks run without the terminal, so one that \
+                         reads from it or changes its settings is stopped)"
+                    ),
+                };
+                let kill = if killed {
                     format!(", then SIGKILL {} s later", GRACE.as_secs())
                 } else {
                     String::new()
-                }
-            ))),
+                };
+                Err(failed(format!(
+                    "{why}: its process group was sent SIGTERM{kill}"
+                )))
+            }
             Err(e) => Err(failed(format!("could not be waited for: {e}"))),
         }
     }
@@ -234,38 +248,75 @@ impl Hooks {
 enum Ended {
     /// On its own, in time.
     Exited(ExitStatus),
-    /// Stopped for overrunning its time limit: SIGTERM, and SIGKILL if `killed`.
-    Stopped { killed: bool },
+    /// Stopped by this tool, for `why`: SIGTERM (with SIGCONT), then SIGKILL for whatever is
+    /// left of its group; `killed` if the hook itself had not ended by then.
+    Stopped { why: Overrun, killed: bool },
+}
+
+/// Why a hook was stopped.
+enum Overrun {
+    /// It ran past its time limit.
+    Time,
+    /// A signal suspended it (SIGTTIN, SIGTTOU from the terminal; SIGTSTP), so it cannot
+    /// finish.
+    Suspended(Signal),
+}
+
+/// What the hook's process is doing, seen without reaping it.
+enum Seen {
+    Running,
+    Ended,
+    Suspended(Signal),
+}
+
+/// Looks at the hook without reaping it (`WNOWAIT`): while it is not reaped, its pid, and so
+/// its process group id, cannot be reused, and signalling the group cannot hit a stranger.
+fn look(pid: Pid) -> io::Result<Seen> {
+    let flags =
+        WaitPidFlag::WEXITED | WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    match waitid(Id::Pid(pid), flags).map_err(io::Error::from)? {
+        WaitStatus::Exited(..) | WaitStatus::Signaled(..) => Ok(Seen::Ended),
+        WaitStatus::Stopped(_, signal) => Ok(Seen::Suspended(signal)),
+        _ => Ok(Seen::Running),
+    }
 }
 
 /// Waits for `child` (the leader of its own process group) for at most `limit`, then stops
-/// the group. The leader is reaped last, so its process group id cannot have been reused by
-/// the time it is signalled.
+/// the group: SIGTERM and SIGCONT (a suspended hook must run to act on SIGTERM), then, after
+/// [`GRACE`] or as soon as the leader has ended, SIGKILL for every member left, since a member
+/// that ignores SIGTERM outlives its leader. A hook that leaves its group (`setsid`) is out of
+/// reach.
 fn wait_within(mut child: Child, limit: Duration) -> io::Result<Ended> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Ended::Exited(status));
-        }
-        if Instant::now() >= deadline {
-            break;
-        }
-        thread::sleep(POLL);
-    }
     // A child's pid fits: the kernel's pid_max is below 2^22.
     let group = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    // None: a limit too far ahead to represent, which is no limit.
+    let deadline = Instant::now().checked_add(limit);
+    let why = loop {
+        match look(group)? {
+            Seen::Ended => return child.wait().map(Ended::Exited),
+            Seen::Suspended(signal) => break Overrun::Suspended(signal),
+            Seen::Running => {}
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break Overrun::Time;
+        }
+        thread::sleep(POLL);
+    };
     // ESRCH only: the group is already gone.
     let _ = killpg(group, Signal::SIGTERM);
+    let _ = killpg(group, Signal::SIGCONT);
     let grace = Instant::now() + GRACE;
+    let mut killed = true;
     while Instant::now() < grace {
-        if child.try_wait()?.is_some() {
-            return Ok(Ended::Stopped { killed: false });
+        if matches!(look(group)?, Seen::Ended) {
+            killed = false;
+            break;
         }
         thread::sleep(POLL);
     }
     let _ = killpg(group, Signal::SIGKILL);
     child.wait()?;
-    Ok(Ended::Stopped { killed: true })
+    Ok(Ended::Stopped { why, killed })
 }
 
 /// A time limit as the user wrote it, roughly: `90s`, `5m`, `1h30m`, `1.5s`.
