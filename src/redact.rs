@@ -15,19 +15,33 @@ use serde_json::Value;
 /// What stands in for the token wherever it is hidden: in `Debug` output and in agent text.
 pub(crate) const REDACTED: &str = "[redacted]";
 
-/// `text` with every occurrence of `token` replaced by [`REDACTED`], as it is and as a quoted
-/// string spells it: serde's errors quote a value the way Rust's `Debug` does, and JSON the
-/// same way for a visible-ASCII token (`"` as `\"`, `\` as `\\`).
+/// How many times over a token may have been quoted on its way into a message and still be
+/// found: an agent's text that quotes it (Go's `%q`), inside a serde error that quotes that.
+const QUOTINGS: usize = 3;
+
+/// `text` with every occurrence of `token` replaced by [`REDACTED`], as it is and as quoted
+/// strings spell it, up to [`QUOTINGS`] times over: serde's errors quote a value the way Rust's
+/// `Debug` does, and JSON and Go the same way for a visible-ASCII token (`"` as `\"`, `\` as
+/// `\\`).
 pub(crate) fn text<'a>(text: &'a str, token: &str) -> Cow<'a, str> {
     if token.is_empty() {
         return Cow::Borrowed(text);
     }
-    let quoted = token.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut forms = vec![token.to_string()];
+    for _ in 0..QUOTINGS {
+        let last = &forms[forms.len() - 1];
+        let quoted = last.replace('\\', "\\\\").replace('"', "\\\"");
+        if quoted == *last {
+            // Nothing to quote: every further spelling is the same.
+            break;
+        }
+        forms.push(quoted);
+    }
     let mut out = Cow::Borrowed(text);
-    // The quoted spelling first: it may contain the token itself (a token `\` quotes as `\\`).
-    for form in [quoted.as_str(), token] {
-        if out.contains(form) {
-            out = Cow::Owned(out.replace(form, REDACTED));
+    // The most quoted spelling first: each one may contain the ones before it.
+    for form in forms.iter().rev() {
+        if out.contains(form.as_str()) {
+            out = Cow::Owned(out.replace(form.as_str(), REDACTED));
         }
     }
     out
@@ -116,6 +130,18 @@ mod tests {
         assert!(!shown.contains(TOKEN), "{name} kept the token: {shown}");
         let expected: T = saturated(&format!("echo {REDACTED} and {REDACTED}"));
         assert_eq!(redacted, expected, "{name}");
+    }
+
+    #[test]
+    fn a_token_quoted_once_twice_or_three_times_over_is_hidden() {
+        let token = r#"ab"c\d"#;
+        let mut spelled = token.to_string();
+        for _ in 0..=QUOTINGS {
+            let shown = format!("bad token {spelled}!");
+            assert_eq!(text(&shown, token), "bad token [redacted]!", "{spelled}");
+            spelled = format!("{spelled:?}").trim_matches('"').to_string();
+        }
+        assert_eq!(text("nothing here", token), "nothing here");
     }
 
     #[test]
