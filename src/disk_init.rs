@@ -220,10 +220,14 @@ impl Client {
     }
 }
 
-/// Whether `disk` is backed by `device` or by one partition of it, named as the kernel names
-/// partitions: `sdc` → `sdc1`, but a name that ends in a digit takes a `p` first (`nvme0n1` →
-/// `nvme0n1p1`, `loop1` → `loop1p1`), so that `nvme0n12` or `loop10`, other devices, never
-/// count as partitions of `nvme0n1` or `loop1`.
+/// Whether `disk` is backed by `device` or by one partition of it.
+///
+/// For a kernel name (`/dev/NAME`), partitions are named as the kernel names them: `sdc` →
+/// `sdc1`, but a name that ends in a digit takes a `p` first (`nvme0n1` → `nvme0n1p1`, `loop1`
+/// → `loop1p1`), so `nvme0n12` or `loop10`, other devices, never count. Any other path
+/// (`/dev/mapper/…`, `/dev/disk/by-id/…`, `/dev/VG/LV`) names its partitions with `-partN`
+/// (udev's by-id links, kpartx); a longer name there is another device (`vg0-data2` is not a
+/// part of `vg0-data`).
 fn backs(disk: &DiskInfo, device: &str) -> bool {
     let Some(rest) = disk.backing_device.strip_prefix(device) else {
         return false;
@@ -231,7 +235,12 @@ fn backs(disk: &DiskInfo, device: &str) -> bool {
     if rest.is_empty() {
         return true;
     }
-    let number = if device.ends_with(|c: char| c.is_ascii_digit()) {
+    let is_kernel_name = device
+        .strip_prefix("/dev/")
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'));
+    let number = if !is_kernel_name {
+        rest.strip_prefix("-part")
+    } else if device.ends_with(|c: char| c.is_ascii_digit()) {
         rest.strip_prefix('p')
     } else {
         Some(rest)
@@ -267,6 +276,21 @@ mod tests {
         // A `p` belongs only after a digit, and needs a number after it.
         assert!(!backs(&disk("/dev/sdcp1"), "/dev/sdc"));
         assert!(!backs(&disk("/dev/nvme0n1p"), "/dev/nvme0n1"));
+        // Device-mapper, LVM and by-id paths: `-partN`, and a longer name is another device.
+        assert!(!backs(
+            &disk("/dev/mapper/vg0-data2"),
+            "/dev/mapper/vg0-data"
+        ));
+        assert!(!backs(&disk("/dev/vg0/data2"), "/dev/vg0/data"));
+        assert!(!backs(&disk("/dev/mapper/backup2"), "/dev/mapper/backup"));
+        assert!(backs(
+            &disk("/dev/mapper/mpatha-part1"),
+            "/dev/mapper/mpatha"
+        ));
+        let by_id = "/dev/disk/by-id/usb-Samsung_T7_S5T2-0:0";
+        assert!(backs(&disk(&format!("{by_id}-part1")), by_id));
+        assert!(backs(&disk(by_id), by_id));
+        assert!(!backs(&disk(&format!("{by_id}1")), by_id));
     }
 
     #[test]
