@@ -389,6 +389,7 @@ impl<'a> BackupRun<'a> {
 
         runner.progress(ProgressEvent::Quiescing);
         let quiesce = runner.quiesce.take();
+        let quiesces = quiesce.is_some();
         runner.thaw.armed = true;
         runner.quiesce_began = Some(Instant::now());
         runner.report.quiesced_at = Some(runner.started.elapsed());
@@ -403,7 +404,7 @@ impl<'a> BackupRun<'a> {
         // A quiesce that outlasted the window would be undone the moment the job started: the
         // backup would not be consistent, so none is started.
         let quiesced_for = runner.quiesce_began.map_or(Duration::ZERO, |t| t.elapsed());
-        if quiesced_for >= runner.thaw_after {
+        if quiesces && quiesced_for >= runner.thaw_after {
             runner.thaw_now(ThawCause::Error);
             let e = format!(
                 "it took {:.1} s, the whole quiesce window (thaw_after: {:.1} s), so the \

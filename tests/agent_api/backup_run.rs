@@ -393,6 +393,21 @@ fn a_quiesce_that_outlasts_the_window_is_thawed_and_starts_no_backup() {
     assert!(message.contains("no backup was started"), "{message}");
 }
 
+/// With no quiesce step there is nothing to keep consistent: even an empty window starts the
+/// backup.
+#[test]
+fn without_a_quiesce_step_an_empty_window_still_backs_up() {
+    let agent = agent_with_jobs_of(Duration::ZERO);
+    let report = client(&agent)
+        .backup_run()
+        .poll_every(Duration::from_millis(10))
+        .thaw_after(Duration::ZERO)
+        .run()
+        .unwrap();
+    assert_eq!(report.stopped, Stopped::Done);
+    assert!(paths(&agent).contains(&"POST /backup".to_string()));
+}
+
 #[test]
 fn a_failed_thaw_after_done_is_the_failure_and_says_the_backup_succeeded() {
     let agent = agent_with_jobs_of(Duration::ZERO);
