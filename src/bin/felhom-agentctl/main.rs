@@ -44,6 +44,10 @@ use exit::Failure;
 use output::{Answer, Assigned, Initialized, Mode, Presented};
 
 fn main() -> ExitCode {
+    // The token may be in this process's environment or memory: not dumpable, its
+    // /proc/PID/{environ,fd,mem} are root's, not readable by a hook running as the same user,
+    // and a crash leaves no core file holding it. Best effort (only Linux has it).
+    let _ = nix::sys::prctl::set_dumpable(false);
     let argv: Vec<OsString> = std::env::args_os().collect();
     let stdout = io::stdout();
     let mut out = stdout.lock();
