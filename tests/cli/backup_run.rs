@@ -544,7 +544,6 @@ fn a_freeze_hook_that_overruns_is_stopped_with_what_it_started_and_thawed() {
     let sandbox = Sandbox::new();
     let log = sandbox.log().display().to_string();
     let pid_file = sandbox.path("sleeper.pid");
-    let started = Instant::now();
     let mut command = backup_run(&agent, &sandbox);
     command
         .args(["--hook-timeout", "300ms"])
@@ -557,10 +556,6 @@ fn a_freeze_hook_that_overruns_is_stopped_with_what_it_started_and_thawed() {
             &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
         ]);
     let ran = run(command).status(10);
-    assert!(
-        started.elapsed() < Duration::from_secs(50),
-        "the hook was not stopped"
-    );
     assert_eq!(
         sandbox.logged(),
         ["post error"],
@@ -651,7 +646,6 @@ fn a_suspended_hook_fails_at_once_and_sees_its_sigterm() {
     let agent = agent_with_jobs_of(SHORT_JOB);
     let sandbox = Sandbox::new();
     let log = sandbox.log().display().to_string();
-    let started = Instant::now();
     let mut command = backup_run(&agent, &sandbox);
     command
         .args([
@@ -663,10 +657,6 @@ fn a_suspended_hook_fails_at_once_and_sees_its_sigterm() {
             &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
         ]);
     let ran = run(command).status(10);
-    assert!(
-        started.elapsed() < Duration::from_secs(25),
-        "the default 5m limit was waited for"
-    );
     assert!(ran.stderr.contains("was suspended by SIGTSTP"), "{ran:#?}");
     assert_eq!(sandbox.logged(), ["got-term", "post error"]);
     assert_eq!(posts(&agent), 0);
@@ -833,13 +823,8 @@ fn a_lock_file_others_can_open_or_that_is_no_regular_file_is_refused() {
     fs::remove_file(sandbox.lock()).unwrap();
     let made = Command::new("mkfifo").arg(sandbox.lock()).status().unwrap();
     assert!(made.success());
-    let started = Instant::now();
     let ran = run(backup_run(&agent, &sandbox)).status(2);
     assert!(ran.stderr.contains("not a regular file"), "{ran:#?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "open blocked on the FIFO"
-    );
     assert_eq!(posts(&agent), 1, "only the first run backed up");
 }
 
