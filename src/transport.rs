@@ -143,6 +143,15 @@ impl HandshakeFailure {
         ureq::Error::Other(Box::new(self))
     }
 
+    /// The system resolver found no address for the host: nothing was sent, so this is a
+    /// connect failure, never one that may have reached the agent.
+    pub(crate) fn unresolved(e: &dyn fmt::Display) -> HandshakeFailure {
+        HandshakeFailure::Connect(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("the host name did not resolve: {e}"),
+        ))
+    }
+
     /// Classifies an error from the handshake's I/O (over ureq's transport or a plain socket).
     pub(crate) fn from_handshake_io(e: io::Error) -> HandshakeFailure {
         if let Some(inner) = e.get_ref() {
@@ -527,7 +536,12 @@ impl Resolver for LiteralResolver {
                 addrs.push(addr);
                 Ok(addrs)
             }
-            None => self.names.resolve(uri, config, timeout),
+            // ureq hands the system resolver's failure on as a plain I/O error, which would
+            // read as a failure mid-exchange: the lookup happens before any byte is sent.
+            None => match self.names.resolve(uri, config, timeout) {
+                Err(ureq::Error::Io(e)) => Err(HandshakeFailure::unresolved(&e).into_ureq()),
+                other => other,
+            },
         }
     }
 }

@@ -19,6 +19,7 @@ mod disk_init;
 mod endpoints;
 mod format;
 mod limits;
+mod lookup;
 mod pool;
 mod refusals;
 mod reuse;
