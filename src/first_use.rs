@@ -1,8 +1,9 @@
 //! Trust on first use: learning the agent's pin from one full TLS handshake that sends nothing.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use rustls::ClientConnection;
@@ -84,7 +85,7 @@ pub fn presented_fingerprint(endpoint: &str, timeout: Duration) -> Result<Finger
     };
 
     let deadline = Instant::now() + timeout;
-    let mut socket = connect(&endpoint.authority, deadline).map_err(fail)?;
+    let socket = connect(&endpoint.authority, deadline).map_err(fail)?;
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(PinnedVerifier::first_use(&provider));
@@ -101,15 +102,10 @@ pub fn presented_fingerprint(endpoint: &str, timeout: Duration) -> Result<Finger
     let mut tls = ClientConnection::new(Arc::new(config), name)
         .map_err(|e| fail(HandshakeFailure::Tls(e.to_string())))?;
 
+    // One deadline for the whole handshake: every read and write gets only what is left of it,
+    // so a server that trickles a byte at a time cannot stretch it.
+    let mut socket = Deadlined { socket, deadline };
     while tls.is_handshaking() {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|left| !left.is_zero())
-            .ok_or_else(|| fail(HandshakeFailure::Timeout))?;
-        let timeouts = socket
-            .set_read_timeout(Some(left))
-            .and_then(|()| socket.set_write_timeout(Some(left)));
-        timeouts.map_err(|e| fail(HandshakeFailure::Connect(e)))?;
         tls.complete_io(&mut socket)
             .map_err(|e| fail(HandshakeFailure::from_handshake_io(e)))?;
     }
@@ -129,24 +125,10 @@ pub fn presented_fingerprint(endpoint: &str, timeout: Duration) -> Result<Finger
 
 /// A TCP connection to `authority`, trying each of its addresses until `deadline`.
 fn connect(authority: &str, deadline: Instant) -> Result<TcpStream, HandshakeFailure> {
-    let addrs: Vec<SocketAddr> = authority
-        .to_socket_addrs()
-        .map_err(|e| {
-            HandshakeFailure::Connect(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("the host name did not resolve: {e}"),
-            ))
-        })?
-        .collect();
+    let addrs = resolve(authority, deadline)?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the host name has no address");
     for addr in addrs {
-        let Some(left) = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|left| !left.is_zero())
-        else {
-            return Err(HandshakeFailure::Timeout);
-        };
-        match TcpStream::connect_timeout(&addr, left) {
+        match TcpStream::connect_timeout(&addr, time_left(deadline)?) {
             Ok(socket) => {
                 let _ = socket.set_nodelay(true);
                 return Ok(socket);
@@ -156,4 +138,69 @@ fn connect(authority: &str, deadline: Instant) -> Result<TcpStream, HandshakeFai
         }
     }
     Err(HandshakeFailure::Connect(last))
+}
+
+/// The addresses of `authority`, looked up by the system before `deadline`. An IP address is
+/// taken as it is; a name is looked up on a thread of its own, so that a resolver that does not
+/// answer cannot hold the caller past the deadline (the thread ends when the lookup does).
+fn resolve(authority: &str, deadline: Instant) -> Result<Vec<SocketAddr>, HandshakeFailure> {
+    if let Ok(addr) = authority.parse::<SocketAddr>() {
+        return Ok(vec![addr]);
+    }
+    let left = time_left(deadline)?;
+    let (tx, rx) = mpsc::channel();
+    let name = authority.to_string();
+    thread::Builder::new()
+        .name("felhom-resolve".into())
+        .spawn(move || {
+            let addrs = name.to_socket_addrs().map(Iterator::collect::<Vec<_>>);
+            let _ = tx.send(addrs);
+        })
+        .map_err(HandshakeFailure::Connect)?;
+    match rx.recv_timeout(left) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(HandshakeFailure::unresolved(&e)),
+        Err(_) => Err(HandshakeFailure::Timeout),
+    }
+}
+
+/// What is left until `deadline`, or the time-out if nothing is.
+fn time_left(deadline: Instant) -> Result<Duration, HandshakeFailure> {
+    deadline
+        .checked_duration_since(Instant::now())
+        .filter(|left| !left.is_zero())
+        .ok_or(HandshakeFailure::Timeout)
+}
+
+/// A socket whose every read and write may take only what is left until `deadline`.
+struct Deadlined {
+    socket: TcpStream,
+    deadline: Instant,
+}
+
+impl Deadlined {
+    fn limit(&self) -> io::Result<()> {
+        let left = time_left(self.deadline)
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the handshake took too long"))?;
+        self.socket.set_read_timeout(Some(left))?;
+        self.socket.set_write_timeout(Some(left))
+    }
+}
+
+impl Read for Deadlined {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.limit()?;
+        self.socket.read(buf)
+    }
+}
+
+impl Write for Deadlined {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.limit()?;
+        self.socket.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.socket.flush()
+    }
 }

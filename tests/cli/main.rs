@@ -20,6 +20,7 @@ mod harness;
 
 mod backup;
 mod backup_run;
+mod before_sending;
 mod check;
 mod config;
 mod contrib;
