@@ -289,6 +289,12 @@ fn an_unwritable_output_fails_and_json_stays_the_default() {
         out.stderr.starts_with("felhom-agentctl: could not write "),
         "{out:#?}"
     );
+    // It names the missing directory, not just "No such file or directory".
+    let named = format!(
+        "the directory {} does not exist",
+        missing.parent().unwrap().display()
+    );
+    assert!(out.stderr.contains(&named), "{out:#?}");
 
     let out = run(&agent, ["metrics"]);
     assert_eq!(out.code, Some(0));

@@ -172,6 +172,7 @@ fn describe(failure: &Failure) -> String {
         Failure::PinsFileConflict { path, .. } | Failure::PinsFileWrite { path, .. } => {
             format!("pins file {}", path.display())
         }
+        Failure::FileWrite { path, .. } => format!("file {}", path.display()),
         Failure::Output(e) => format!("could not write the output: {e}"),
     }
 }

@@ -57,6 +57,8 @@ pub enum Failure {
     },
     /// `fingerprint --save`: writing the pins file failed.
     PinsFileWrite { path: PathBuf, error: io::Error },
+    /// `generate man --dir`: writing a page failed.
+    FileWrite { path: PathBuf, error: io::Error },
     /// Something that should not happen, as a message for the user.
     Internal(String),
     /// Writing the answer to standard output failed.
@@ -77,9 +79,10 @@ impl Failure {
             Failure::UnexpectedFingerprint { .. } | Failure::PinsFileConflict { .. } => {
                 PIN_MISMATCH
             }
-            Failure::PinsFileWrite { .. } | Failure::Internal(_) | Failure::Output(_) => {
-                AGENT_ERROR
-            }
+            Failure::PinsFileWrite { .. }
+            | Failure::FileWrite { .. }
+            | Failure::Internal(_)
+            | Failure::Output(_) => AGENT_ERROR,
         }
     }
 
@@ -91,6 +94,7 @@ impl Failure {
             Failure::UnexpectedFingerprint { .. } => "fingerprint_mismatch",
             Failure::PinsFileConflict { .. } => "pins_file_conflict",
             Failure::PinsFileWrite { .. } => "pins_file",
+            Failure::FileWrite { .. } => "file",
             Failure::Internal(_) => "internal",
             Failure::Output(_) => "output",
         }

@@ -22,12 +22,14 @@ mod exit;
 mod generate;
 mod hooks;
 mod lock;
+mod manpage;
 mod output;
 mod pins_save;
 mod plugin;
 mod probe;
 mod prometheus;
 mod report;
+mod safe_write;
 mod signals;
 mod usage;
 mod verbose;
@@ -197,10 +199,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
                 "generate: --dir is for 'man' only; completions go to standard output".into(),
             ));
         }
-        generate::generate(g.what, g.dir.as_deref(), out)
-            .and_then(|()| out.flush())
-            .or_else(report::ignore_broken_pipe)
-            .map_err(Failure::Output)?;
+        generate::generate(g.what, g.dir.as_deref(), out)?;
         return Ok(None);
     }
     let settings = connect::settings(cli)?;

@@ -5,9 +5,8 @@
 //! file, it replaces the numbers of the last success, which the collector would otherwise
 //! serve forever. The exit status still says what failed.
 
-use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -18,6 +17,7 @@ use crate::args::ErrorFormat;
 use crate::exit::{self, Failure};
 use crate::output::Mode;
 use crate::report;
+use crate::safe_write;
 
 /// `metrics`'s own options.
 #[derive(Debug, Args)]
@@ -71,7 +71,7 @@ pub fn main(
     let answer = connect().and_then(|client| Ok(client.host_metrics()?));
     let text = felhom_agentapi::prometheus::render(answer.as_ref().ok(), started.elapsed());
     let written = match &args.output {
-        Some(path) => write_atomically(path, &text).map_err(|e| {
+        Some(path) => safe_write::write_atomically(path, text.as_bytes()).map_err(|e| {
             format!(
                 "could not write {}: {e}",
                 crate::output::clean(&path.display().to_string())
@@ -103,56 +103,4 @@ pub fn main(
         Ok(_) if written.is_err() => ExitCode::from(exit::AGENT_ERROR),
         Ok(_) => ExitCode::from(exit::SUCCESS),
     }
-}
-
-/// Writes `text` to a temporary file beside `path`, then renames it over `path`: a reader
-/// sees the old file or the new one, never half of one. The temporary name starts with a dot
-/// and does not end in `.prom`, so the textfile collector never reads it.
-fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "it names no file"))?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
-    let temp = dir.join(temp_name);
-    // A leftover of a killed run that had this process id; never followed if a symlink.
-    let _ = fs::remove_file(&temp);
-    let result = create_and_fill(&temp, text).and_then(|()| fs::rename(&temp, path));
-    match result {
-        Ok(()) => {
-            // Makes the rename itself durable; the file is complete either way.
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let _ = fs::remove_file(&temp);
-            Err(e)
-        }
-    }
-}
-
-fn create_and_fill(temp: &Path, text: &str) -> io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o644);
-    }
-    let mut file = options.open(temp)?;
-    #[cfg(unix)]
-    {
-        // The mode given at creation is narrowed by the umask; the exporter must read it.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o644))?;
-    }
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
 }

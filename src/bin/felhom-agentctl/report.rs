@@ -160,6 +160,10 @@ fn message(failure: &Failure) -> Vec<String> {
             "could not write pins file {}: {error}",
             clean(&path.display().to_string())
         )],
+        Failure::FileWrite { path, error } => vec![format!(
+            "could not write {}: {error}",
+            clean(&path.display().to_string())
+        )],
         Failure::Output(e) => vec![format!("could not write to standard output: {e}")],
     }
 }
