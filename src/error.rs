@@ -560,7 +560,7 @@ impl WipeAuthorization {
         match self {
             WipeAuthorization::Printable(_) => "an operator must authorize the wipe by running:",
             WipeAuthorization::Unprintable(_) => {
-                "an operator must authorize the wipe, but the command holds control characters, \
+                "an operator must authorize the wipe, but the command holds control characters or invisible ones, \
                  so it is not printed here"
             }
             WipeAuthorization::Unavailable => {

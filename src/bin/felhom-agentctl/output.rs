@@ -119,7 +119,7 @@ pub fn json<T: Serialize + ?Sized>(out: &mut dyn Write, pretty: bool, value: &T)
 /// `json` with every character that could rewrite a terminal as a `\uXXXX` escape. Outside
 /// strings serde_json writes only ASCII punctuation, digits, letters, spaces and (pretty) line
 /// breaks, and inside them it has escaped C0 controls already: every such character left is in
-/// a string, where the escape stands for the same character. All of them are in the BMP.
+/// a string, where the escape stands for the same character (a surrogate pair beyond the BMP).
 fn terminal_safe_json(json: &str) -> std::borrow::Cow<'_, str> {
     let unsafe_char = |c: char| c != '\n' && terminal::could_rewrite(c);
     if !json.chars().any(unsafe_char) {
@@ -128,7 +128,9 @@ fn terminal_safe_json(json: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         if unsafe_char(c) {
-            let _ = write!(out, "\\u{:04x}", u32::from(c));
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
         } else {
             out.push(c);
         }

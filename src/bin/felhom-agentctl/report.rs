@@ -207,7 +207,8 @@ fn payload(failure: &Failure, mode: Mode, out: &mut dyn Write) -> io::Result<()>
             let command = incomplete.assign_command();
             if human {
                 let shown = if command.chars().any(terminal::could_rewrite) {
-                    "(the command holds control characters: see the JSON output)".to_string()
+                    "(the command holds control characters or invisible ones: see the JSON output)"
+                        .to_string()
                 } else {
                     command
                 };
@@ -276,7 +277,7 @@ fn refusal_human(refusal: &FormatRefused) -> String {
             s.push_str(&format!("an operator must run: {command}\n"));
         }
         WipeAuthorization::Unprintable(_) => s.push_str(
-            "the operator command holds control characters and is not shown: see the JSON \
+            "the operator command holds control characters or invisible ones and is not shown: see the JSON \
              output (without --human)\n",
         ),
         other => {
