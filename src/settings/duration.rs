@@ -30,6 +30,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if s.is_empty() {
         return Err("the duration is empty: write seconds (30) or a duration like 1m30s".into());
     }
+    if s.starts_with('-') {
+        return Err(format!("{shown}: a duration cannot be negative"));
+    }
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return seconds(s).ok_or_else(|| format!("{shown} is not a number of seconds"));
     }
@@ -43,13 +46,19 @@ fn seconds(s: &str) -> Option<Duration> {
 
 #[cfg(feature = "durations")]
 fn with_units(s: &str, shown: &str) -> Result<Duration, String> {
-    let parsed: jiff::SignedDuration = s.parse().map_err(|_| {
+    // Days and weeks are 24 and 168 hours, as systemd counts them (`10d`, `2w`); jiff reads
+    // them into a `Span` only, as a calendar's days may be longer or shorter.
+    let parsed = s.parse::<jiff::SignedDuration>().or_else(|_| {
+        s.parse::<jiff::Span>()
+            .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
+    });
+    let parsed = parsed.map_err(|_| {
         format!(
             "{shown} is not a duration: write seconds (30) or a duration as Go or systemd write \
              them (500ms, 1.5s, 1h30m, 2 min)"
         )
     })?;
-    Duration::try_from(parsed).map_err(|_| format!("{shown} is negative: a time limit cannot be"))
+    Duration::try_from(parsed).map_err(|_| format!("{shown}: a duration cannot be negative"))
 }
 
 #[cfg(not(feature = "durations"))]
@@ -86,6 +95,9 @@ mod tests {
             ("1m30s", 90_000),
             ("90 seconds", 90_000),
             ("1h 2m 3s", 3_723_000),
+            ("10d", 864_000_000),
+            ("2 weeks", 1_209_600_000),
+            ("1d12h", 129_600_000),
         ] {
             assert_eq!(
                 parse_duration(text),
@@ -93,7 +105,7 @@ mod tests {
                 "{text:?}"
             );
         }
-        for bad in ["soon", "5 parsecs", "-1s", "1x", "s"] {
+        for bad in ["soon", "5 parsecs", "-1s", "1x", "s", "1 month", "1y"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }
         let long = parse_duration(&"9".repeat(5000)).unwrap_err();

@@ -31,6 +31,7 @@ mod errors;
 mod exposition;
 mod failures;
 mod fingerprint;
+mod habits;
 mod invisible;
 mod man_pages;
 mod output;

@@ -190,7 +190,7 @@ pub fn command() -> clap::Command {
 }
 
 /// The subcommands that read no token.
-pub const NO_TOKEN: [&str; 2] = ["fingerprint", "generate"];
+pub const NO_TOKEN: [&str; 4] = ["fingerprint", "generate", "completions", "man"];
 
 /// The token options: clap id, long name, whether it takes a value. (`--token VALUE` is not
 /// one: `main` refuses it before clap parses anything, so that no completion offers it.)
@@ -228,7 +228,8 @@ pub struct ConnectionArgs {
         long,
         global = true,
         value_name = "DURATION",
-        value_parser = parse_positive_duration
+        value_parser = parse_positive_duration,
+        allow_hyphen_values = true
     )]
     pub timeout: Option<Duration>,
 
@@ -237,7 +238,8 @@ pub struct ConnectionArgs {
         long,
         global = true,
         value_name = "DURATION",
-        value_parser = parse_positive_duration
+        value_parser = parse_positive_duration,
+        allow_hyphen_values = true
     )]
     pub connect_timeout: Option<Duration>,
 }
@@ -271,9 +273,9 @@ pub struct OutputArgs {
     #[arg(long, global = true, conflicts_with = "pretty")]
     pub human: bool,
 
-    /// Show the TLS handshake and each call's timing on standard error
-    #[arg(short, long, global = true, conflicts_with = "quiet")]
-    pub verbose: bool,
+    /// Show the TLS handshake and each call's timing on standard error (-vv: the same)
+    #[arg(short, long, global = true, conflicts_with = "quiet", action = clap::ArgAction::Count)]
+    pub verbose: u8,
 
     /// No notes or progress on standard error (errors still)
     ///
@@ -367,6 +369,52 @@ pub enum Command {
     ///     felhom-agentctl generate man  > /usr/share/man/man1/felhom-agentctl.1
     #[command(verbatim_doc_comment)]
     Generate(GenerateArgs),
+
+    /// Print shell completions: the same as 'generate SHELL'
+    ///
+    ///     felhom-agentctl completions bash > /usr/share/bash-completion/completions/felhom-agentctl
+    #[command(verbatim_doc_comment)]
+    Completions(CompletionsArgs),
+
+    /// Print the man page, or write every page with --dir: the same as 'generate man'
+    Man(ManArgs),
+}
+
+/// `completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// `completions`'s argument: the shells of `generate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// bash completions
+    Bash,
+    /// zsh completions
+    Zsh,
+    /// fish completions
+    Fish,
+}
+
+impl From<CompletionShell> for Generated {
+    fn from(shell: CompletionShell) -> Generated {
+        match shell {
+            CompletionShell::Bash => Generated::Bash,
+            CompletionShell::Zsh => Generated::Zsh,
+            CompletionShell::Fish => Generated::Fish,
+        }
+    }
+}
+
+/// `man [--dir DIR]`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write every page (felhom-agentctl.1 and one per subcommand) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -442,7 +490,8 @@ pub struct BackupWaitArgs {
         long,
         value_name = "DURATION",
         default_value = "5s",
-        value_parser = parse_positive_duration
+        value_parser = parse_positive_duration,
+        allow_hyphen_values = true
     )]
     pub poll: Duration,
 
@@ -451,7 +500,8 @@ pub struct BackupWaitArgs {
         long,
         value_name = "DURATION",
         default_value = "2h",
-        value_parser = parse_positive_duration
+        value_parser = parse_positive_duration,
+        allow_hyphen_values = true
     )]
     pub give_up_after: Duration,
 }
@@ -470,6 +520,7 @@ pub struct BackupRunArgs {
         value_name = "DURATION",
         default_value = "10m",
         value_parser = parse_positive_duration,
+        allow_hyphen_values = true,
         verbatim_doc_comment
     )]
     pub thaw_after: Duration,
@@ -495,6 +546,7 @@ pub struct BackupRunArgs {
         value_name = "DURATION",
         default_value = "5m",
         value_parser = parse_positive_duration,
+        allow_hyphen_values = true,
         verbatim_doc_comment
     )]
     pub hook_timeout: Duration,

@@ -37,9 +37,7 @@ fn close_token_fd(fd: u32) {
 
 /// The `-v` observer, when asked for.
 fn observer(cli: &Cli) -> Option<Arc<dyn Observer>> {
-    cli.output
-        .verbose
-        .then(|| Arc::new(Verbose) as Arc<dyn Observer>)
+    (cli.output.verbose > 0).then(|| Arc::new(Verbose) as Arc<dyn Observer>)
 }
 
 /// A client for the configured agent: endpoint, pins, time limits and token from `settings`,
@@ -47,7 +45,7 @@ fn observer(cli: &Cli) -> Option<Arc<dyn Observer>> {
 pub fn client(cli: &Cli, settings: &Settings) -> Result<Client, Failure> {
     // The token is read here, and only here.
     let built = settings.client_builder();
-    if cli.output.verbose
+    if cli.output.verbose > 0
         && let Some(source) = settings.token_source()
     {
         // Where, never what: with several sources, the one that won is not always obvious.

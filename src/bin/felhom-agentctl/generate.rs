@@ -29,10 +29,10 @@ pub fn generate(what: Generated, dir: Option<&Path>, out: &mut dyn Write) -> Res
             };
         }
     };
-    to_stdout(out, |out| {
-        clap_complete::generate(shell, &mut command, name, out);
-        Ok(())
-    })
+    // clap_complete panics when its writer fails (a closed pipe): it writes to memory here.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, name, &mut script);
+    to_stdout(out, |out| out.write_all(&script))
 }
 
 fn to_stdout(

@@ -76,6 +76,13 @@ fn main() -> ExitCode {
         }
     };
     match &cli.command {
+        Command::Check(_) if cli.output.human || cli.output.pretty => {
+            // A monitoring plugin's output has one format, which monitoring systems parse.
+            return check::usage_error(
+                "check prints a monitoring plugin's output, which has one format: drop --human \
+                 and --pretty",
+            );
+        }
         Command::Check(args) => return check::main(args, || connect::connect(&cli)),
         Command::Metrics(args) if args.is_prometheus() => {
             return prometheus::main(args, cli.output.error_format, || connect::connect(&cli));
@@ -193,21 +200,32 @@ fn error_format_in(argv: &[OsString]) -> ErrorFormat {
 /// Checks the configuration, makes the call, and returns the answer to print (`None` when the
 /// subcommand printed its own output).
 fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
-    if let Command::Generate(g) = &cli.command {
-        if g.dir.is_some() && g.what != args::Generated::Man {
-            return Err(Failure::Usage(
-                "generate: --dir is for 'man' only; completions go to standard output".into(),
-            ));
+    match &cli.command {
+        Command::Generate(g) => {
+            if g.dir.is_some() && g.what != args::Generated::Man {
+                return Err(Failure::Usage(
+                    "generate: --dir is for 'man' only; completions go to standard output".into(),
+                ));
+            }
+            generate::generate(g.what, g.dir.as_deref(), out)?;
+            return Ok(None);
         }
-        generate::generate(g.what, g.dir.as_deref(), out)?;
-        return Ok(None);
+        Command::Completions(c) => {
+            generate::generate(c.shell.into(), None, out)?;
+            return Ok(None);
+        }
+        Command::Man(m) => {
+            generate::generate(args::Generated::Man, m.dir.as_deref(), out)?;
+            return Ok(None);
+        }
+        _ => {}
     }
     let settings = connect::settings(cli)?;
     let notes = !cli.output.quiet && cli.output.error_format == ErrorFormat::Text;
     // Built on demand: `fingerprint` needs neither a pin nor a token, and must not read one.
     let client = || connect::client(cli, &settings);
     let answer = match &cli.command {
-        Command::Generate(_) => return Ok(None),
+        Command::Generate(_) | Command::Completions(_) | Command::Man(_) => return Ok(None),
         Command::Fingerprint(args) => fingerprint(&settings, args, notes)?,
         Command::Storage => Answer::Storage(client()?.storage()?),
         Command::Disks => Answer::Disks(client()?.disks()?),
