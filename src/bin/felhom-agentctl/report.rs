@@ -24,7 +24,18 @@ pub fn report(
     let _ = payload(failure, mode, out)
         .and_then(|()| out.flush())
         .or_else(ignore_broken_pipe);
-    let lines = message(failure);
+    let lines = match failure {
+        // --human has put the whole refusal on standard output, which a person reads on the
+        // same terminal: say it once.
+        Failure::Client(e)
+            if mode == Mode::Human
+                && format == ErrorFormat::Text
+                && matches!(**e, Error::FormatRefused(_)) =>
+        {
+            vec!["the format was refused (exit status 3): see above for what to do".to_string()]
+        }
+        _ => message(failure),
+    };
     // Nothing useful can be done if standard error is gone.
     let _ = match format {
         ErrorFormat::Text => write_text(err, &lines),
