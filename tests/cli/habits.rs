@@ -79,10 +79,13 @@ fn days_are_durations_and_negative_ones_are_named() {
 #[test]
 fn check_refuses_human_and_pretty_as_an_unknown() {
     let agent = agent();
-    for flag in ["--human", "--pretty"] {
+    for flag in ["--human", "--json", "--pretty"] {
         let out = Invocation::to(&agent).args(["check", flag]).run();
         assert_eq!(out.code, Some(3), "{flag}: {out:#?}");
         assert!(out.stdout.starts_with("FELHOM UNKNOWN - "), "{out:#?}");
-        assert!(out.stdout.contains("drop --human and --pretty"), "{out:#?}");
+        assert!(
+            out.stdout.contains("drop --human, --json and --pretty"),
+            "{out:#?}"
+        );
     }
 }

@@ -39,5 +39,6 @@ mod packaging;
 mod prometheus;
 mod reads;
 mod settings;
+mod terminal_output;
 mod token;
 mod usage;

@@ -15,6 +15,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use felhom_agentapi::Fingerprint;
 
 use crate::check::CheckArgs;
+use crate::output::Mode;
 use crate::prometheus::MetricsArgs;
 
 const ABOUT: &str =
@@ -25,8 +26,8 @@ Talk to the Felhom host agent from a guest: storage, backups, disks, host health
 
 Each subcommand makes one call (two or more for 'backup run') to the agent's local API over TLS,
 trusting the agent only if the SHA-256 of its certificate equals a pinned fingerprint. On success
-the answer is printed on standard output as one line of JSON, ready for jq; --human prints a
-summary for people instead.
+the answer is printed on standard output as one line of JSON, ready for jq, or as a summary for
+people when standard output is a terminal (--json and --human choose either).
 
 Connection settings come from flags or the environment; flags win. The endpoint and at least one
 fingerprint are needed by every subcommand but 'fingerprint', which is how to learn the pin in
@@ -86,11 +87,13 @@ TOKEN:
     empty token is an error. 'fingerprint' needs no token and reads none.
 
 OUTPUT:
-    Success prints the agent's answer as one line of JSON on standard output; --pretty indents
-    it. 'disk assign' prints {\"assigned\":true,\"uuid\":...,\"where\":...,\"fstype\":...,
-    \"options\":...}, as the agent answers nothing for it. --human prints a summary for people
-    instead, for every output including refusals and failed backups; its layout may change
-    between versions, so scripts should read the JSON.
+    Success prints the agent's answer as one line of JSON on standard output when it is not a
+    terminal (a pipe, a file, the journal); --pretty indents it. 'disk assign' prints
+    {\"assigned\":true,\"uuid\":...,\"where\":...,\"fstype\":...,\"options\":...}, as the agent
+    answers nothing for it. On a terminal, a summary for people is printed instead, for every
+    output including refusals and failed backups; --json (or --pretty) prints JSON there too,
+    and --human the summary anywhere. The summary's layout may change between versions, so
+    scripts should read the JSON.
 
     Errors are printed on standard error as 'felhom-agentctl: <message>'; with
     --error-format json, as one line of JSON instead: {\"kind\", \"call\", \"message\",
@@ -265,11 +268,15 @@ pub struct TokenArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// Indent the JSON output
+    /// Indent the JSON output (JSON even on a terminal)
     #[arg(long, global = true)]
     pub pretty: bool,
 
-    /// Print a summary for people instead of JSON
+    /// Print JSON even on a terminal (the default when standard output is not one)
+    #[arg(long, global = true, conflicts_with = "human")]
+    pub json: bool,
+
+    /// Print a summary for people (the default when standard output is a terminal)
     #[arg(long, global = true, conflicts_with = "pretty")]
     pub human: bool,
 
@@ -287,6 +294,20 @@ pub struct OutputArgs {
     /// Errors as text, or as one line of JSON
     #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
     pub error_format: ErrorFormat,
+}
+
+impl OutputArgs {
+    /// How to print answers: as asked, or else a summary for people on a terminal and JSON
+    /// for programs (a pipe, a file, the journal), as gh and docker do.
+    pub fn mode(&self, stdout_is_terminal: bool) -> Mode {
+        if self.human || (stdout_is_terminal && !self.json && !self.pretty) {
+            Mode::Human
+        } else {
+            Mode::Json {
+                pretty: self.pretty,
+            }
+        }
+    }
 }
 
 /// `--error-format`: `felhom-agentctl: <message>`, or one line of JSON. (No doc comments on

@@ -35,7 +35,7 @@ mod usage;
 mod verbose;
 
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::FromArgMatches;
@@ -76,11 +76,11 @@ fn main() -> ExitCode {
         }
     };
     match &cli.command {
-        Command::Check(_) if cli.output.human || cli.output.pretty => {
+        Command::Check(_) if cli.output.human || cli.output.json || cli.output.pretty => {
             // A monitoring plugin's output has one format, which monitoring systems parse.
             return check::usage_error(
-                "check prints a monitoring plugin's output, which has one format: drop --human \
-                 and --pretty",
+                "check prints a monitoring plugin's output, which has one format: drop --human, \
+                 --json and --pretty",
             );
         }
         Command::Check(args) => return check::main(args, || connect::connect(&cli)),
@@ -89,13 +89,7 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    let mode = if cli.output.human {
-        Mode::Human
-    } else {
-        Mode::Json {
-            pretty: cli.output.pretty,
-        }
-    };
+    let mode = cli.output.mode(io::stdout().is_terminal());
     // They print as they go, and exit with statuses of their own.
     match &cli.command {
         Command::Backup(BackupCommand::Run(a)) => {
