@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! cargo build --features cli --bin felhom-agentctl
-//! cargo run --features devagent --example devagent -- --seconds 600 > agent.env &
-//! until [ -s agent.env ]; do sleep 0.2; done; . ./agent.env
+//! cargo run --features devagent --example devagent -- --seconds 600 > target/devagent.sh &
+//! until [ -s target/devagent.sh ]; do sleep 0.2; done; . target/devagent.sh
 //! target/debug/felhom-agentctl storage --human
 //! kill %1        # or Ctrl-C in the foreground: the token file is removed as it stops
 //! ```

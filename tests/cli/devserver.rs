@@ -199,3 +199,38 @@ fn its_flags_make_the_tool_exit_with_each_status() {
         assert!(server.wait().0);
     }
 }
+
+/// The README's dev-server lines write the export lines where git ignores them, under a name
+/// that is not the settings file's (which `--config` would refuse as shell syntax).
+#[test]
+fn the_readme_writes_the_export_lines_outside_the_tree_git_shows() {
+    let readme = crate::harness::readme();
+    let line = readme
+        .lines()
+        .find(|l| l.contains("--example devagent") && l.contains(" > "))
+        .expect("the README's dev-server line");
+    let target = line
+        .split(" > ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a redirection target");
+    assert!(!target.ends_with(".env"), "{line}");
+    assert!(target.starts_with("target/"), "{line}");
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/devagent.rs"))
+            .unwrap();
+    assert!(
+        header.contains(&format!("> {target} &")),
+        "the example's header differs"
+    );
+    match Command::new("git")
+        .args(["check-ignore", "-q", target])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+    {
+        Ok(status) if status.code() != Some(128) => {
+            assert!(status.success(), "git would show {target}");
+        }
+        _ => eprintln!("NOTE: not in a git checkout; only the name of {target} was checked"),
+    }
+}
