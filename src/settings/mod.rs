@@ -127,7 +127,9 @@ impl fmt::Display for Origin {
 /// `$CREDENTIALS_DIRECTORY/felhom-agent-token`; the settings file's `FELHOM_AGENT_TOKEN_FILE`.
 ///
 /// Everything but the token is read and checked when the settings are loaded; the token is read
-/// by [`Settings::client_builder`]. A variable that is set but empty is an error naming it, as is
+/// by [`Settings::client_builder`]. A pins file that does not exist yet is no error until then
+/// (the client cannot be built, and says to learn the pin with `felhom-agentctl fingerprint
+/// --save`), so that the settings can name the file that trust on first use writes. A variable that is set but empty is an error naming it, as is
 /// an unknown `FELHOM_AGENT_*` key in the settings file (a typo would otherwise be ignored).
 /// `Debug` never shows the token.
 ///
@@ -162,6 +164,9 @@ pub struct Settings {
     config_file: Option<PathBuf>,
     endpoint: Option<(String, Origin)>,
     pins: Vec<Fingerprint>,
+    /// A pins file named by the layer the pins come from that does not exist yet: the
+    /// trust-on-first-use step that writes it is still to be done.
+    missing_pins_file: Option<(PathBuf, Origin)>,
     token: Option<(TokenSource, Origin)>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
@@ -221,9 +226,13 @@ impl Settings {
     ///
     /// [`Error::Config`] when no layer sets it.
     pub fn require_endpoint(&self) -> Result<&str, Error> {
+        let in_file = self.config_file.as_ref().map_or_else(String::new, |path| {
+            format!(" (settings file {} sets none)", path.display())
+        });
         self.endpoint().ok_or_else(|| Error::Config {
             message: format!(
-                "no endpoint: set {} to the agent's HOST:PORT (felhom-agentctl: --endpoint)",
+                "no endpoint: set {} to the agent's HOST:PORT{in_file} (felhom-agentctl: \
+                 --endpoint)",
                 vars::ENDPOINT
             ),
         })
@@ -262,6 +271,16 @@ impl Settings {
     /// cannot be read (see [`TokenSource::read`]).
     pub fn client_builder(&self) -> Result<ClientBuilder, Error> {
         let endpoint = self.require_endpoint()?;
+        if let Some((path, origin)) = &self.missing_pins_file {
+            let quoted = crate::shell::quote(&path.to_string_lossy()).into_owned();
+            return Err(Error::Config {
+                message: format!(
+                    "pins file {} does not exist yet (from {origin}): learn the agent's pin once, \
+                     over a path you trust, with: felhom-agentctl fingerprint --save {quoted}",
+                    path.display()
+                ),
+            });
+        }
         let Some((first, rest)) = self.pins.split_first() else {
             return Err(Error::Config {
                 message: format!(
@@ -363,7 +382,7 @@ fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<OsString>) -> Result
         return Err(format!("{origin} is empty: give the agent's HOST:PORT"));
     }
 
-    let pins = pins(overrides, &layers)?;
+    let (pins, missing_pins_file) = pins(overrides, &layers)?;
     let token = token(overrides, &from_env, env, &from_file)?;
     let timeout = duration_setting(overrides.timeout, "--timeout", first(vars::TIMEOUT)?)?;
     let connect_timeout = duration_setting(
@@ -375,33 +394,45 @@ fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<OsString>) -> Result
         config_file,
         endpoint,
         pins,
+        missing_pins_file,
         token,
         timeout,
         connect_timeout,
     })
 }
 
+/// A pins file that does not exist, and where it was named.
+type MissingPinsFile = Option<(PathBuf, Origin)>;
+
 /// The pins of the highest layer that has any: the union of its fingerprints and pins file.
-fn pins(overrides: &Overrides, layers: &[Lookup<'_>]) -> Result<Vec<Fingerprint>, String> {
+/// A layer that names a pins file that does not exist yet is the highest all the same (a
+/// lower layer's pins must not stand in for it): it is returned, for the client to say which
+/// step is missing, while `fingerprint --save` can still write the file.
+fn pins(
+    overrides: &Overrides,
+    layers: &[Lookup<'_>],
+) -> Result<(Vec<Fingerprint>, MissingPinsFile), String> {
     let mut pins = Vec::new();
+    let mut missing = None;
     for text in &overrides.fingerprints {
         add_pins(&mut pins, text, &Origin::Flag("--fingerprint"))?;
     }
     if let Some(path) = &overrides.fingerprint_file {
-        add_file_pins(&mut pins, path, &Origin::Flag("--fingerprint-file"))?;
+        let origin = Origin::Flag("--fingerprint-file");
+        missing = add_file_pins(&mut pins, path, origin)?;
     }
     for layer in layers {
-        if !pins.is_empty() {
+        if !pins.is_empty() || missing.is_some() {
             break;
         }
         if let Some((text, origin)) = layer(vars::FINGERPRINT)? {
             add_pins(&mut pins, &text, &origin)?;
         }
         if let Some((path, origin)) = layer(vars::FINGERPRINT_FILE)? {
-            add_file_pins(&mut pins, Path::new(&path), &origin)?;
+            missing = add_file_pins(&mut pins, Path::new(&path), origin)?;
         }
     }
-    Ok(pins)
+    Ok((pins, missing))
 }
 
 fn add_pins(pins: &mut Vec<Fingerprint>, text: &str, origin: &Origin) -> Result<(), String> {
@@ -419,13 +450,21 @@ fn add_pins(pins: &mut Vec<Fingerprint>, text: &str, origin: &Origin) -> Result<
     Ok(())
 }
 
-fn add_file_pins(pins: &mut Vec<Fingerprint>, path: &Path, origin: &Origin) -> Result<(), String> {
+/// Adds the pins of the file at `path`; a file that does not exist is returned instead.
+fn add_file_pins(
+    pins: &mut Vec<Fingerprint>,
+    path: &Path,
+    origin: Origin,
+) -> Result<MissingPinsFile, String> {
+    if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return Ok(Some((path.to_path_buf(), origin)));
+    }
     for pin in pins::read(path).map_err(|e| format!("{e} (from {origin})"))? {
         if !pins.contains(&pin) {
             pins.push(pin);
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 fn token(

@@ -268,3 +268,45 @@ fn missing_settings_say_how_to_give_them() {
     let client = s.client().unwrap();
     assert_eq!(client.pins(), [pin(A)]);
 }
+
+#[test]
+fn a_pins_file_not_written_yet_stops_the_client_and_no_lower_layer_stands_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("agent.pins");
+    let config = write(
+        dir.path(),
+        "agent.env",
+        &format!("FELHOM_AGENT_FINGERPRINT={B}\n"),
+        0o644,
+    );
+    let settings = load_env(
+        &Overrides::default(),
+        &[
+            (vars::CONFIG, config.to_str().unwrap()),
+            (vars::ENDPOINT, "127.0.0.1:1"),
+            (vars::FINGERPRINT_FILE, missing.to_str().unwrap()),
+            (vars::TOKEN, "t"),
+        ],
+    )
+    .expect("loading succeeds, so that fingerprint --save can write the file");
+    assert!(settings.pins().is_empty(), "{settings:?}");
+    let err = settings.client_builder().unwrap_err().to_string();
+    assert!(
+        err.contains("does not exist yet")
+            && err.contains("FELHOM_AGENT_FINGERPRINT_FILE")
+            && err.contains(&format!("fingerprint --save {}", missing.display())),
+        "{err}"
+    );
+    // With pins of its own layer beside it, the missing file still stops the client.
+    let both = load_env(
+        &Overrides::default(),
+        &[
+            (vars::ENDPOINT, "127.0.0.1:1"),
+            (vars::FINGERPRINT, A),
+            (vars::FINGERPRINT_FILE, missing.to_str().unwrap()),
+            (vars::TOKEN, "t"),
+        ],
+    )
+    .unwrap();
+    assert!(both.client_builder().is_err());
+}

@@ -28,6 +28,7 @@ mod devserver;
 mod disk;
 mod disk_init;
 mod errors;
+mod example_settings;
 mod exposition;
 mod failures;
 mod fingerprint;
