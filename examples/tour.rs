@@ -5,16 +5,20 @@
 //! ```
 //!
 //! It starts a stand-in agent on 127.0.0.1 with a fresh self-signed certificate, pins that
-//! certificate, and makes each call a guest makes: storage, the backup cycle, the disks (including
-//! a format the agent refuses, and the command an operator would run to authorize it) and host
-//! metrics. Then it shows what a wrong pin looks like. It exits non-zero if any step does not
-//! behave as the real agent would.
+//! certificate, and makes each call a guest makes: storage, the main job (an app-consistent
+//! backup: quiesce, back up, thaw, and a run cancelled midway that thaws all the same), the
+//! disks (including a format the agent refuses, and the command an operator would run to
+//! authorize it) and host metrics. Then it shows what a wrong pin looks like. It exits non-zero
+//! if any step does not behave as the real agent would.
 
+use std::cell::Cell;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use felhom_agentapi::devagent::DevAgent;
-use felhom_agentapi::{Client, Error, Fingerprint};
+use felhom_agentapi::{
+    BackupRunFailure, CancelToken, Client, Error, Fingerprint, ProgressEvent, ThawCause,
+};
 
 fn main() -> ExitCode {
     match tour() {
@@ -52,7 +56,10 @@ fn tour() -> Result<(), String> {
     let due = client.backup_due().map_err(|e| e.to_string())?;
     println!("  due: {} ({})", due.due, due.reason);
 
-    step("POST /backup, then GET /backup/status until done (run_backup)");
+    backup_with_the_application_quiesced(&client)?;
+    cancelled_backup_still_thaws(&client)?;
+
+    step("POST /backup, then GET /backup/status until done (run_backup, no quiesce)");
     let status = client
         .run_backup(Duration::from_millis(50), Duration::from_secs(30))
         .map_err(|e| e.to_string())?;
@@ -155,6 +162,85 @@ fn tour() -> Result<(), String> {
         "\nthe agent saw {} requests over {} TLS connection(s) from the pinned client",
         stats.requests, stats.handshakes
     );
+    Ok(())
+}
+
+/// The main job: quiesce the application, let the agent back the guest up, thaw.
+fn backup_with_the_application_quiesced(client: &Client) -> Result<(), String> {
+    step("backup_run(): quiesce, POST /backup, poll GET /backup/status, thaw");
+    let thawed = Cell::new(None);
+    let report = client
+        .backup_run()
+        .poll_every(Duration::from_millis(50))
+        .give_up_after(Duration::from_secs(30))
+        .quiesce(|| {
+            println!("  quiesce: flush the database and hold its writes");
+            Ok::<(), std::io::Error>(())
+        })
+        .thaw(|thaw| {
+            // Called exactly once on every path, told why: here the job is done.
+            println!("  thaw ({}): let the writes go again", thaw.cause.as_str());
+            thawed.set(Some(thaw.cause));
+            Ok::<(), std::io::Error>(())
+        })
+        .on_progress(|p| match p.event {
+            ProgressEvent::Started => println!("  job {} started", p.job_id.unwrap_or("?")),
+            ProgressEvent::Phase(phase) => println!("  job is {phase}"),
+            _ => {}
+        })
+        .run()
+        .map_err(|e| e.to_string())?;
+    let thaw = report.thaw.as_ref().ok_or("the report has no thaw")?;
+    println!(
+        "  stopped: {}; quiesced for {} ms",
+        report.stopped.as_str(),
+        thaw.quiesced_for.as_millis()
+    );
+    if thawed.get() != Some(ThawCause::Done) {
+        return Err(format!(
+            "expected one thaw after the job, got {:?}",
+            thawed.get()
+        ));
+    }
+    Ok(())
+}
+
+/// A run cancelled once its job started (a shutdown handler would call `cancel()` from another
+/// thread): it thaws at once, and the job goes on at the agent until `wait_backup` sees it end.
+fn cancelled_backup_still_thaws(client: &Client) -> Result<(), String> {
+    step("backup_run() cancelled midway: it thaws, the job goes on");
+    let shutdown = CancelToken::new();
+    let thawed = Cell::new(None);
+    let run = client
+        .backup_run()
+        .poll_every(Duration::from_millis(50))
+        .quiesce(|| Ok::<(), std::io::Error>(()))
+        .thaw(|thaw| {
+            println!("  thaw ({})", thaw.cause.as_str());
+            thawed.set(Some(thaw.cause));
+            Ok::<(), std::io::Error>(())
+        })
+        .on_progress(|p| {
+            if let ProgressEvent::Started = p.event {
+                println!("  job {} started; cancelling", p.job_id.unwrap_or("?"));
+                shutdown.cancel();
+            }
+        })
+        .cancel_token(shutdown.clone())
+        .run();
+    match run {
+        Err(e) if matches!(e.failure(), BackupRunFailure::Cancelled) => {
+            println!("  {e}");
+        }
+        other => return Err(format!("expected a cancelled run, got {other:?}")),
+    }
+    if thawed.get() != Some(ThawCause::Cancelled) {
+        return Err(format!("a cancelled run must thaw, got {:?}", thawed.get()));
+    }
+    let status = client
+        .wait_backup(Duration::from_millis(50), Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    println!("  wait_backup: job {} is {}", status.job_id, status.phase);
     Ok(())
 }
 

@@ -3,25 +3,15 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, Invocation};
+use crate::harness::Invocation;
 
-/// The example's binary, built by `cargo test` beside the tool (or built here if it is not).
+/// The example's binary.
 fn devagent_bin() -> PathBuf {
-    let examples = Path::new(BIN).parent().unwrap().join("examples");
-    let bin = examples.join("devagent");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--features", "devagent", "--example", "devagent"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build --example devagent");
-        assert!(status.success());
-    }
-    bin
+    crate::harness::example("devagent")
 }
 
 /// A running example process, killed on drop if it is still running.

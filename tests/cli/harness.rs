@@ -345,3 +345,18 @@ pub fn dead_endpoint() -> String {
 pub fn readme() -> String {
     fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
 }
+
+/// The binary of the example `name`, built by `cargo test` beside the tool (or built here if it
+/// is not).
+pub fn example(name: &str) -> PathBuf {
+    let bin = Path::new(BIN).parent().unwrap().join("examples").join(name);
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--features", "devagent", "--example", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build --example");
+        assert!(status.success());
+    }
+    bin
+}

@@ -42,4 +42,5 @@ mod reads;
 mod settings;
 mod terminal_output;
 mod token;
+mod tour;
 mod usage;
