@@ -59,6 +59,11 @@ fn a_terminal_gets_a_summary_and_json_on_request() {
         .run()
         .status(0);
     assert_eq!(human.stdout, piped.stdout);
+    // Asking for both is a mistake, said as one.
+    let both = Invocation::to(&agent)
+        .args(["--human", "--json", "storage"])
+        .run();
+    assert_eq!(both.code, Some(2), "{both:#?}");
 }
 
 #[test]
