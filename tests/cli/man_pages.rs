@@ -15,6 +15,8 @@ fn the_man_page_has_exit_status_environment_and_files_sections_printed_as_writte
         assert!(page.contains(section), "no {section}:\n{page}");
     }
     assert!(!page.contains(".SH EXTRA"), "{page}");
+    // Filled text (option help) is never hyphenated.
+    assert!(page.contains("\n.nh\n"), "{page}");
     // The exit-status table is in no-fill mode, so its lines stay lines.
     let exit_status = &page[page.find(".SH \"EXIT STATUS\"").unwrap()..];
     let block = &exit_status[..exit_status.find(".fi").unwrap()];

@@ -75,6 +75,9 @@ const FILES: [(&str, &str); 4] = [
 pub fn render(command: &Command, out: &mut dyn Write) -> io::Result<()> {
     let man = Man::new(command.clone());
     man.render_title(out)?;
+    // Where clap_mangen fills text (option help), no hyphenation and no stretched spaces: a
+    // word such as CRITICAL or --token-fd is never split across lines.
+    writeln!(out, ".nh\n.ad l")?;
     man.render_name_section(out)?;
     man.render_synopsis_section(out)?;
     if let Some(about) = command.get_long_about().or(command.get_about()) {
