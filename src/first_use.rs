@@ -29,9 +29,10 @@ use crate::transport::{self, HandshakeFailure};
 /// else reaches), and compare it with what the agent's operator shows you when you can: whoever
 /// answers at `endpoint` gets pinned.
 ///
-/// `endpoint` is written as for [`Client::new`](crate::Client::new). `timeout` bounds the TCP
-/// connect plus the handshake; a host name (rather than an IP address) is resolved by the
-/// system before it starts.
+/// `endpoint` is written as for [`Client::new`](crate::Client::new). `timeout` bounds the whole
+/// of it: looking up a host name (an IP address needs no lookup), the TCP connect and every
+/// read and write of the handshake together, so a server that sends its handshake a byte at a
+/// time cannot hold the caller past it.
 ///
 /// # Errors
 ///
