@@ -1,17 +1,32 @@
-//! The stand-in agent as a dev server (`examples/devagent.rs`), spawned as a shell user would:
+//! The stand-in agent as a dev server (`crates/felhom-devagent`), spawned as a shell user would:
 //! in the background with no standard input, stopped by a signal or its time limit.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::Invocation;
+use crate::harness::{BIN, Invocation};
 
-/// The example's binary.
+/// The dev server's binary (`crates/felhom-devagent`), built next to the tool. Another
+/// package's binary has no `CARGO_BIN_EXE_` variable here, so it is built on demand; cargo
+/// makes that a no-op when it is up to date.
 fn devagent_bin() -> PathBuf {
-    crate::harness::example("devagent")
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "felhom-devagent",
+            "--bin",
+            "felhom-devagent",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo build -p felhom-devagent");
+    assert!(status.success(), "cargo build -p felhom-devagent failed");
+    Path::new(BIN).parent().unwrap().join("felhom-devagent")
 }
 
 /// A running example process, killed on drop if it is still running.
@@ -197,7 +212,7 @@ fn the_readme_writes_the_export_lines_outside_the_tree_git_shows() {
     let readme = crate::harness::readme();
     let line = readme
         .lines()
-        .find(|l| l.contains("--example devagent") && l.contains(" > "))
+        .find(|l| l.contains("-p felhom-devagent") && l.contains(" > "))
         .expect("the README's dev-server line");
     let target = line
         .split(" > ")
@@ -206,12 +221,14 @@ fn the_readme_writes_the_export_lines_outside_the_tree_git_shows() {
         .expect("a redirection target");
     assert!(!target.ends_with(".env"), "{line}");
     assert!(target.starts_with("target/"), "{line}");
-    let header =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/devagent.rs"))
-            .unwrap();
+    let header = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crates/felhom-devagent/src/bin/felhom-devagent.rs"
+    ))
+    .unwrap();
     assert!(
         header.contains(&format!("> {target} &")),
-        "the example's header differs"
+        "the dev server's header differs"
     );
     match Command::new("git")
         .args(["check-ignore", "-q", target])

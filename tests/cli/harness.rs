@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use felhom_agentapi::devagent::{DevAgent, MetricsProfile};
+use felhom_devagent::{DevAgent, MetricsProfile};
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
@@ -344,19 +344,4 @@ pub fn dead_endpoint() -> String {
 /// The README, for the tests that hold it to the tool.
 pub fn readme() -> String {
     fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
-}
-
-/// The binary of the example `name`, built by `cargo test` beside the tool (or built here if it
-/// is not).
-pub fn example(name: &str) -> PathBuf {
-    let bin = Path::new(BIN).parent().unwrap().join("examples").join(name);
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--features", "devagent", "--example", name])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build --example");
-        assert!(status.success());
-    }
-    bin
 }

@@ -2,7 +2,7 @@
 //! Hangul fillers, byte order mark) reach no person unescaped: not in errors, not in `--human`,
 //! not in the `felhom-opsign` command, not in plugin output. JSON keeps the exact text.
 
-use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault};
+use felhom_devagent::{BackupOutcome, DevAgent, Fault};
 use serde_json::Value;
 
 use crate::harness::{Invocation, Outcome};

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use felhom_agentapi::devagent::DevAgent;
+use felhom_devagent::DevAgent;
 
 use crate::common::agent;
 use crate::harness::{BIN, Invocation, Outcome};

@@ -1,15 +1,30 @@
 //! The README's first command, `cargo run --features devagent --example tour`: it runs to its
 //! end and shows the main job, an app-consistent backup with its thaw, and a cancelled run.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::example;
+use crate::harness::BIN;
+
+/// The tour's binary, built by `cargo test` beside the tool; built here too, which cargo makes a
+/// no-op when it is up to date, so that a stale tour is never the one tested.
+fn tour_bin() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--all-features", "--example", "tour"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo build --example tour");
+    assert!(status.success(), "cargo build --example tour failed");
+    Path::new(BIN)
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("tour")
+}
 
 #[test]
 fn the_tour_shows_backup_run_with_its_thaw_and_a_cancelled_run() {
-    let out = Command::new(example("tour"))
-        .output()
-        .expect("run the tour");
+    let out = Command::new(tour_bin()).output().expect("run the tour");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
