@@ -52,6 +52,28 @@ fn a_name_that_does_not_resolve_is_a_connect_failure_that_sent_nothing() {
     }
 }
 
+#[test]
+fn check_reports_an_unresolved_name_as_unknown_and_sent_nothing() {
+    if !empty_netns_available() {
+        return;
+    }
+    let mut command = Command::new("unshare");
+    command.args(["-n", BIN]);
+    let out = Invocation::of(command)
+        .env("FELHOM_AGENT_TOKEN", "t0ken-for-lookup")
+        .secret("t0ken-for-lookup")
+        .args(["--endpoint", "no-such-host.invalid:8443"])
+        .args(["--fingerprint", &any_pin()])
+        .arg("check")
+        .run();
+    assert_eq!(out.code, Some(3), "{out:#?}");
+    assert!(out.stdout.starts_with("FELHOM UNKNOWN - "), "{out:#?}");
+    assert!(
+        out.stdout.contains("did not resolve") && !out.stdout.contains("may have reached"),
+        "{out:#?}"
+    );
+}
+
 /// A server that sends the start of a TLS record announcing 16 KiB, then one byte every 50 ms,
 /// for at most 10 s: each read gets a byte long before any per-read time limit.
 fn trickling_server() -> String {
