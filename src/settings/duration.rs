@@ -7,8 +7,8 @@ use std::time::Duration;
 ///
 /// A plain number is seconds, as in systemd (`30`, `1.5`). With the crate's `durations`
 /// feature, any duration jiff's "friendly" format reads is accepted too: Go's `1h30m` and
-/// `500ms`, systemd's `2 min` and `1.5s`, and spelled-out units (`90 seconds`). Negative
-/// durations are refused. Without the feature, a value with a unit is refused with a message
+/// `500ms`, systemd's `2 min`, `1.5s` and `10d` (a day is 24 hours, a week 7 days, as in
+/// systemd), and spelled-out units (`90 seconds`). Negative durations are refused. Without the feature, a value with a unit is refused with a message
 /// saying so.
 ///
 /// ```
@@ -21,6 +21,7 @@ use std::time::Duration;
 /// assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
 /// assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
 /// assert_eq!(parse_duration("2 min"), Ok(Duration::from_secs(120)));
+/// assert_eq!(parse_duration("10d"), Ok(Duration::from_secs(864_000)));
 /// # }
 /// assert!(parse_duration("soon").is_err());
 /// ```

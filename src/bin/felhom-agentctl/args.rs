@@ -69,7 +69,7 @@ SETTINGS:
     A variable that is set but empty is an error, as is an unknown FELHOM_AGENT_ key in the
     file. The file must not be writable by group or others. Pins: --fingerprint (repeatable,
     or comma-separated) and --fingerprint-file (one pin per line, # comments); the pins of one
-    layer replace those below it. Durations: 30 (seconds), 500ms, 1.5s, 1h30m, 2 min.
+    layer replace those below it. Durations: 30 (seconds), 500ms, 1.5s, 1h30m, 2 min, 10d.
 
 TOKEN:
     The bearer token is never taken from the command line, where every user of the machine can
