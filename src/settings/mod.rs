@@ -236,7 +236,8 @@ impl Settings {
         })
     }
 
-    /// The pins, from the highest layer that has any.
+    /// The pins, from the highest layer that has any. A pins file named there that does not
+    /// exist yet adds none, and [`Settings::client_builder`] refuses to build a client.
     pub fn pins(&self) -> &[Fingerprint] {
         &self.pins
     }
@@ -265,8 +266,8 @@ impl Settings {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the endpoint, the pins or the token are missing, or the token
-    /// cannot be read (see [`TokenSource::read`]).
+    /// [`Error::Config`] when the endpoint, the pins or the token are missing (a pins file that
+    /// does not exist yet included), or the token cannot be read (see [`TokenSource::read`]).
     pub fn client_builder(&self) -> Result<ClientBuilder, Error> {
         let endpoint = self.require_endpoint()?;
         if let Some((path, origin)) = &self.missing_pins_file {
