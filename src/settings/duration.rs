@@ -31,7 +31,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if s.is_empty() {
         return Err("the duration is empty: write seconds (30) or a duration like 1m30s".into());
     }
-    if s.starts_with('-') {
+    // Only a number after the minus: `--timeout -v` took the next option for its value.
+    if s.strip_prefix('-')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+    {
         return Err(format!("{shown}: a duration cannot be negative"));
     }
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
@@ -82,6 +85,11 @@ mod tests {
         for bad in ["", "1.2.3", ".", "1e400"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }
+        for negative in ["-5", "-5s", "-.5"] {
+            let err = parse_duration(negative).unwrap_err();
+            assert!(err.contains("cannot be negative"), "{err}");
+        }
+        assert!(!parse_duration("-v").unwrap_err().contains("negative"));
     }
 
     #[cfg(feature = "durations")]
