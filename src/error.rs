@@ -560,8 +560,8 @@ impl WipeAuthorization {
         match self {
             WipeAuthorization::Printable(_) => "an operator must authorize the wipe by running:",
             WipeAuthorization::Unprintable(_) => {
-                "an operator must authorize the wipe, but the command holds control characters or invisible ones, \
-                 so it is not printed here"
+                "an operator must authorize the wipe, but the command holds control characters or \
+                 invisible ones, so it is not printed here"
             }
             WipeAuthorization::Unavailable => {
                 "the agent bound no signable operation to the refusal, so no felhom-opsign \

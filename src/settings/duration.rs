@@ -8,8 +8,8 @@ use std::time::Duration;
 /// A plain number is seconds, as in systemd (`30`, `1.5`). With the crate's `durations`
 /// feature, any duration jiff's "friendly" format reads is accepted too: Go's `1h30m` and
 /// `500ms`, systemd's `2 min`, `1.5s` and `10d` (a day is 24 hours, a week 7 days, as in
-/// systemd), and spelled-out units (`90 seconds`). Negative durations are refused. Without the feature, a value with a unit is refused with a message
-/// saying so.
+/// systemd), and spelled-out units (`90 seconds`). Negative durations are refused. Without the
+/// feature, a value with a unit is refused with a message saying so.
 ///
 /// ```
 /// use std::time::Duration;

@@ -129,9 +129,9 @@ impl fmt::Display for Origin {
 /// Everything but the token is read and checked when the settings are loaded; the token is read
 /// by [`Settings::client_builder`]. A pins file that does not exist yet is no error until then
 /// (the client cannot be built, and says to learn the pin with `felhom-agentctl fingerprint
-/// --save`), so that the settings can name the file that trust on first use writes. A variable that is set but empty is an error naming it, as is
-/// an unknown `FELHOM_AGENT_*` key in the settings file (a typo would otherwise be ignored).
-/// `Debug` never shows the token.
+/// --save`), so that the settings can name the file that trust on first use writes. A variable
+/// that is set but empty is an error naming it, as is an unknown `FELHOM_AGENT_*` key in the
+/// settings file (a typo would otherwise be ignored). `Debug` never shows the token.
 ///
 /// The settings file uses systemd's `EnvironmentFile=` syntax, so one file can configure a unit
 /// and the tool alike:

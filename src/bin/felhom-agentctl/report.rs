@@ -288,8 +288,8 @@ fn refusal_human(refusal: &FormatRefused) -> String {
             s.push_str(&format!("an operator must run: {command}\n"));
         }
         WipeAuthorization::Unprintable(_) => s.push_str(
-            "the operator command holds control characters or invisible ones and is not shown: see the JSON \
-             output (without --human)\n",
+            "the operator command holds control characters or invisible ones and is not shown: \
+             see the JSON output (without --human)\n",
         ),
         other => {
             s.push_str(other.explanation());
