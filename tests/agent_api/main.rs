@@ -25,6 +25,7 @@ mod reuse;
 mod secrets;
 mod servers;
 mod tokens;
+mod tour;
 mod trust;
 
 use felhom_devagent::Fault;

@@ -1,25 +1,29 @@
-//! The README's first command, `cargo run --features devagent --example tour`: it runs to its
-//! end and shows the main job, an app-consistent backup with its thaw, and a cancelled run.
+//! The README's first command, `cargo run --example tour`: it runs to its end and shows the
+//! main job, an app-consistent backup with its thaw, and a cancelled run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use crate::harness::BIN;
-
-/// The tour's binary, built by `cargo test` beside the tool; built here too, which cargo makes a
-/// no-op when it is up to date, so that a stale tour is never the one tested.
+/// The tour's binary, which `cargo test` builds with the package's tests (built here only if a
+/// narrower run, such as `--test agent_api`, left it out).
 fn tour_bin() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--all-features", "--example", "tour"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo build --example tour");
-    assert!(status.success(), "cargo build --example tour failed");
-    Path::new(BIN)
+    let deps = std::env::current_exe().unwrap();
+    let bin = deps
+        .parent()
+        .unwrap()
         .parent()
         .unwrap()
         .join("examples")
-        .join("tour")
+        .join("tour");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--example", "tour"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build --example tour");
+        assert!(status.success(), "cargo build --example tour failed");
+    }
+    bin
 }
 
 #[test]

@@ -117,7 +117,7 @@ fn it_serves_with_no_stdin_until_sigterm_and_removes_its_token_directory() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "the token's directory is not private");
-    assert!(!dir.starts_with(env!("CARGO_MANIFEST_DIR")));
+    assert!(!dir.starts_with(crate::harness::repo_root().canonicalize().unwrap()));
     // Sourcing the lines is all the tool needs; stdin being /dev/null did not stop it.
     let token = std::fs::read_to_string(&token_file).unwrap();
     server.tool().secret(&token).arg("storage").run().status(0);
@@ -221,10 +221,9 @@ fn the_readme_writes_the_export_lines_outside_the_tree_git_shows() {
         .expect("a redirection target");
     assert!(!target.ends_with(".env"), "{line}");
     assert!(target.starts_with("target/"), "{line}");
-    let header = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/crates/felhom-devagent/src/bin/felhom-devagent.rs"
-    ))
+    let header = std::fs::read_to_string(
+        crate::harness::repo_root().join("crates/felhom-devagent/src/bin/felhom-devagent.rs"),
+    )
     .unwrap();
     assert!(
         header.contains(&format!("> {target} &")),
@@ -232,7 +231,7 @@ fn the_readme_writes_the_export_lines_outside_the_tree_git_shows() {
     );
     match Command::new("git")
         .args(["check-ignore", "-q", target])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(crate::harness::repo_root())
         .status()
     {
         Ok(status) if status.code() != Some(128) => {

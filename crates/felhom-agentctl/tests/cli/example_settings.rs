@@ -4,10 +4,10 @@
 
 use std::fs;
 
-use crate::common::agent;
+use crate::common::{Pinned, agent};
 use crate::harness::{Invocation, TempDir};
 
-const EXAMPLE: &str = include_str!("../../contrib/systemd/agent.env.example");
+const EXAMPLE: &str = include_str!("../../../../contrib/systemd/agent.env.example");
 const PINS: &str = "/etc/felhom/agent.pins";
 
 #[test]
@@ -67,7 +67,7 @@ fn with_the_endpoint_written_in_it_asks_for_the_pin_then_works() {
     assert!(
         fs::read_to_string(&pins)
             .unwrap()
-            .contains(&agent.fingerprint().to_string())
+            .contains(&agent.pin().to_string())
     );
     tool().arg("storage").run().status(0);
 }
