@@ -2,8 +2,9 @@
 //! that cannot have reached the agent, for a GET, a POST and the first-use handshake alike.
 //!
 //! The lookup must never leave the machine, so the checks run in a copy of this test binary
-//! inside an empty network namespace (`unshare -n`: no interface, not even loopback up), where
-//! the system resolver fails at once. Where `unshare -n` is not allowed, the test says so and
+//! inside an empty network namespace (`unshare -rn`: no interface, not even loopback up; `-r`
+//! lets an unprivileged user make one where user namespaces are allowed), where the system
+//! resolver fails at once. Where `unshare -rn` is not allowed, the test says so and
 //! checks nothing.
 
 use std::process::Command;
@@ -23,16 +24,18 @@ fn a_name_that_does_not_resolve_is_a_connect_failure() {
         return check_unresolved();
     }
     if !Command::new("unshare")
-        .args(["-n", "true"])
+        .args(["-rn", "true"])
         .status()
         .is_ok_and(|s| s.success())
     {
-        eprintln!("NOTE: `unshare -n` is not available here; the name-lookup test checked nothing");
+        eprintln!(
+            "NOTE: `unshare -rn` is not available here; the name-lookup test checked nothing"
+        );
         return;
     }
     let name = "lookup::a_name_that_does_not_resolve_is_a_connect_failure";
     let out = Command::new("unshare")
-        .arg("-n")
+        .arg("-rn")
         .arg(std::env::current_exe().unwrap())
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(INSIDE, "1")

@@ -13,14 +13,17 @@ use crate::harness::{BIN, Invocation};
 /// A well-formed pin: the lookup fails before any certificate is seen.
 const ANY_PIN: &str = "abababababababababababababababababababababababababababababababab";
 
-/// Whether `unshare -n` (an empty network namespace) works here; says so when it does not.
+/// Whether `unshare -rn` (an empty network namespace, in a user namespace so that no privilege
+/// is needed where those are allowed) works here; says so when it does not.
 fn empty_netns_available() -> bool {
     let ok = Command::new("unshare")
-        .args(["-n", "true"])
+        .args(["-rn", "true"])
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("NOTE: `unshare -n` is not available here; the name-lookup test checked nothing");
+        eprintln!(
+            "NOTE: `unshare -rn` is not available here; the name-lookup test checked nothing"
+        );
     }
     ok
 }
@@ -33,7 +36,7 @@ fn a_name_that_does_not_resolve_is_a_connect_failure_that_sent_nothing() {
     // In an empty network namespace the lookup fails at once and never leaves the machine.
     for subcommand in [&["disk", "eject", "--where", "/mnt/x"][..], &["storage"]] {
         let mut command = Command::new("unshare");
-        command.args(["-n", BIN]);
+        command.args(["-rn", BIN]);
         let out = Invocation::of(command)
             .env("FELHOM_AGENT_TOKEN", "t0ken-for-lookup")
             .secret("t0ken-for-lookup")
@@ -60,7 +63,7 @@ fn check_reports_an_unresolved_name_as_unknown_and_sent_nothing() {
         return;
     }
     let mut command = Command::new("unshare");
-    command.args(["-n", BIN]);
+    command.args(["-rn", BIN]);
     let out = Invocation::of(command)
         .env("FELHOM_AGENT_TOKEN", "t0ken-for-lookup")
         .secret("t0ken-for-lookup")
