@@ -308,7 +308,7 @@ fn print_answer<T: Serialize>(mode: Mode, value: &T, answer: impl FnOnce() -> An
 }
 
 fn note(message: &str) {
-    let _ = writeln!(io::stderr(), "felhom-agentctl: {message}");
+    crate::say::note(message);
 }
 
 /// The final status on standard output: the agent's last status of the job, and how the run

@@ -125,11 +125,10 @@ impl Hooks {
                 })?;
                 if !quiet {
                     for path in &found.not_executable {
-                        eprintln!(
-                            "felhom-agentctl: skipping {}: not executable (chmod +x to use it \
-                             as a hook)",
+                        crate::say::note(&format!(
+                            "skipping {}: not executable (chmod +x to use it as a hook)",
                             clean(&path.display().to_string())
-                        );
+                        ));
                     }
                 }
                 found.hooks.into_iter().map(Hook::File).collect()
@@ -192,10 +191,10 @@ impl Hooks {
         job_id: Option<&str>,
     ) -> Result<(), HookFailure> {
         if !self.quiet {
-            eprintln!(
-                "felhom-agentctl: running {} ({PHASE_ENV}={phase})",
+            crate::say::note(&format!(
+                "running {} ({PHASE_ENV}={phase})",
                 hook.describe()
-            );
+            ));
         }
         let mut command = hook.command(argument);
         command.env(PHASE_ENV, phase);

@@ -13,6 +13,9 @@
 // The doc comments in `args` are --help text written for a terminal (`[IPV6]:PORT`,
 // `uuid:<UUID>`), not rustdoc markup.
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+// `print!` and friends panic when the stream is gone: a panic would skip `backup run`'s thaw.
+// Write through `say` or a `Write` whose error is handled.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
 mod backup_run;
@@ -28,6 +31,7 @@ mod plugin;
 mod probe;
 mod prometheus;
 mod report;
+mod say;
 mod signals;
 mod usage;
 mod verbose;
@@ -298,9 +302,5 @@ fn fingerprint(
 
 /// A note for whoever watches standard error; `-q` silences notes.
 fn note(text: &str) {
-    let _ = writeln!(
-        io::stderr().lock(),
-        "felhom-agentctl: {}",
-        output::clean(text)
-    );
+    say::note(&output::clean(text));
 }
