@@ -433,6 +433,31 @@ pub enum BackupCommand {
     /// reports no job at all; 129/130/143 interrupted.
     #[command(verbatim_doc_comment)]
     Wait(BackupWaitArgs),
+
+    /// Run, once, the thaw a 'backup run' that never finished left behind
+    ///
+    /// Before its first freeze hook, 'backup run' records what it freezes in a marker next to
+    /// its lock file (<lock>.frozen), and removes it once the thaw has run. A run that was
+    /// killed (SIGKILL, the OOM killer, systemd's stop timeout) or that crashed leaves it
+    /// behind. This runs the thaw hooks it lists (the --hooks-dir hooks that began to freeze,
+    /// with 'thaw', in reverse order, then --post; FELHOM_BACKUP_PHASE=interrupted), then
+    /// removes it. With no marker it does nothing. It takes the lock first. 'backup run' does
+    /// the same before anything else; the shipped unit runs it as ExecStopPost=.
+    ///
+    /// Exit status: 0 thawed, or nothing to thaw; 7 a run holds the lock (it thaws itself);
+    /// 10 a thaw hook failed (the marker is removed all the same: the thaw ran once) or the
+    /// marker cannot be read.
+    #[command(verbatim_doc_comment)]
+    Thaw(BackupThawArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupThawArgs {
+    /// The lock file of the 'backup run' to thaw after (its --lock); the marker is next to it
+    ///
+    /// [default: as 'backup run']
+    #[arg(long, value_name = "FILE", verbatim_doc_comment)]
+    pub lock: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

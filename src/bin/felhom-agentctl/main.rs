@@ -24,7 +24,9 @@ mod connect;
 mod exit;
 mod generate;
 mod hooks;
+mod leftover;
 mod lock;
+mod marker;
 mod output;
 mod pins_save;
 mod plugin;
@@ -98,6 +100,9 @@ fn main() -> ExitCode {
         }
         Command::Backup(BackupCommand::Wait(a)) => {
             return ExitCode::from(backup_run::wait(&cli, a, mode));
+        }
+        Command::Backup(BackupCommand::Thaw(a)) => {
+            return ExitCode::from(leftover::main(&cli, a));
         }
         _ => {}
     }
@@ -228,9 +233,11 @@ fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
         Command::Backup(BackupCommand::Due) => Answer::Due(client()?.backup_due()?),
         Command::Backup(BackupCommand::Start) => Answer::Started(client()?.start_backup()?),
         Command::Backup(BackupCommand::Status) => Answer::Status(client()?.backup_status()?),
-        Command::Backup(BackupCommand::Run(_) | BackupCommand::Wait(_)) => {
+        Command::Backup(
+            BackupCommand::Run(_) | BackupCommand::Wait(_) | BackupCommand::Thaw(_),
+        ) => {
             return Err(Failure::Internal(
-                "backup run and backup wait are handled on their own".to_string(),
+                "backup run, wait and thaw are handled on their own".to_string(),
             ));
         }
         Command::Disk(DiskCommand::Assign(a)) => {
