@@ -87,3 +87,9 @@ where
         .stderr(Stdio::piped());
     command
 }
+
+/// `command` with `arg` added.
+pub fn with_arg(mut command: Command, arg: impl AsRef<OsStr>) -> Command {
+    command.arg(arg);
+    command
+}

@@ -143,6 +143,8 @@ pub struct Hooks {
     /// Whether the freeze got as far as starting (the marker written): otherwise the thaw has
     /// nothing to undo.
     began: Cell<bool>,
+    /// Whether the last hook called was started.
+    started: Cell<bool>,
 }
 
 /// Which way a hook goes.
@@ -205,6 +207,7 @@ impl Hooks {
             budget_end: Cell::new(None),
             marker: None,
             began: Cell::new(false),
+            started: Cell::new(false),
         })
     }
 
@@ -232,6 +235,7 @@ impl Hooks {
             budget_end: Cell::new(None),
             marker: Some(marker.to_path_buf()),
             began: Cell::new(true),
+            started: Cell::new(false),
         }
     }
 
@@ -265,12 +269,20 @@ impl Hooks {
         }
         for hook in &self.dir {
             self.stopped(hook)?;
-            self.frozen.set(self.frozen.get() + 1);
+            let before = self.frozen.get();
+            self.frozen.set(before + 1);
             if let Err(e) = self.record() {
-                self.frozen.set(self.frozen.get() - 1);
+                self.frozen.set(before);
                 return Err(e);
             }
-            self.call(hook, Stage::Freeze, "freeze", None)?;
+            if let Err(e) = self.call(hook, Stage::Freeze, "freeze", None) {
+                if !self.started.get() {
+                    // It never ran: there is nothing of it to undo.
+                    self.frozen.set(before);
+                    let _ = self.record();
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -315,11 +327,21 @@ impl Hooks {
             return Ok(());
         }
         let mut failures = Vec::new();
+        // Hooks that could not even be started: the marker keeps them for `backup thaw`.
+        let mut unstarted = Recorded {
+            post: None,
+            hooks: Vec::new(),
+            began: 0,
+            hook_timeout_ms: u64::try_from(self.limit.as_millis()).unwrap_or(u64::MAX),
+        };
         let frozen = self.dir.get(..self.frozen.get()).unwrap_or(&self.dir);
         let mut left = frozen.len() + usize::from(self.post.is_some());
         for hook in frozen.iter().rev() {
             if let Err(e) = self.thaw_one(hook, left, phase, job_id) {
                 failures.push(e.0);
+                if !self.started.get() {
+                    unstarted.hooks.extend(hook.file_path());
+                }
             }
             left = left.saturating_sub(1);
         }
@@ -327,21 +349,47 @@ impl Hooks {
             && let Err(e) = self.thaw_one(post, left, phase, job_id)
         {
             failures.push(e.0);
+            if !self.started.get() {
+                unstarted.post = post.shell_command();
+            }
         }
-        if let Some(path) = &self.marker
-            && let Err(e) = marker::remove(path)
-        {
-            failures.push(format!(
-                "the thaw ran, but its marker {} could not be removed ({e}): remove it, or \
-                 the next run thaws again",
-                clean(&path.display().to_string())
-            ));
+        if let Some(path) = &self.marker {
+            failures.extend(self.settle_marker(path, unstarted));
         }
         if failures.is_empty() {
             Ok(())
         } else {
             Err(HookFailure(failures.join("; ")))
         }
+    }
+
+    /// Removes the marker once every thaw hook ran; keeps in it those that could not be started
+    /// (processes or memory ran out), so that `backup thaw` can start them later. What could
+    /// not be done, as a failure.
+    fn settle_marker(&self, path: &Path, mut unstarted: Recorded) -> Option<String> {
+        let shown = clean(&path.display().to_string());
+        if unstarted.post.is_none() && unstarted.hooks.is_empty() {
+            return marker::remove(path).err().map(|e| {
+                format!(
+                    "the thaw ran, but its marker {shown} could not be removed ({e}): remove \
+                     it, or the next run thaws again"
+                )
+            });
+        }
+        // Back in freeze order: `backup thaw` thaws in reverse.
+        unstarted.hooks.reverse();
+        unstarted.began = unstarted.hooks.len();
+        Some(match marker::write(path, &unstarted) {
+            Ok(()) => format!(
+                "the application may still be quiesced: {shown} keeps the thaw hooks that could \
+                 not be started; run 'felhom-agentctl backup thaw' (with the same --lock) to \
+                 start them"
+            ),
+            Err(e) => format!(
+                "the application may still be quiesced, and the thaw hooks that could not be \
+                 started could not be recorded in {shown} ({e}): thaw by hand"
+            ),
+        })
     }
 
     /// One thaw hook. Nothing here should panic; should the standard library all the same
@@ -399,9 +447,11 @@ impl Hooks {
         command.stdin(Stdio::null()).stdout(stderr_for_child());
         // Its own process group, so that an overrun stops what the hook started too.
         command.process_group(0);
+        self.started.set(false);
         let child = spawn(&mut command, stage).map_err(|e| {
             HookFailure(format!("the {} could not be started: {e}", hook.describe()))
         })?;
+        self.started.set(true);
         let failed = |what: String| HookFailure(format!("the {} {what}", hook.describe()));
         match self.wait(child, stage) {
             Ok(Ended::Exited(status)) if status.success() => Ok(()),
