@@ -63,7 +63,7 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
         Err(code) => return code,
     };
     // What a run that never reached its thaw left frozen goes first.
-    if let Err(refusal) = leftover::thaw(&lock_path, quiet, token.clone()) {
+    if let Err(refusal) = leftover::thaw(&lock_path, quiet) {
         return refusal.report(format);
     }
     let hooks = hooks

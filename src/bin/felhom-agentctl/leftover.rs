@@ -30,7 +30,8 @@ pub fn main(cli: &Cli, args: &BackupThawArgs) -> u8 {
             }
         },
     };
-    let (token, _watch) = match backup_run::watch_signals() {
+    // Signals are caught and change nothing: the thaw runs on its budget already.
+    let (_token, _watch) = match backup_run::watch_signals() {
         Ok(parts) => parts,
         Err(failure) => {
             return backup_run::report_failure(&failure, Mode::Json { pretty: false }, format);
@@ -40,7 +41,7 @@ pub fn main(cli: &Cli, args: &BackupThawArgs) -> u8 {
         Ok(lock) => lock,
         Err(code) => return code,
     };
-    match thaw(&lock_path, quiet, token) {
+    match thaw(&lock_path, quiet) {
         Ok(false) => {
             // The unit runs this after every run: silence, unless asked.
             if !quiet && cli.output.verbose {
@@ -84,7 +85,11 @@ pub fn take_lock(path: &Path, format: ErrorFormat, held: &str) -> Result<std::fs
 
 /// Runs the thaw the marker next to `lock_path` records, once, and removes the marker; the
 /// lock must be held. `Ok(false)`: there was none.
-pub fn thaw(lock_path: &Path, quiet: bool, stop: CancelToken) -> Result<bool, Refusal> {
+///
+/// It runs as after a stop, within the thaw budget (`hooks::STOP_BUDGET`): it is the
+/// `ExecStopPost=` of a unit that was stopped or whose run was killed, and systemd's
+/// `TimeoutStopSec=` bounds it too.
+pub fn thaw(lock_path: &Path, quiet: bool) -> Result<bool, Refusal> {
     let path = marker::path_for(lock_path);
     let recorded = match marker::read(&path) {
         Ok(None) => return Ok(false),
@@ -106,7 +111,9 @@ pub fn thaw(lock_path: &Path, quiet: bool, stop: CancelToken) -> Result<bool, Re
          hooks {} records, once",
         shown(&path)
     ));
-    let hooks = Hooks::recorded(&recorded, &path, quiet, stop);
+    let stopped = CancelToken::new();
+    stopped.cancel();
+    let hooks = Hooks::recorded(&recorded, &path, quiet, stopped);
     match hooks.thaw("interrupted", None) {
         Ok(()) => {
             say::note("thawed what the earlier run had frozen");
