@@ -20,6 +20,7 @@ mod harness;
 
 mod backup;
 mod backup_run;
+mod backup_run_wording;
 mod check;
 mod config;
 mod contrib;
