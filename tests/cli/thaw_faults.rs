@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,7 +17,8 @@ use crate::frozen::{assert_each_freeze_thawed_once, like, run_with_hooks};
 
 const HOOKS: [(&str, &str); 2] = [("10-a", ""), ("20-b", "")];
 
-/// Waits for `child`, killing it past [`CHILD_LIMIT`]; its exit code (`None`: a signal).
+/// Waits for `child`, killing its process group past [`CHILD_LIMIT`] (strace and the tool it
+/// traces, which a kill of strace alone would leave running); its exit code (`None`: a signal).
 fn wait(mut child: Child, what: &dyn std::fmt::Debug) -> Option<i32> {
     let deadline = Instant::now() + CHILD_LIMIT;
     loop {
@@ -24,6 +26,8 @@ fn wait(mut child: Child, what: &dyn std::fmt::Debug) -> Option<i32> {
             return status.code();
         }
         if Instant::now() > deadline {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).status();
             let _ = child.kill();
             let _ = child.wait();
             panic!("felhom-agentctl did not end: {what:?}");
@@ -136,7 +140,10 @@ fn traced_in(
         .chain([tool.get_program()])
         .chain(tool.get_args());
     let mut command = like(&tool, "strace", args);
-    command.stdout(Stdio::null()).stderr(Stdio::null());
+    command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
     let code = wait(command.spawn().unwrap(), &strace_args);
     assert_ne!(code, Some(101), "panicked with {strace_args:?}");
     assert!(code.is_some(), "killed by a signal with {strace_args:?}");
