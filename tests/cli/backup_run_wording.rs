@@ -27,11 +27,8 @@ fn a_post_hook_alone_is_not_counted_as_a_hook_that_quiesces() {
 
 #[test]
 fn a_failed_job_reads_failed() {
-    let agent = DevAgent::builder()
-        .backup_duration(SHORT_JOB)
-        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
-        .start()
-        .unwrap();
+    let failing = DevAgent::builder().backup_outcome(BackupOutcome::Failed("vzdump".into()));
+    let agent = failing.start().unwrap();
     let sandbox = Sandbox::new();
     let ran = run(backup_run(&agent, &sandbox)).status(6);
     assert!(ran.stderr.contains("backup job job-1 failed"), "{ran:#?}");

@@ -27,7 +27,9 @@ fn wait(mut child: Child, what: &dyn std::fmt::Debug) -> Option<i32> {
         }
         if Instant::now() > deadline {
             let group = format!("-{}", child.id());
-            let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).status();
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &group])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
             panic!("felhom-agentctl did not end: {what:?}");

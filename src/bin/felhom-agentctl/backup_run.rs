@@ -277,6 +277,8 @@ fn finish(
             };
             let kind = match &failure {
                 BackupRunFailure::Cancelled => "interrupted",
+                // Interrupted during the freeze, and thawed: as the exit status says.
+                BackupRunFailure::Quiesce(_) if code != exit::HOOK_FAILED => "interrupted",
                 BackupRunFailure::Quiesce(_) | BackupRunFailure::Thaw(_) => "hook_failed",
                 BackupRunFailure::Agent(e) => exit::error_kind(e),
                 _ => "other",
