@@ -11,8 +11,9 @@
 //! thaw marker (`marker`) lets `backup thaw` undo.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::thread;
+use std::time::Duration;
 
 use felhom_agentapi::CancelToken;
 use nix::libc::{SIGPWR, SIGSTKFLT};
@@ -21,7 +22,7 @@ use signal_hook::consts::{
     SIGABRT, SIGALRM, SIGHUP, SIGINT, SIGIO, SIGPROF, SIGQUIT, SIGSYS, SIGTERM, SIGTRAP, SIGUSR1,
     SIGUSR2, SIGVTALRM, SIGXCPU, SIGXFSZ,
 };
-use signal_hook::iterator::{Handle, Signals};
+use signal_hook::flag;
 
 /// The standard signals whose default action ends the process and that can be caught safely.
 const ENDING: [i32; 17] = [
@@ -31,41 +32,64 @@ const ENDING: [i32; 17] = [
 
 /// While it lives, the watched signals cancel `token` instead of ending the process. Only the
 /// first one counts: later ones cannot cut the thaw short (SIGKILL still can).
+///
+/// Each signal's handler only stores its number in an atomic (no I/O, so nothing can fail in
+/// it), and a thread looks every [`LOOK`]: a self-pipe, as signal-hook's iterator uses, needs a
+/// read and a write that can fail (strace's fault injection failed them), and a signal lost
+/// that way would leave the run to SIGKILL.
 pub struct SignalWatch {
     caught: Arc<AtomicI32>,
-    handle: Handle,
+    arrived: Arc<AtomicUsize>,
+    done: Arc<AtomicBool>,
 }
+
+/// How often the watching thread looks for a signal: the delay a stop can see, at most.
+const LOOK: Duration = Duration::from_millis(20);
 
 impl SignalWatch {
     pub fn start(token: CancelToken) -> std::io::Result<SignalWatch> {
-        let mut signals = Signals::new(watched(&ignored_at_start()))?;
-        let handle = signals.handle();
+        let arrived = Arc::new(AtomicUsize::new(0));
+        for signal in watched(&ignored_at_start()) {
+            let number = usize::try_from(signal).unwrap_or(0);
+            flag::register_usize(signal, Arc::clone(&arrived), number)?;
+        }
         let caught = Arc::new(AtomicI32::new(0));
-        // Not joined (see `drop`): it ends with the process.
+        let done = Arc::new(AtomicBool::new(false));
+        // Not joined: it ends with the process, or within LOOK of the drop.
         thread::Builder::new().name("signals".into()).spawn({
-            let caught = Arc::clone(&caught);
+            let (caught, arrived, done) = (caught.clone(), arrived.clone(), done.clone());
             move || {
-                for signal in signals.forever() {
-                    let _ = caught.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
-                    token.cancel();
+                while !done.load(Ordering::SeqCst) {
+                    let signal = i32::try_from(arrived.load(Ordering::SeqCst)).unwrap_or(0);
+                    if signal != 0 {
+                        let _ =
+                            caught.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+                        token.cancel();
+                    }
+                    thread::sleep(LOOK);
                 }
             }
         })?;
-        Ok(SignalWatch { caught, handle })
+        Ok(SignalWatch {
+            caught,
+            arrived,
+            done,
+        })
     }
 
-    /// The first signal caught, if any.
+    /// The first signal caught, if any (or one that came too late to be seen yet).
     pub fn caught(&self) -> Option<i32> {
-        Some(self.caught.load(Ordering::SeqCst)).filter(|&s| s != 0)
+        let late = || i32::try_from(self.arrived.load(Ordering::SeqCst)).unwrap_or(0);
+        Some(self.caught.load(Ordering::SeqCst))
+            .filter(|&s| s != 0)
+            .or_else(|| Some(late()).filter(|&s| s != 0))
     }
 }
 
 impl Drop for SignalWatch {
-    /// Stops watching. The thread is not joined: `close` wakes it with a write to a socket,
-    /// and if that write fails (strace's fault injection made it fail) a join would wait
-    /// forever, after the thaw, in a unit that must end.
+    /// Stops the thread's looking; the handlers stay until the process ends, which is soon.
     fn drop(&mut self) {
-        self.handle.close();
+        self.done.store(true, Ordering::SeqCst);
     }
 }
 
