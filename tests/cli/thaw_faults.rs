@@ -201,22 +201,24 @@ fn every_io_call_failed_in_turn_still_thaws_each_hook_exactly_once() {
     let counts = reference_counts(&agent);
     let mut runs = Vec::new();
     for ((name, error), count) in KINDS.iter().zip(counts) {
-        runs.extend(
-            sample(count)
-                .into_iter()
-                .map(|n| inject(name, error, &n.to_string())),
-        );
+        for n in sample(count) {
+            // The N-th call alone, then every call from the N-th on (a pipe or a link that
+            // died for good).
+            runs.push(inject(name, error, &n.to_string()));
+            runs.push(inject(name, error, &format!("{n}+")));
+        }
     }
-    println!("{} runs with one call failed", runs.len());
+    println!("{} runs with calls failed", runs.len());
     // Two at a time: the machine has two cores.
     thread::scope(|scope| {
         for half in runs.chunks(runs.len().div_ceil(2).max(1)) {
             let agent = &agent;
             scope.spawn(move || {
                 for args in half {
-                    traced(agent, args, |sandbox| {
+                    let code = traced(agent, args, |sandbox| {
                         assert_each_freeze_thawed_once(sandbox);
                     });
+                    println!("{}: exit {code:?}", args[3]);
                 }
             });
         }
