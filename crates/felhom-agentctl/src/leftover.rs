@@ -22,7 +22,8 @@ pub fn main(cli: &Cli, args: &BackupThawArgs) -> u8 {
     let lock_path = match &args.lock {
         Some(path) => path.clone(),
         None => match crate::connect::settings(cli)
-            .and_then(|s| Ok(lock::default_path(s.require_endpoint()?)))
+            // Normalized as `backup run`'s client has it: the same lock, the same marker.
+            .and_then(|s| Ok(lock::default_path(&s.normalized_endpoint()?)))
         {
             Ok(path) => path,
             Err(failure) => {
