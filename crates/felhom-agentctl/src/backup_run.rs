@@ -227,12 +227,12 @@ fn finish(
             (text, code)
         }
         // A stop interrupted the freeze: interrupted, unless the thaw failed.
-        BackupRunFailure::Quiesce(_) if watch.caught().is_some() && !thaw_failed => {
+        BackupRunFailure::Quiesce(hook) if watch.caught().is_some() && !thaw_failed => {
             let by = watch.caught().map_or("a signal".into(), signals::name);
             let text = format!(
                 "interrupted by {by} during the freeze ({}); the application was thawed and no \
                  backup was started",
-                clean(&message)
+                clean(&hook.to_string())
             );
             (
                 text,
