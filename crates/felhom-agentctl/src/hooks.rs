@@ -594,10 +594,17 @@ enum Seen {
 
 /// Looks at the hook without reaping it (`WNOWAIT`): while it is not reaped, its pid, and so
 /// its process group id, cannot be reused, and signalling the group cannot hit a stranger.
+/// An interrupted call (EINTR) is made again.
 fn look(pid: Pid) -> io::Result<Seen> {
     let flags =
         WaitPidFlag::WEXITED | WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    match waitid(Id::Pid(pid), flags).map_err(io::Error::from)? {
+    let status = loop {
+        match waitid(Id::Pid(pid), flags) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => break other.map_err(io::Error::from)?,
+        }
+    };
+    match status {
         WaitStatus::Exited(..) | WaitStatus::Signaled(..) => Ok(Seen::Ended),
         WaitStatus::Stopped(_, signal) => Ok(Seen::Suspended(signal)),
         _ => Ok(Seen::Running),
@@ -611,12 +618,26 @@ fn look(pid: Pid) -> io::Result<Seen> {
 /// outlives its leader. A leader still there [`KILL_WAIT`] after SIGKILL is left behind, not
 /// waited for. A hook that leaves its group (`setsid`) is out of reach.
 fn wait_within(
-    mut child: Child,
+    child: Child,
     grace: impl Fn() -> Duration,
-    mut overrun: impl FnMut(Instant) -> Option<Overrun>,
+    overrun: impl FnMut(Instant) -> Option<Overrun>,
 ) -> io::Result<Ended> {
     // A child's pid fits: the kernel's pid_max is below 2^22.
     let group = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    watch(child, group, grace, overrun).inspect_err(|_| {
+        // A hook that cannot be watched cannot be left running: a freeze hook could go on
+        // freezing after the thaw. The group id is still its own: the hook is not reaped.
+        let _ = killpg(group, Signal::SIGKILL);
+    })
+}
+
+/// [`wait_within`], but for the kill on an error.
+fn watch(
+    mut child: Child,
+    group: Pid,
+    grace: impl Fn() -> Duration,
+    mut overrun: impl FnMut(Instant) -> Option<Overrun>,
+) -> io::Result<Ended> {
     let why = loop {
         match look(group)? {
             Seen::Ended => return child.wait().map(Ended::Exited),
