@@ -506,7 +506,10 @@ impl Hooks {
             if self.stop.is_cancelled() {
                 match stage {
                     Stage::Freeze => {
-                        say::note("interrupted: stopping the freeze hook, then thawing");
+                        // Said at once (the thaw may take a while), unless -q or JSON errors.
+                        if !self.quiet {
+                            say::note("interrupted: stopping the freeze hook, then thawing");
+                        }
                         return Some(Overrun::Interrupted);
                     }
                     Stage::Thaw { left } if !shortened => {

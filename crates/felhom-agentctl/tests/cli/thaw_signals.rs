@@ -114,3 +114,20 @@ fn a_stop_during_a_freeze_hook_interrupts_it_and_no_further_freeze_hook_starts()
         "no backup was started"
     );
 }
+
+#[test]
+fn an_interrupted_freeze_is_kind_interrupted_in_json_errors() {
+    let agent = agent_with_jobs_of(ENDLESS_JOB);
+    let sandbox = Sandbox::new();
+    let hooks = [("10-slow", "sleep 30")];
+    let mut command = run_with_hooks(&agent, &sandbox, &hooks);
+    command.args(["--error-format", "json"]);
+    let mut running = Running::spawn(command);
+    sandbox.wait_for_logged("freeze 10-slow");
+    running.signal("INT");
+    let ran = running.finish().status(130);
+    let line: serde_json::Value = serde_json::from_str(ran.stderr.trim()).unwrap();
+    assert_eq!(line["kind"], "interrupted", "{ran:#?}");
+    assert_eq!(line["exit"], 130);
+    assert_eq!(assert_each_freeze_thawed_once(&sandbox).len(), 1);
+}
