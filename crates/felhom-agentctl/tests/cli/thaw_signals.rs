@@ -122,7 +122,7 @@ fn an_interrupted_freeze_is_kind_interrupted_in_json_errors() {
     let hooks = [("10-slow", "sleep 30")];
     let mut command = run_with_hooks(&agent, &sandbox, &hooks);
     command.args(["--error-format", "json"]);
-    let mut running = Running::spawn(command);
+    let running = Running::spawn(command);
     sandbox.wait_for_logged("freeze 10-slow");
     running.signal("INT");
     let ran = running.finish().status(130);
