@@ -24,6 +24,7 @@ mod check;
 mod connect;
 mod exit;
 mod generate;
+mod hook_wait;
 mod hooks;
 mod leftover;
 mod lock;
