@@ -6,9 +6,10 @@
 //! (`output`) or the failure (`report`) with its exit status (`exit`). The `fingerprint`
 //! subcommand is in `probe` and `pins_save`, the monitoring plugin in `check` and `plugin`,
 //! `metrics --format prometheus` in `prometheus`, `-v` in `verbose`, completions and the man
-//! page in `generate`; `backup run` and `backup wait` are in `backup_run`, with their `hooks`,
-//! `lock` and `signals`; the thaw marker is `marker`, and `backup thaw` (what a killed run left
-//! frozen) is `leftover`. Notes on standard error go through `say`, which cannot panic.
+//! page in `generate`; `backup run` and `backup wait` are in `backup_run`, with their `hooks`
+//! (`hook_wait` for their processes), `lock` and `signals`; the thaw marker is `marker`, and
+//! `backup thaw` (what a killed run left frozen) is `leftover`. Notes on standard error go
+//! through `say`, which cannot panic.
 //! `felhom-agentctl --help` is the user's documentation.
 
 // The doc comments in `args` are --help text written for a terminal (`[IPV6]:PORT`,
