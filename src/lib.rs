@@ -125,8 +125,8 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
 };
-pub use disk_init::{DiskInit, DiskInitIncomplete};
-pub use error::{Error, FormatRefused, TimeoutStage, WipeAuthorization};
+pub use disk_init::DiskInit;
+pub use error::{DiskInitIncomplete, Error, FormatRefused, TimeoutStage, WipeAuthorization};
 pub use fingerprint::{Fingerprint, IntoPin, ParseFingerprintError};
 pub use first_use::presented_fingerprint;
 pub use observe::{CallTiming, Handshake, Observer};
