@@ -79,18 +79,138 @@ fn by_name(sc: &Syscalls) -> String {
 /// The generated section, markers included.
 pub fn render(f: &Figures, once: &Once) -> String {
     let mut s = String::new();
-    let spread = |key: &str, digits: usize, scale: f64| -> String {
-        let (lo, hi) = range(f.values(key));
-        if f.values(key).len() < 2 {
+    let _ = writeln!(s, "{BEGIN}");
+    header(&mut s, once);
+    let mut table = Table::new(f, s);
+    kept_alive_rows(&mut table);
+    oneshot_rows(&mut table, once.rss_available);
+    table.check_rows(once.rss_available);
+    footprint_rows(&mut table, once);
+    let mut s = table.s;
+    notes(&mut s, once);
+    let _ = writeln!(s, "\n{END}");
+    s
+}
+
+/// A table being written: the rows, and the figures they are read from.
+struct Table<'f> {
+    s: String,
+    f: &'f Figures,
+}
+
+impl<'f> Table<'f> {
+    /// Starts the table below `s` with its head.
+    fn new(f: &'f Figures, mut s: String) -> Self {
+        let _ = writeln!(s, "| Measurement | Median | Range | Target | Status |");
+        let _ = writeln!(s, "| --- | ---: | ---: | --- | --- |");
+        Table { s, f }
+    }
+
+    fn v(&self, key: &str) -> f64 {
+        self.f.median(key)
+    }
+
+    /// The range of `key` over repetitions, times `scale`, or a dash for a single one.
+    fn spread(&self, key: &str, digits: usize, scale: f64) -> String {
+        let (lo, hi) = range(self.f.values(key));
+        if self.f.values(key).len() < 2 {
             "–".to_string()
         } else {
             format!("{:.digits$}–{:.digits$}", lo * scale, hi * scale)
         }
-    };
-    let v = |key: &str| f.median(key);
-    let m = &once.machine;
+    }
 
-    let _ = writeln!(s, "{BEGIN}");
+    /// `target` is the two last cells, `≤ x | **met**` or ` | ` for none.
+    fn row(&mut self, what: &str, value: String, range: String, target: &str) {
+        let _ = writeln!(self.s, "| {what} | {value} | {range} | {target} |");
+    }
+
+    /// One figure's median with `digits` decimals and its range, and no target.
+    fn plain(&mut self, what: &str, key: &str, digits: usize, unit: &str) {
+        let value = with_unit(format!("{:.digits$}", self.v(key)), unit);
+        let range = self.spread(key, digits, 1.0);
+        self.row(what, value, range, " | ");
+    }
+
+    /// The same, with a target the median must not exceed.
+    fn at_most(&mut self, what: &str, key: &str, digits: usize, unit: &str, target: f64) {
+        let median = self.v(key);
+        let value = with_unit(format!("{median:.digits$}"), unit);
+        let goal = format!("≤ {} | {}", with_unit(target, unit), met(median <= target));
+        let range = self.spread(key, digits, 1.0);
+        self.row(what, value, range, &goal);
+    }
+
+    /// Client CPU, wall and the other side's CPU (`other`) of figures measured under `key`, if
+    /// they were; against the CPU target when `target`.
+    fn placed(&mut self, what: &str, key: &str, other: &str, target: bool) {
+        let cpu_key = format!("{key}.cpu_us");
+        if self.f.values(&cpu_key).is_empty() {
+            return;
+        }
+        let cpu = self.v(&cpu_key);
+        let goal = if target {
+            format!("≤ {TARGET_CPU_US} µs | {}", met(cpu <= TARGET_CPU_US))
+        } else {
+            " | ".to_string()
+        };
+        let value = format!(
+            "{cpu:.1} / {:.1} / {:.1} µs",
+            self.v(&format!("{key}.wall_us")),
+            self.v(&format!("{key}.{other}"))
+        );
+        let range = self.spread(&cpu_key, 1, 1.0);
+        self.row(what, value, range, &goal);
+    }
+
+    /// The rows of `felhom-agentctl check` against curl's `GET /host/metrics`.
+    fn check_rows(&mut self, rss_available: bool) {
+        if self.f.values("check.cli.wall_ms").is_empty() {
+            return;
+        }
+        self.row(
+            "One-shot `felhom-agentctl check` (monitoring plugin): wall",
+            format!("{:.2} ms", self.v("check.cli.wall_ms")),
+            self.spread("check.cli.wall_ms", 2, 1.0),
+            " | ",
+        );
+        self.row(
+            "One-shot `curl --pinnedpubkey …` of `GET /host/metrics`: wall",
+            format!("{:.2} ms", self.v("check.curl.wall_ms")),
+            self.spread("check.curl.wall_ms", 2, 1.0),
+            " | ",
+        );
+        let paired = self.v("check.ratio.wall_paired");
+        self.row(
+            "**check / curl wall** (median of per-round ratios)",
+            format!("{paired:.2}"),
+            self.spread("check.ratio.wall_paired", 2, 1.0),
+            &format!(
+                "≤ {TARGET_CHECK_WALL_RATIO} | {}",
+                met(paired <= TARGET_CHECK_WALL_RATIO)
+            ),
+        );
+        if rss_available {
+            let rss = self.v("check.cli.rss_kib");
+            self.row(
+                "**Peak RSS, `felhom-agentctl check`**",
+                format!("{:.2} MiB", rss / 1024.0),
+                self.spread("check.cli.rss_kib", 2, 1.0 / 1024.0),
+                &format!("< 6 MiB | {}", met(rss < TARGET_RSS_KIB)),
+            );
+            self.row(
+                "check / curl peak RSS",
+                format!("{:.2}", self.v("check.ratio.rss")),
+                self.spread("check.ratio.rss", 2, 1.0),
+                " | ",
+            );
+        }
+    }
+}
+
+/// When, where and how the run was made.
+fn header(s: &mut String, once: &Once) {
+    let m = &once.machine;
     let _ = writeln!(s, "## Latest run\n");
     let _ = writeln!(s, "- Date: {}", once.date);
     let _ = writeln!(
@@ -108,69 +228,31 @@ pub fn render(f: &Figures, once: &Once) -> String {
          beside it.\n",
         once.repetitions
     );
+}
 
-    let _ = writeln!(s, "| Measurement | Median | Range | Target | Status |");
-    let _ = writeln!(s, "| --- | ---: | ---: | --- | --- |");
-    let row = |s: &mut String, what: &str, value: String, range: String, target: &str| {
-        let _ = writeln!(s, "| {what} | {value} | {range} | {target} |");
-    };
-    // One figure's median with `digits` decimals and its range, and no target.
-    let plain = |s: &mut String, what: &str, key: &str, digits: usize, unit: &str| {
-        let value = with_unit(format!("{:.digits$}", v(key)), unit);
-        row(s, what, value, spread(key, digits, 1.0), " | ");
-    };
-    // The same, with a target the median must not exceed.
-    let at_most =
-        |s: &mut String, what: &str, key: &str, digits: usize, unit: &str, target: f64| {
-            let median = v(key);
-            let value = with_unit(format!("{median:.digits$}"), unit);
-            let goal = format!("≤ {} | {}", with_unit(target, unit), met(median <= target));
-            row(s, what, value, spread(key, digits, 1.0), &goal);
-        };
-    // Client CPU, wall and the other side's CPU (`other`) of figures measured under `key`, if
-    // they were; against the CPU target when `target`.
-    let placed = |s: &mut String, what: &str, key: &str, other: &str, target: bool| {
-        let cpu_key = format!("{key}.cpu_us");
-        if f.values(&cpu_key).is_empty() {
-            return;
-        }
-        let cpu = v(&cpu_key);
-        let goal = if target {
-            format!("≤ {TARGET_CPU_US} µs | {}", met(cpu <= TARGET_CPU_US))
-        } else {
-            " | ".to_string()
-        };
-        let value = format!(
-            "{cpu:.1} / {:.1} / {:.1} µs",
-            v(&format!("{key}.wall_us")),
-            v(&format!("{key}.{other}"))
-        );
-        row(s, what, value, spread(&cpu_key, 1, 1.0), &goal);
-    };
-    at_most(
-        &mut s,
+/// Calls on kept-alive connections (one thread, pinned, many threads), the floor under them,
+/// and calls on fresh connections.
+fn kept_alive_rows(t: &mut Table) {
+    t.at_most(
         "Kept-alive `storage`, 1 thread, placed by the scheduler: **client CPU per call**",
         "ka1.cpu_us",
         1,
         "µs",
         TARGET_CPU_US,
     );
-    plain(
-        &mut s,
+    t.plain(
         "Kept-alive, 1 thread: wall per call",
         "ka1.wall_us",
         1,
         "µs",
     );
-    row(
-        &mut s,
+    t.row(
         "Kept-alive, 1 thread: p50 / p99 of single calls",
-        format!("{:.1} / {:.1} µs", v("ka1.p50_us"), v("ka1.p99_us")),
-        spread("ka1.p99_us", 1, 1.0),
+        format!("{:.1} / {:.1} µs", t.v("ka1.p50_us"), t.v("ka1.p99_us")),
+        t.spread("ka1.p99_us", 1, 1.0),
         " | ",
     );
-    plain(
-        &mut s,
+    t.plain(
         "Kept-alive, 1 thread: agent CPU per call (context)",
         "ka1.agent_cpu_us",
         1,
@@ -184,7 +266,7 @@ pub fn render(f: &Figures, once: &Once) -> String {
         ),
     ] {
         let what = format!("Kept-alive, 1 thread, {what}: client CPU / wall / agent CPU per call");
-        placed(&mut s, &what, key, "agent_cpu_us", true);
+        t.placed(&what, key, "agent_cpu_us", true);
     }
     for (key, what) in [
         ("floor_same", "Floor: bare loopback TCP round trip, one CPU"),
@@ -202,10 +284,9 @@ pub fn render(f: &Figures, once: &Once) -> String {
         ),
     ] {
         let what = format!("{what}: client CPU / wall / server CPU per round trip");
-        placed(&mut s, &what, key, "server_us", false);
+        t.placed(&what, key, "server_us", false);
     }
-    at_most(
-        &mut s,
+    t.at_most(
         &format!("Kept-alive, {THREADS} threads sharing one `Client`: **client CPU per call**"),
         "kan.cpu_us",
         1,
@@ -217,80 +298,81 @@ pub fn render(f: &Figures, once: &Once) -> String {
         ("calls per second, all threads", "kan.calls_per_s", 0, ""),
     ] {
         let what = format!("Kept-alive, {THREADS} threads: {what}");
-        plain(&mut s, &what, key, digits, unit);
+        t.plain(&what, key, digits, unit);
     }
-    row(
-        &mut s,
+    t.row(
         "Fresh connection (new `Client`, TCP, TLS handshake, call): wall, p50 / p99",
-        format!("{:.0} / {:.0} µs", v("fresh.wall_us"), v("fresh.p99_us")),
-        spread("fresh.wall_us", 0, 1.0),
+        format!(
+            "{:.0} / {:.0} µs",
+            t.v("fresh.wall_us"),
+            t.v("fresh.p99_us")
+        ),
+        t.spread("fresh.wall_us", 0, 1.0),
         " | ",
     );
-    plain(
-        &mut s,
+    t.plain(
         "Fresh connection: client CPU per call",
         "fresh.cpu_us",
         0,
         "µs",
     );
-    plain(
-        &mut s,
+}
+
+/// One-shot `felhom-agentctl storage` against curl: wall, and peak RSS when it was measured.
+fn oneshot_rows(t: &mut Table, rss_available: bool) {
+    t.plain(
         "One-shot `felhom-agentctl storage`: wall",
         "cli.wall_ms",
         2,
         "ms",
     );
-    plain(
-        &mut s,
+    t.plain(
         "One-shot `curl --pinnedpubkey …`: wall",
         "curl.wall_ms",
         2,
         "ms",
     );
-    at_most(
-        &mut s,
+    t.at_most(
         "**CLI / curl wall** (median of per-round ratios)",
         "ratio.wall_paired",
         2,
         "",
         TARGET_WALL_RATIO,
     );
-    plain(
-        &mut s,
+    t.plain(
         "CLI / curl wall (ratio of medians)",
         "ratio.wall_of_medians",
         2,
         "",
     );
-    if once.rss_available {
-        let rss = v("cli.rss_kib");
-        row(
-            &mut s,
-            "**Peak RSS, `felhom-agentctl storage`**",
-            format!("{:.2} MiB", rss / 1024.0),
-            spread("cli.rss_kib", 2, 1.0 / 1024.0),
-            &format!("≤ 5 MiB | {}", met(rss <= TARGET_STORAGE_RSS_KIB)),
-        );
-        row(
-            &mut s,
-            "Peak RSS, curl",
-            format!("{:.2} MiB", v("curl.rss_kib") / 1024.0),
-            spread("curl.rss_kib", 2, 1.0 / 1024.0),
-            " | ",
-        );
-        plain(&mut s, "CLI / curl peak RSS", "ratio.rss", 2, "");
-    } else {
-        row(
-            &mut s,
+    if !rss_available {
+        t.row(
             "Peak RSS",
             "not measured: /usr/bin/time is missing".into(),
             "–".into(),
             "≤ 5 MiB | not measured",
         );
+        return;
     }
-    check_rows(&mut s, f, once.rss_available);
-    row(
-        &mut s,
+    let rss = t.v("cli.rss_kib");
+    t.row(
+        "**Peak RSS, `felhom-agentctl storage`**",
+        format!("{:.2} MiB", rss / 1024.0),
+        t.spread("cli.rss_kib", 2, 1.0 / 1024.0),
+        &format!("≤ 5 MiB | {}", met(rss <= TARGET_STORAGE_RSS_KIB)),
+    );
+    t.row(
+        "Peak RSS, curl",
+        format!("{:.2} MiB", t.v("curl.rss_kib") / 1024.0),
+        t.spread("curl.rss_kib", 2, 1.0 / 1024.0),
+        " | ",
+    );
+    t.plain("CLI / curl peak RSS", "ratio.rss", 2, "");
+}
+
+/// What a build and a call cost besides time: binary size, dependencies, syscalls.
+fn footprint_rows(t: &mut Table, once: &Once) {
+    t.row(
         "Release `felhom-agentctl` binary size",
         format!(
             "{:.2} MiB ({} bytes)",
@@ -301,8 +383,7 @@ pub fn render(f: &Figures, once: &Once) -> String {
         " | ",
     );
     let deps = |n: Option<usize>| n.map_or("cargo tree failed".to_string(), |n| n.to_string());
-    row(
-        &mut s,
+    t.row(
         "Library dependencies, `cargo tree -e normal`, unique crates (the library / what felhom-agentctl adds)",
         format!("{} / {}", deps(once.deps_default), deps(once.deps_cli)),
         "–".into(),
@@ -311,15 +392,13 @@ pub fn render(f: &Figures, once: &Once) -> String {
     match &once.syscalls {
         Ok(sc) => {
             let ok = sc.per_call <= TARGET_SYSCALLS && sc.clones_extra == 0;
-            row(
-                &mut s,
+            t.row(
                 "Syscalls per kept-alive call (`strace -f -c`)",
                 format!("{:.1}", sc.per_call),
                 "–".into(),
                 &format!("about 10, no clone | {}", met(ok)),
             );
-            row(
-                &mut s,
+            t.row(
                 &format!(
                     "Threads created by {} kept-alive calls (clone, clone3)",
                     sc.calls
@@ -329,8 +408,7 @@ pub fn render(f: &Figures, once: &Once) -> String {
                 &format!("0 | {}", met(sc.clones_extra == 0)),
             );
         }
-        Err(e) => row(
-            &mut s,
+        Err(e) => t.row(
             "Syscalls per kept-alive call",
             format!("not measured: {e}"),
             "–".into(),
@@ -343,8 +421,7 @@ pub fn render(f: &Figures, once: &Once) -> String {
             .iter()
             .find(|(name, _)| name == "futex")
             .map_or(0.0, |(_, n)| *n);
-        row(
-            &mut s,
+        t.row(
             &format!(
                 "Syscalls per kept-alive call, {} threads sharing one `Client` (of which futex)",
                 sc.threads
@@ -354,7 +431,10 @@ pub fn render(f: &Figures, once: &Once) -> String {
             " | ",
         );
     }
+}
 
+/// "What each row measures": how each group of rows was measured.
+fn notes(s: &mut String, once: &Once) {
     let _ = writeln!(s, "\nWhat each row measures:\n");
     let _ = writeln!(
         s,
@@ -460,69 +540,6 @@ pub fn render(f: &Figures, once: &Once) -> String {
             once.agent_last_words
         );
     }
-    let _ = writeln!(s, "\n{END}");
-    s
-}
-
-/// The rows of `felhom-agentctl check` against curl's `GET /host/metrics`.
-fn check_rows(s: &mut String, f: &Figures, rss_available: bool) {
-    let spread = |key: &str, digits: usize, scale: f64| -> String {
-        let (lo, hi) = range(f.values(key));
-        if f.values(key).len() < 2 {
-            "–".to_string()
-        } else {
-            format!("{:.digits$}–{:.digits$}", lo * scale, hi * scale)
-        }
-    };
-    let v = |key: &str| f.median(key);
-    let row = |s: &mut String, what: &str, value: String, range: String, target: &str| {
-        let _ = writeln!(s, "| {what} | {value} | {range} | {target} |");
-    };
-    if f.values("check.cli.wall_ms").is_empty() {
-        return;
-    }
-    row(
-        s,
-        "One-shot `felhom-agentctl check` (monitoring plugin): wall",
-        format!("{:.2} ms", v("check.cli.wall_ms")),
-        spread("check.cli.wall_ms", 2, 1.0),
-        " | ",
-    );
-    row(
-        s,
-        "One-shot `curl --pinnedpubkey …` of `GET /host/metrics`: wall",
-        format!("{:.2} ms", v("check.curl.wall_ms")),
-        spread("check.curl.wall_ms", 2, 1.0),
-        " | ",
-    );
-    let paired = v("check.ratio.wall_paired");
-    row(
-        s,
-        "**check / curl wall** (median of per-round ratios)",
-        format!("{paired:.2}"),
-        spread("check.ratio.wall_paired", 2, 1.0),
-        &format!(
-            "≤ {TARGET_CHECK_WALL_RATIO} | {}",
-            met(paired <= TARGET_CHECK_WALL_RATIO)
-        ),
-    );
-    if rss_available {
-        let rss = v("check.cli.rss_kib");
-        row(
-            s,
-            "**Peak RSS, `felhom-agentctl check`**",
-            format!("{:.2} MiB", rss / 1024.0),
-            spread("check.cli.rss_kib", 2, 1.0 / 1024.0),
-            &format!("< 6 MiB | {}", met(rss < TARGET_RSS_KIB)),
-        );
-        row(
-            s,
-            "check / curl peak RSS",
-            format!("{:.2}", v("check.ratio.rss")),
-            spread("check.ratio.rss", 2, 1.0),
-            " | ",
-        );
-    }
 }
 
 /// The table of an `AGENTAPI_BENCH_ONLY=oneshot` run: the one-shot rows alone.
@@ -533,12 +550,11 @@ pub fn oneshot_only(f: &Figures, repetitions: usize, date: &str, load: &str) -> 
         "One-shot measurements only ({repetitions} repetitions, {date}, load average {load} \
          before; {WALL_ROUNDS} alternating rounds and {RSS_ROUNDS} RSS runs per repetition)\n"
     );
-    let _ = writeln!(s, "| Measurement | Median | Range | Target | Status |");
-    let _ = writeln!(s, "| --- | ---: | ---: | --- | --- |");
+    let mut t = Table::new(f, s);
     let (lo, hi) = range(f.values("ratio.wall_paired"));
     let paired = f.median("ratio.wall_paired");
     let _ = writeln!(
-        s,
+        t.s,
         "| One-shot `felhom-agentctl storage` / curl wall: {:.2} / {:.2} ms | {paired:.2} | \
          {lo:.2}–{hi:.2} | ≤ {TARGET_WALL_RATIO} | {} |",
         f.median("cli.wall_ms"),
@@ -548,14 +564,14 @@ pub fn oneshot_only(f: &Figures, repetitions: usize, date: &str, load: &str) -> 
     if !f.values("cli.rss_kib").is_empty() {
         let rss = f.median("cli.rss_kib");
         let _ = writeln!(
-            s,
+            t.s,
             "| Peak RSS, `felhom-agentctl storage` | {:.2} MiB | | ≤ 5 MiB | {} |",
             rss / 1024.0,
             met(rss <= TARGET_STORAGE_RSS_KIB)
         );
     }
-    check_rows(&mut s, f, !f.values("check.cli.rss_kib").is_empty());
-    s
+    t.check_rows(!f.values("check.cli.rss_kib").is_empty());
+    t.s
 }
 
 /// Replaces the generated section of `path`, or creates the file with it.
