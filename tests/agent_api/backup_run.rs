@@ -8,9 +8,10 @@ use std::time::Duration;
 use felhom_agentapi::{
     BackupPhase, BackupRun, Call, Client, Error, ProgressEvent, Stopped, ThawCause, TimeoutStage,
 };
-use felhom_devagent::{BackupOutcome, DevAgent, Fault};
+use felhom_devagent::{DevAgent, Fault};
 
 use crate::client;
+use crate::common::{agent_with_failing_jobs, agent_with_jobs_of, paths};
 
 mod cancel;
 mod polling;
@@ -21,13 +22,6 @@ mod wait;
 const POLL: Duration = Duration::from_millis(10);
 /// Longer than any test: a job that only a test's own action ends.
 const FOREVER: Duration = Duration::from_secs(600);
-
-fn agent_with_jobs_of(duration: Duration) -> DevAgent {
-    DevAgent::builder()
-        .backup_duration(duration)
-        .start()
-        .unwrap()
-}
 
 /// What the quiesce and thaw steps were called with, in order.
 #[derive(Default)]
@@ -63,14 +57,6 @@ fn recorded<'a>(client: &'a Client, calls: &'a Calls) -> BackupRun<'a> {
             ));
             Ok::<(), std::io::Error>(())
         })
-}
-
-fn paths(agent: &DevAgent) -> Vec<String> {
-    agent
-        .requests()
-        .into_iter()
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
 }
 
 #[test]
@@ -197,11 +183,7 @@ fn a_409_is_backup_running_from_start_backup_and_from_a_run() {
 
 #[test]
 fn a_failed_job_thaws_once_with_failed_and_names_the_job() {
-    let agent = DevAgent::builder()
-        .backup_duration(Duration::from_millis(200))
-        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
-        .start()
-        .unwrap();
+    let agent = agent_with_failing_jobs(Duration::from_millis(200), "vzdump exited with status 2");
     let client = client(&agent);
     let calls = Calls::default();
     let err = recorded(&client, &calls).run().unwrap_err();

@@ -5,6 +5,7 @@
 use felhom_agentapi::Error;
 use felhom_devagent::{DevAgent, Fault};
 
+use crate::common::client_with_timeout;
 use crate::{agent, client};
 
 /// `(method, path, connection)` of every request the agent received.
@@ -93,10 +94,7 @@ fn a_slow_get_on_a_reused_connection_is_not_sent_again() {
     // Only a connection that ended before any answer byte is a stale one; a time limit that
     // runs out says nothing of the sort.
     let agent = agent();
-    let client = crate::builder(&agent)
-        .timeout(std::time::Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let client = client_with_timeout(&agent, std::time::Duration::from_millis(300));
     client.storage().unwrap();
     agent.set_fault(Fault::Slow(std::time::Duration::from_secs(2)));
     let err = client.storage().unwrap_err();

@@ -5,8 +5,10 @@
 //! with `#[path = "../common/mod.rs"] mod common;`.
 #![allow(dead_code, reason = "each test binary uses only some of these")]
 
+use std::time::Duration;
+
 use felhom_agentapi::{Client, ClientBuilder, Fingerprint};
-use felhom_devagent::{DevAgent, Identity};
+use felhom_devagent::{BackupOutcome, DevAgent, Identity};
 
 /// The pin of a stand-in agent (or of an identity it serves) as the library's `Fingerprint`.
 ///
@@ -34,6 +36,32 @@ pub fn agent() -> DevAgent {
     DevAgent::start().expect("the stand-in agent starts")
 }
 
+/// A stand-in agent whose backup jobs take `duration` and succeed.
+pub fn agent_with_jobs_of(duration: Duration) -> DevAgent {
+    DevAgent::builder()
+        .backup_duration(duration)
+        .start()
+        .expect("the stand-in agent starts")
+}
+
+/// A stand-in agent whose backup jobs take `duration` and then fail for `reason`.
+pub fn agent_with_failing_jobs(duration: Duration, reason: &str) -> DevAgent {
+    DevAgent::builder()
+        .backup_duration(duration)
+        .backup_outcome(BackupOutcome::Failed(reason.into()))
+        .start()
+        .expect("the stand-in agent starts")
+}
+
+/// The requests `agent` received, as `METHOD /path`, in order.
+pub fn paths(agent: &DevAgent) -> Vec<String> {
+    agent
+        .requests()
+        .into_iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
 /// A builder for a client of `agent`, pinned to its certificate.
 pub fn builder(agent: &DevAgent) -> ClientBuilder {
     Client::builder(&agent.endpoint(), agent.token(), agent.pin())
@@ -42,6 +70,14 @@ pub fn builder(agent: &DevAgent) -> ClientBuilder {
 /// A client of `agent` with default settings.
 pub fn client(agent: &DevAgent) -> Client {
     builder(agent)
+        .build()
+        .expect("a valid client configuration")
+}
+
+/// A client of `agent` whose calls give up after `limit`: for faults that stall the agent.
+pub fn client_with_timeout(agent: &DevAgent, limit: Duration) -> Client {
+    builder(agent)
+        .timeout(limit)
         .build()
         .expect("a valid client configuration")
 }

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use felhom_agentapi::{BackupPhase, Error, Stopped};
-use felhom_devagent::{BackupOutcome, DevAgent};
+use felhom_devagent::DevAgent;
 
 use super::{POLL, agent_with_jobs_of, paths};
 use crate::client;
+use crate::common::agent_with_failing_jobs;
 
 #[test]
 fn wait_backup_reattaches_without_starting_a_job() {
@@ -40,11 +41,7 @@ fn wait_backup_says_when_there_is_no_job() {
 
 #[test]
 fn wait_backup_reports_a_failed_job_as_backup_failed() {
-    let agent = DevAgent::builder()
-        .backup_duration(Duration::ZERO)
-        .backup_outcome(BackupOutcome::Failed("disk full".into()))
-        .start()
-        .unwrap();
+    let agent = agent_with_failing_jobs(Duration::ZERO, "disk full");
     let client = client(&agent);
     client.start_backup().unwrap();
     let err = client
