@@ -37,6 +37,12 @@ impl Calls {
     fn entries(&self) -> Vec<String> {
         self.log.borrow().clone()
     }
+
+    /// A thaw step that notes why it was called.
+    fn thawed(&self, cause: ThawCause) -> Result<(), std::io::Error> {
+        self.push(format!("thaw {cause}"));
+        Ok(())
+    }
 }
 
 /// A run of `client` whose quiesce and thaw steps write to `calls`, polling fast.

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{Client, ClientBuilder, Fingerprint};
+use felhom_agentapi::{Client, ClientBuilder, Error, Fingerprint, TimeoutStage};
 use felhom_devagent::{BackupOutcome, DevAgent, Identity};
 
 /// The pin of a stand-in agent (or of an identity it serves) as the library's `Fingerprint`.
@@ -85,4 +85,14 @@ pub fn client_with_timeout(agent: &DevAgent, limit: Duration) -> Client {
 /// A well-formed pin that no server in the tests presents.
 pub fn any_pin() -> String {
     Fingerprint::of_der(b"no certificate will ever be presented").to_string()
+}
+
+/// Asserts that `err` is a timeout while waiting for `stage`, naming the `limit` that fired.
+pub fn assert_timeout(err: &Error, stage: TimeoutStage, limit: Duration) {
+    match err {
+        Error::Timeout {
+            stage: s, limit: l, ..
+        } => assert_eq!((s, *l), (&stage, limit), "{err:?}"),
+        other => panic!("expected a timeout of {stage:?}, got {other:?}"),
+    }
 }

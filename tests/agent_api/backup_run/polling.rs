@@ -4,19 +4,23 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use felhom_agentapi::{Error, ProgressEvent, Stopped};
-use felhom_devagent::Fault;
+use felhom_devagent::{DevAgent, Fault};
 
 use super::{Calls, FOREVER, agent_with_jobs_of, recorded};
 use crate::client;
+
+/// Answers the run's status check, then meets the polls after it with `polls` in turn (the
+/// whole cycle, check included, starts over when it runs out).
+fn after_the_check(agent: &DevAgent, polls: impl IntoIterator<Item = Option<Fault>>) {
+    let cycle = std::iter::once(None).chain(polls).collect();
+    agent.set_fault_on("/backup/status", Fault::Cycle(cycle));
+}
 
 #[test]
 fn a_permanent_poll_error_ends_the_wait_thawed_and_carries_the_job_id() {
     let agent = agent_with_jobs_of(FOREVER);
     // The status check is answered; every poll after it is not an envelope.
-    agent.set_fault_on(
-        "/backup/status",
-        Fault::Cycle(vec![None, Some(Fault::Garbage)]),
-    );
+    after_the_check(&agent, [Some(Fault::Garbage)]);
     let client = client(&agent);
     let calls = Calls::default();
     let retries = RefCell::new(Vec::new());
@@ -49,15 +53,7 @@ fn transient_poll_failures_are_retried_at_the_next_poll() {
     // Check answered, two polls cut off mid-answer (a broken connection), then answered. (A
     // plain drop would not do: the client sends a GET whose reused connection closed before
     // any answer once more itself.)
-    agent.set_fault_on(
-        "/backup/status",
-        Fault::Cycle(vec![
-            None,
-            Some(Fault::Truncate),
-            Some(Fault::Truncate),
-            None,
-        ]),
-    );
+    after_the_check(&agent, [Some(Fault::Truncate), Some(Fault::Truncate), None]);
     let client = client(&agent);
     let calls = Calls::default();
     let failures = RefCell::new(Vec::new());
@@ -83,15 +79,7 @@ fn transient_poll_failures_are_retried_at_the_next_poll() {
 #[test]
 fn three_transient_failures_in_a_row_end_the_wait_thawed() {
     let agent = agent_with_jobs_of(Duration::ZERO);
-    agent.set_fault_on(
-        "/backup/status",
-        Fault::Cycle(vec![
-            None,
-            Some(Fault::Truncate),
-            Some(Fault::Truncate),
-            Some(Fault::Truncate),
-        ]),
-    );
+    after_the_check(&agent, vec![Some(Fault::Truncate); 3]);
     let client = client(&agent);
     let calls = Calls::default();
     let err = recorded(&client, &calls).run().unwrap_err();

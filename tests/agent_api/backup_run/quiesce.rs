@@ -20,10 +20,7 @@ fn a_failed_quiesce_is_thawed_and_starts_no_backup() {
             calls.push("quiesce".into());
             Err("FLUSH TABLES WITH READ LOCK timed out")
         })
-        .thaw(|thaw| {
-            calls.push(format!("thaw {}", thaw.cause));
-            Ok::<(), std::io::Error>(())
-        })
+        .thaw(|thaw| calls.thawed(thaw.cause))
         .run()
         .unwrap_err();
     match err.failure() {
@@ -53,10 +50,7 @@ fn a_quiesce_that_outlasts_the_window_is_thawed_and_starts_no_backup() {
             std::thread::sleep(Duration::from_millis(120));
             Ok::<(), std::io::Error>(())
         })
-        .thaw(|thaw| {
-            calls.push(format!("thaw {}", thaw.cause));
-            Ok::<(), std::io::Error>(())
-        })
+        .thaw(|thaw| calls.thawed(thaw.cause))
         .run()
         .unwrap_err();
     assert!(
