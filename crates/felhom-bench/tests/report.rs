@@ -14,50 +14,17 @@ mod stats;
 #[path = "../benches/agentapi/report.rs"]
 mod report;
 
-/// The bench's own constants, as the report quotes them; values of this test's own.
-mod calls {
-    pub const KEPT_BATCHES: usize = 7;
-    pub const KEPT_BATCH_CALLS: usize = 1000;
-    pub const PINNED_BATCHES: usize = 5;
-    pub const TIMED_CALLS: usize = 2000;
-    pub const THREADS: usize = 8;
-    pub const THREAD_BATCHES: usize = 7;
-    pub const THREAD_BATCH_CALLS: usize = 400;
-    pub const FRESH_BATCHES: usize = 5;
-    pub const FRESH_BATCH_CALLS: usize = 50;
-}
+#[path = "../benches/agentapi/once.rs"]
+mod once;
 
-mod oneshot {
-    pub const WALL_ROUNDS: usize = 40;
-    pub const RSS_ROUNDS: usize = 12;
-}
-
-/// The report's inputs from `system.rs`, field for field (that module runs commands).
-mod system {
-    pub struct Machine {
-        pub nproc: usize,
-        pub cpu: String,
-        pub kernel: String,
-        pub rustc: String,
-        pub curl: String,
-    }
-
-    pub struct Syscalls {
-        pub threads: usize,
-        pub calls: usize,
-        pub per_call: f64,
-        pub clones_total: u64,
-        pub clones_extra: i64,
-        pub by_name: Vec<(String, f64)>,
-    }
-}
+#[path = "../benches/agentapi/suite.rs"]
+mod suite;
 
 use std::fs;
 use std::path::Path;
 
-use report::Once;
+use once::{Machine, Once, Syscalls};
 use stats::Figures;
-use system::{Machine, Syscalls};
 
 /// Every figure the report reads by a fixed name.
 const KEYS: [&str; 23] = [

@@ -36,10 +36,12 @@
 mod agent;
 mod calls;
 mod floor;
+mod once;
 mod oneshot;
 mod placement;
 mod report;
 mod stats;
+mod suite;
 mod system;
 
 use std::error::Error;
@@ -205,15 +207,15 @@ fn bench() -> Result<()> {
         system::syscalls(&settings, &scratch, STRACE_CALLS, 1).map_err(|e| e.to_string());
     eprintln!(
         "agentapi bench: strace over {STRACE_CALLS} kept-alive calls per thread, {} threads",
-        calls::THREADS
+        suite::THREADS
     );
-    let syscalls_threads = system::syscalls(&settings, &scratch, STRACE_CALLS, calls::THREADS)
+    let syscalls_threads = system::syscalls(&settings, &scratch, STRACE_CALLS, suite::THREADS)
         .map_err(|e| e.to_string());
     drop(echo);
     let load_after = system::loadavg();
     let agent_last_words = agent.stop();
 
-    let once = report::Once {
+    let once = once::Once {
         machine,
         date,
         command: COMMAND.to_string(),
@@ -286,7 +288,7 @@ fn repetition(
         figures.values("same.cpu_us").last().unwrap_or(&f64::NAN),
         figures.values("cross.cpu_us").last().unwrap_or(&f64::NAN),
         figures.values("kan.cpu_us").last().unwrap_or(&f64::NAN),
-        calls::THREADS,
+        suite::THREADS,
         figures
             .values("ratio.wall_paired")
             .last()
