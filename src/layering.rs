@@ -1,16 +1,15 @@
-//! Checks that the library's modules use one another exactly as the layer list in `lib.rs`
+//! Checks that a crate's modules use one another exactly as the layer list in its `lib.rs`
 //! says, and that the list runs one way (no module uses one listed below it): no import cycle.
 //!
-//! A module is a file in `src/` or a folder (`health/`, with `health.rs` or `health/mod.rs`);
-//! what a folder's files use of one another stays inside it. Names the root re-exports
-//! (`crate::Error`) count as uses of the module that defines them.
+//! The modules are those `lib.rs` declares outside `#[cfg(test)]`; a module is its file
+//! (`error.rs`) and the files of its folder that it declares (`error/…`), and what a folder's
+//! files use of one another stays inside it. Names the root re-exports (`crate::Error`) count
+//! as uses of the module that defines them. The stand-in agent's crate includes this file by
+//! path for its own list: one checker for both.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-
-/// Files only tests compile; they may use anything.
-const TEST_ONLY: [&str; 4] = ["layering.rs", "proptests.rs", "tests.rs", "saturate.rs"];
 
 /// The name `lib.rs` has in the layer list and in the results.
 const ROOT: &str = "lib.rs";
@@ -28,7 +27,9 @@ fn documented(root_source: &str) -> Vec<(String, BTreeSet<String>)> {
         .take_while(|line| line.starts_with("//"))
         .filter_map(|line| line.strip_prefix("//   "));
     for entry in entries {
-        // `name uses…`; `-` for no uses; a line that starts with spaces names more uses.
+        // `name uses… (what it does)`; `-` for no uses; a line that starts with spaces names
+        // more uses.
+        let entry = entry.split('(').next().unwrap_or_default();
         let mut words = entry.split_whitespace().filter(|w| *w != "-");
         let uses = if entry.starts_with(' ') {
             &mut list.last_mut().expect("a first entry").1
@@ -143,36 +144,52 @@ fn named_in_root(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
         .collect()
 }
 
-/// Each module's code: `(module, code naming the root as super::)` for a top-level file,
-/// and with `crate::` only for a file inside a module's folder.
+/// The modules `source` declares for the build (`mod name;`, `pub mod name;`), leaving out
+/// those with `#[cfg(test)]` among their attributes.
+fn declared(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut test_only = false;
+    for line in source.lines().map(str::trim) {
+        if line == "#[cfg(test)]" {
+            test_only = true;
+            continue;
+        }
+        if line.starts_with("#[") {
+            continue;
+        }
+        let declaration = ["mod ", "pub mod ", "pub(crate) mod "]
+            .iter()
+            .find_map(|prefix| line.strip_prefix(prefix)?.strip_suffix(';'));
+        if let Some(name) = declaration.filter(|_| !test_only) {
+            names.push(name.to_owned());
+        }
+        test_only = false;
+    }
+    names
+}
+
+/// Each module's code, file by file, with whether the file names the root as `super::` (a
+/// module's own file) or only as `crate::` (a file in its folder).
 fn sources() -> BTreeMap<String, Vec<(String, bool)>> {
-    let mut sources: BTreeMap<String, Vec<(String, bool)>> = BTreeMap::new();
-    let mut add = |module: String, path: &Path, top_level: bool| {
-        let file = path.file_name().unwrap().to_str().unwrap();
-        if path.extension().is_some_and(|e| e == "rs") && !TEST_ONLY.contains(&file) {
-            let source = fs::read_to_string(path).unwrap();
-            let code = if file == ROOT {
-                without_comments(&source)
-            } else {
-                code(&source)
-            };
-            sources.entry(module).or_default().push((code, top_level));
-        }
-    };
-    for entry in fs::read_dir(dir()).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if path.is_dir() {
-            for inner in fs::read_dir(&path).unwrap() {
-                let inner = inner.unwrap().path();
-                let top_level = inner.file_name().is_some_and(|f| f == "mod.rs");
-                add(name.clone(), &inner, top_level);
+    let read = |path: &Path| fs::read_to_string(path).unwrap();
+    let root = read(&dir().join(ROOT));
+    let mut sources = BTreeMap::new();
+    sources.insert(ROOT.to_owned(), vec![(without_comments(&root), true)]);
+    for module in declared(&root) {
+        let folder = dir().join(&module);
+        let own = [dir().join(format!("{module}.rs")), folder.join("mod.rs")];
+        let Some(own) = own.iter().find(|path| path.is_file()) else {
+            panic!("no file for the module {module}");
+        };
+        let own = read(own);
+        let mut files = vec![(code(&own), true)];
+        for inner in declared(&own) {
+            let path = folder.join(format!("{inner}.rs"));
+            if path.is_file() {
+                files.push((code(&read(&path)), false));
             }
-        } else if name == ROOT {
-            add(name, &path, true);
-        } else {
-            add(name.trim_end_matches(".rs").to_owned(), &path, true);
         }
+        sources.insert(module, files);
     }
     sources
 }
@@ -262,14 +279,17 @@ fn the_reader_sees_grouped_imports_reexports_and_skips_comments_and_tests() {
         "use a;"
     );
     let list = documented(
-        "// Layers, lowest first.\n//\n//   call  -\n//   wire  call shell\n//         error\n",
+        "// Layers, lowest first.\n//\n//   call  -  (why)\n//   wire  call shell\n//         error\n",
     );
+    assert_eq!(list[0], ("call".to_owned(), BTreeSet::new()));
     assert_eq!(list.len(), 2);
     assert_eq!(list[1].0, "wire");
     assert_eq!(
         list[1].1.iter().collect::<Vec<_>>(),
         ["call", "error", "shell"]
     );
+    let source = "mod a;\n#[cfg(test)]\nmod t;\n#[cfg(any(test, x))]\n#[doc(hidden)]\npub mod b;\n";
+    assert_eq!(declared(source), ["a", "b"]);
     let map = reexports("mod a;\npub use error::{Error, Call as C};\npub use request::MAX as M;");
     assert_eq!(map["Error"], "error");
     assert_eq!(map["C"], "error");
