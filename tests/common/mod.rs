@@ -5,6 +5,8 @@
 //! with `#[path = "../common/mod.rs"] mod common;`.
 #![allow(dead_code, reason = "each test binary uses only some of these")]
 
+pub mod shell;
+
 use std::time::Duration;
 
 use felhom_agentapi::{Client, ClientBuilder, Error, Fingerprint, TimeoutStage};
