@@ -98,6 +98,8 @@ mod first_use;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
+#[cfg(unix)]
+pub mod local_trust;
 mod observe;
 mod pin;
 pub mod prometheus;
