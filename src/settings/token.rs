@@ -77,7 +77,9 @@ impl TokenSource {
     /// # Errors
     ///
     /// [`Error::Config`](crate::Error::Config), naming the source but never the token: it cannot
-    /// be read, it is not UTF-8, it is empty, larger than 64 KiB, or its file is not private.
+    /// be read, it is not UTF-8, it is empty, larger than 64 KiB, holds anything but visible
+    /// ASCII characters (a second trailing newline, a space), or its file is not trusted (see
+    /// [`local_trust`](crate::local_trust)).
     pub fn read(&self) -> Result<String, crate::Error> {
         self.read_text()
             .map_err(|message| crate::Error::Config { message })
@@ -101,13 +103,17 @@ impl TokenSource {
             }
             TokenSource::Stdin => first_line_of_stdin()?,
         };
-        if token.is_empty() {
-            return Err(match self {
-                TokenSource::Value(_) => "the token is empty".to_string(),
-                source => format!("the token from {source} is empty"),
-            });
+        let flaw = if token.is_empty() {
+            Some("is empty".to_string())
+        } else {
+            crate::client::token_flaw(&token)
+        };
+        match (flaw, self) {
+            (None, _) => Ok(token),
+            // Named by whoever knows the variable or flag it came from.
+            (Some(flaw), TokenSource::Value(_)) => Err(format!("the token {flaw}")),
+            (Some(flaw), source) => Err(format!("the token from {source} {flaw}")),
         }
-        Ok(token)
     }
 }
 
