@@ -51,10 +51,21 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
     };
 
     // Held until this function returns: for the whole run, hooks included.
-    let lock_path = args
+    let lock_path = match args
         .lock
         .clone()
-        .unwrap_or_else(|| lock::default_path(client.endpoint()));
+        .map_or_else(|| lock::default_path(client.endpoint()), Ok)
+    {
+        Ok(path) => path,
+        Err(why) => {
+            let failure = Failure::Usage(format!(
+                "cannot use the private directory for the lock: {}; choose a lock file with \
+                 --lock",
+                clean(&why)
+            ));
+            return report_failure(&failure, mode, format);
+        }
+    };
     let _lock = match lock::acquire(&lock_path) {
         Ok(file) => file,
         Err(LockError::Held) => {

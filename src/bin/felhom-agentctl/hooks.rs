@@ -1,8 +1,8 @@
 //! The quiesce and thaw hooks of `backup run`: `--pre`, `--post` and the executables of
 //! `--hooks-dir`, run as a stack.
 //!
-//! Freezing runs `--pre` (with `sh -c`), then each directory hook with the argument `freeze` in
-//! name order, and stops at the first that fails. Thawing runs the directory hooks whose freeze
+//! Freezing runs `--pre` (with `/bin/sh -c`), then each directory hook with the argument `freeze`
+//! in name order, and stops at the first that fails. Thawing runs the directory hooks whose freeze
 //! was tried (the failed one included, to undo what it did) with `thaw` in reverse order, then
 //! `--post`, and runs every one of them even if one fails. Unlike qemu-ga's `fsfreeze-hook`,
 //! which thaws in the same order it froze, a database is thawed before the filesystem under it.
@@ -23,10 +23,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
+use crate::hardening;
 use crate::output::clean;
-
-/// Variables no hook is given: the token is for the agent alone, and so is where it is kept.
-const WITHHELD_ENV: [&str; 2] = ["FELHOM_AGENT_TOKEN", "FELHOM_AGENT_TOKEN_FILE"];
 
 /// How long a hook that overran its time limit has between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
@@ -40,7 +38,7 @@ pub const JOB_ID_ENV: &str = "FELHOM_BACKUP_JOB_ID";
 /// One hook to run.
 #[derive(Debug, Clone)]
 enum Hook {
-    /// `--pre` / `--post`: a command line for `sh -c`.
+    /// `--pre` / `--post`: a command line for `/bin/sh -c`.
     Shell { flag: &'static str, command: String },
     /// An executable in `--hooks-dir`, called with `freeze` or `thaw`.
     File(PathBuf),
@@ -57,7 +55,7 @@ impl Hook {
     fn command(&self, argument: &str) -> Command {
         match self {
             Hook::Shell { command, .. } => {
-                let mut c = Command::new("sh");
+                let mut c = Command::new(hardening::SHELL);
                 c.arg("-c").arg(command);
                 c
             }
@@ -132,6 +130,7 @@ impl Hooks {
                         );
                     }
                 }
+                hardening::check_hooks(dir, &found.hooks)?;
                 found.hooks.into_iter().map(Hook::File).collect()
             }
         };
@@ -203,9 +202,8 @@ impl Hooks {
             Some(id) => command.env(JOB_ID_ENV, id),
             None => command.env_remove(JOB_ID_ENV),
         };
-        for var in WITHHELD_ENV {
-            command.env_remove(var);
-        }
+        // The token is for the agent alone, and so is where it is kept.
+        hardening::scrub(&mut command);
         // Standard output carries this tool's JSON: a hook's output goes to standard error.
         command.stdin(Stdio::null()).stdout(stderr_for_child()?);
         // Its own process group, so that an overrun stops what the hook started too.

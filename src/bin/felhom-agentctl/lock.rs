@@ -22,10 +22,14 @@ pub enum LockError {
     Io(io::Error),
 }
 
-/// Where the lock is unless `--lock` says otherwise: one per agent endpoint, in `/run/lock`
-/// (shared by every user of the machine, so a run from a shell and one from a timer see each
-/// other), or in the temporary directory where there is no `/run/lock`.
-pub fn default_path(endpoint: &str) -> PathBuf {
+/// Where the lock is unless `--lock` says otherwise: one per agent endpoint, in the private
+/// run-time directory (`runtime_dir`), where no other user can create it first.
+pub fn default_path(endpoint: &str) -> Result<PathBuf, String> {
+    Ok(crate::runtime_dir::private_dir()?.join(file_name(endpoint)))
+}
+
+/// The lock's file name for `endpoint`.
+fn file_name(endpoint: &str) -> String {
     let safe: String = endpoint
         .chars()
         .map(|c| match c {
@@ -33,13 +37,7 @@ pub fn default_path(endpoint: &str) -> PathBuf {
             _ => '_',
         })
         .collect();
-    let run_lock = Path::new("/run/lock");
-    let dir = if run_lock.is_dir() {
-        run_lock.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    };
-    dir.join(format!("felhom-agentctl-backup-{safe}.lock"))
+    format!("felhom-agentctl-backup-{safe}.lock")
 }
 
 /// Takes the lock at `path` without waiting, creating the file if needed.
@@ -123,17 +121,10 @@ mod tests {
 
     #[test]
     fn default_paths_are_one_file_name_per_endpoint() {
-        let v4 = default_path("127.0.0.1:8443");
-        assert!(
-            v4.ends_with("felhom-agentctl-backup-127.0.0.1_8443.lock"),
-            "{v4:?}"
-        );
-        let v6 = default_path("[::1]:8443");
-        assert!(
-            v6.ends_with("felhom-agentctl-backup-___1__8443.lock"),
-            "{v6:?}"
-        );
-        assert_eq!(v4.parent(), v6.parent());
+        let v4 = file_name("127.0.0.1:8443");
+        assert_eq!(v4, "felhom-agentctl-backup-127.0.0.1_8443.lock");
+        let v6 = file_name("[::1]:8443");
+        assert_eq!(v6, "felhom-agentctl-backup-___1__8443.lock");
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod check;
 mod connect;
 mod exit;
 mod generate;
+mod hardening;
 mod hooks;
 mod lock;
 mod output;
@@ -28,6 +29,7 @@ mod plugin;
 mod probe;
 mod prometheus;
 mod report;
+mod runtime_dir;
 mod signals;
 mod usage;
 mod verbose;
@@ -52,7 +54,11 @@ fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let cli = match parse(&argv) {
-        Ok(Parsed::Run(cli)) => cli,
+        Ok(Parsed::Run(cli)) => {
+            // Before anything of this process's own is open; `--token-fd` until it is read.
+            hardening::close_inherited_descriptors(cli.token.token_fd);
+            cli
+        }
         // A monitoring plugin's every run prints a status line, usage errors included.
         Err(Failure::Usage(message)) if check_requested(&argv) => {
             return check::usage_error(&message);
