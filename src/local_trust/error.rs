@@ -171,6 +171,14 @@ impl TrustError {
             Problem::Mode { mode, .. } => {
                 format!("{what} {path}{on_the_way} has mode {mode:04o}, so its group may change it")
             }
+            Problem::DirectoryOwner { uid } if self.at == self.path => format!(
+                "{what} {path} belongs to {}, who could replace what is in it",
+                owner(uid)
+            ),
+            Problem::DirectoryWritable { mode } if self.at == self.path => format!(
+                "{what} {path} has mode {mode:04o} and no sticky bit, so users other than its \
+                 owner could replace what is in it"
+            ),
             Problem::DirectoryOwner { uid } => format!(
                 "{what} {path} is under the directory {at}, which belongs to {}, who could \
                  replace the file",

@@ -30,6 +30,8 @@ mod errors;
 mod exposition;
 mod failures;
 mod fingerprint;
+mod hook_trust;
+mod local_trust;
 mod output;
 mod packaging;
 mod prometheus;
