@@ -121,9 +121,7 @@ impl TrustError {
             } => format!("chmod 600 {at} (or chmod 640 to let its group read it)"),
             Problem::NotRegular { .. } => "give the path of a regular file".to_string(),
             Problem::DirectoryOwner { .. } | Problem::DirectoryWritable { .. } => {
-                "keep the file in a directory that only root (or this user) can change, such \
-                 as /etc/felhom"
-                    .to_string()
+                "keep the file in a directory that only root (or this user) can change".to_string()
             }
             Problem::LinkOwner { .. } => format!(
                 "remove the link {at} if you did not make it; root may link or copy the file \

@@ -14,7 +14,9 @@ pub const TOKEN_CREDENTIAL: &str = "felhom-agent-token";
 ///
 /// Files (a token file, a systemd credential) must be private: a file that others may read, or
 /// that anyone but its owner may write, is refused; a group-readable one (mode 0640, owned by
-/// root with the service's group) is accepted. One trailing newline is removed from every
+/// root with the service's group) is accepted. They are read through
+/// [`local_trust`](crate::local_trust), which also holds their owner, the directories above
+/// them and any link on the way to its rules. One trailing newline is removed from every
 /// source. `Debug` never shows a token.
 ///
 /// ```

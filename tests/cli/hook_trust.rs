@@ -71,13 +71,18 @@ impl Sandbox {
 
 /// `backup run` as `who`, against `agent`, with a lock in the sandbox.
 fn backup_run(who: &Identity, agent: &DevAgent, sandbox: &Sandbox) -> Invocation {
+    backup_run_locked(who, agent, &sandbox.path("work/backup.lock"))
+}
+
+/// `backup run` as `who`, against `agent`, with the lock `lock`.
+fn backup_run_locked(who: &Identity, agent: &DevAgent, lock: &Path) -> Invocation {
     who.tool()
         .env("FELHOM_AGENT_TOKEN", agent.token())
         .secret(agent.token())
         .args(["--endpoint", &agent.endpoint()])
         .args(["--fingerprint", &agent.fingerprint().to_string()])
         .args(["backup", "run", "--poll", "20ms", "--lock"])
-        .arg_path(&sandbox.path("work/backup.lock"))
+        .arg_path(lock)
 }
 
 fn with_hooks(invocation: Invocation, sandbox: &Sandbox) -> Invocation {
@@ -294,6 +299,24 @@ fn a_runtime_directory_of_another_user_is_refused() {
             !agent.requests().iter().any(|r| r.method == "POST"),
             "a backup was started"
         );
+    }
+}
+
+#[test]
+fn a_lock_in_a_directory_others_can_change_is_refused() {
+    for who in identities() {
+        let agent = agent();
+        let sandbox = Sandbox::new(&who);
+        let shared = sandbox.path("shared");
+        fs::create_dir(&shared).unwrap();
+        chmod(&shared, 0o777);
+        let lock = shared.join("backup.lock");
+        let out = backup_run_locked(&who, &agent, &lock).run().failure(2);
+        out.stderr_has(&format!("its directory {} has mode 0777", shared.display()));
+        assert!(!lock.exists(), "the lock was made");
+        // Sticky, as /run/lock: accepted.
+        chmod(&shared, 0o1777);
+        backup_run_locked(&who, &agent, &lock).run().exit_status(0);
     }
 }
 

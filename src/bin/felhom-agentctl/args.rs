@@ -66,7 +66,11 @@ SETTINGS:
         FELHOM_AGENT_TIMEOUT=30s
 
     A variable that is set but empty is an error, as is an unknown FELHOM_AGENT_ key in the
-    file. The file must not be writable by group or others. Pins: --fingerprint (repeatable,
+    file. Settings, pins and token files (and hooks) are trusted as sshd's StrictModes:
+    regular files owned by root or this user, writable by no one else, under directories
+    only root or this user can change (sticky ones excepted); links followed only when
+    root or this user made them. In a unit, set FELHOM_AGENT_CONFIG rather than
+    EnvironmentFile=, which systemd reads without these checks. Pins: --fingerprint (repeatable,
     or comma-separated) and --fingerprint-file (one pin per line, # comments); the pins of one
     layer replace those below it. Durations: 30 (seconds), 500ms, 1.5s, 1h30m, 2 min.
 

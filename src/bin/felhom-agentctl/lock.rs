@@ -9,6 +9,7 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use felhom_agentapi::local_trust::check_directory;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::geteuid;
@@ -40,7 +41,8 @@ fn file_name(endpoint: &str) -> String {
     format!("felhom-agentctl-backup-{safe}.lock")
 }
 
-/// Takes the lock at `path` without waiting, creating the file if needed.
+/// Takes the lock at `path` without waiting, creating the file if needed, in a directory that
+/// passes `local_trust` (only root or this user can change it; sticky `/run/lock` passes).
 ///
 /// The file is created with `O_EXCL` (which never follows a symbolic link) and mode 0600, so
 /// that no other user can open it: `flock` needs only a read-only descriptor, and whoever can
@@ -48,6 +50,17 @@ fn file_name(endpoint: &str) -> String {
 /// `O_NONBLOCK` (a symbolic link fails, a FIFO does not block the open), then must be a regular
 /// file, owned by root or this user, that no other user can open.
 pub fn acquire(path: &Path) -> Result<File, LockError> {
+    // A directory others could change lets them replace the lock file under a held lock.
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    check_directory(dir).map_err(|e| {
+        LockError::Io(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            e.describe("its directory"),
+        ))
+    })?;
     let created = OpenOptions::new()
         .read(true)
         .write(true)
