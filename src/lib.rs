@@ -2,8 +2,7 @@
 //! the SHA-256 pin of its certificate.
 //!
 //! ```
-//! # #[cfg(feature = "devagent")] {
-//! # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+//! # let agent = felhom_devagent::DevAgent::start()?;
 //! # let (endpoint, token, pin) = (agent.endpoint(), agent.token().to_string(), agent.fingerprint().to_string());
 //! use felhom_agentapi::{Client, Error};
 //!
@@ -24,7 +23,6 @@
 //! if let Err(Error::FormatRefused(refusal)) = client.format_disk("/dev/sdb", "ext4") {
 //!     println!("operator, please run: {}", refusal.opsign_command().unwrap());
 //! }
-//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -75,8 +73,6 @@
 //!
 //! # Features
 //!
-//! - `devagent` (off by default): [`devagent`], a stand-in agent serving real HTTPS on
-//!   127.0.0.1, for tests of this crate and of the programs that use it.
 //! - `cli` (off by default): the `felhom-agentctl` command-line tool.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -112,9 +108,6 @@ mod shell;
 pub mod terminal;
 mod transport;
 mod wire;
-
-#[cfg(feature = "devagent")]
-pub mod devagent;
 
 pub use backup_report::{
     BackupReport, BackupRunError, BackupRunFailure, HookError, Stopped, ThawCause, ThawReport,

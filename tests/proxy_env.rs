@@ -2,7 +2,6 @@
 //! proxy would see (or break) the connection.
 //!
 //! A test binary of its own, because it changes the process environment.
-#![cfg(feature = "devagent")]
 
 mod common;
 

@@ -18,7 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use felhom_agentapi::BackupPhase;
-use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault};
+use felhom_devagent::{BackupOutcome, DevAgent, Fault};
 use serde_json::{Value, json};
 
 use crate::common::client;

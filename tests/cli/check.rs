@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault, MetricsProfile};
 use felhom_agentapi::health::{Measure, Thresholds};
+use felhom_devagent::{BackupOutcome, DevAgent, Fault, MetricsProfile};
 use serde_json::{Value, json};
 
 use crate::harness::{Invocation, Outcome, agent_with as agent, dead_endpoint};
@@ -568,9 +568,12 @@ fn backup_running_is_ok_with_a_note_and_failed_warns() {
             .contains(&"[OK] backup of guest 101: no backup job has run (phase idle)".to_string())
     );
 
-    let client =
-        felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), agent.fingerprint())
-            .unwrap();
+    let client = felhom_agentapi::Client::new(
+        &agent.endpoint(),
+        agent.token(),
+        agent.fingerprint().to_string(),
+    )
+    .unwrap();
     client.start_backup().unwrap();
     let p = check(&agent, &["--backup"]);
     assert_eq!(p.code, 0, "{p:#?}");

@@ -5,10 +5,10 @@
 use std::fs;
 use std::process::Command;
 
-use felhom_agentapi::devagent::DevAgent;
 use felhom_agentapi::{Error, Fingerprint, Overrides, Settings, TokenSource};
+use felhom_devagent::DevAgent;
 
-use crate::common::agent;
+use crate::common::{Pinned, agent};
 use crate::harness::{BIN, Invocation, TempDir, calls};
 
 /// The tool pointed at `agent` with its token in the environment, and no pin.
@@ -83,7 +83,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     assert!(text.starts_with("# "), "{text}");
     assert_eq!(
         felhom_agentapi::read_pins_file(&pins).unwrap(),
-        [agent.fingerprint()]
+        [agent.pin()]
     );
     // No temporary file is left beside it.
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -139,7 +139,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     assert_eq!(forced.json()["sha256"], impostor.fingerprint().to_string());
     assert_eq!(
         felhom_agentapi::read_pins_file(&pins).unwrap(),
-        [impostor.fingerprint()]
+        [impostor.pin()]
     );
     // Handshakes only: no request reached either agent.
     assert!(impostor.requests().is_empty());
@@ -161,7 +161,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
             .status(0);
         assert_eq!(
             felhom_agentapi::read_pins_file(&path).unwrap(),
-            [agent.fingerprint()],
+            [agent.pin()],
             "{name}"
         );
     }
@@ -414,6 +414,6 @@ fn the_library_settings_give_the_cli_s_errors() {
     daemon.token = Some(TokenSource::Value(agent.token().into()));
     let client = Settings::load(&daemon).unwrap().client().unwrap();
     let pins: Vec<Fingerprint> = client.pins().to_vec();
-    assert_eq!(pins, [agent.fingerprint()]);
+    assert_eq!(pins, [agent.pin()]);
     assert_eq!(client.storage().unwrap().vmid, 101);
 }

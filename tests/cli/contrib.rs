@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use felhom_agentapi::devagent::DevAgent;
+use felhom_devagent::DevAgent;
 
 const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
 

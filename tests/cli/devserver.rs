@@ -1,4 +1,4 @@
-//! The stand-in agent as a dev server (`examples/devagent.rs`), spawned as a shell user would:
+//! The stand-in agent as a dev server (`crates/felhom-devagent`), spawned as a shell user would:
 //! in the background with no standard input, stopped by a signal or its time limit.
 
 use std::collections::HashMap;
@@ -9,19 +9,24 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{BIN, Invocation};
 
-/// The example's binary, built by `cargo test` beside the tool (or built here if it is not).
+/// The dev server's binary (`crates/felhom-devagent`), built next to the tool. Another
+/// package's binary has no `CARGO_BIN_EXE_` variable here, so it is built on demand; cargo
+/// makes that a no-op when it is up to date.
 fn devagent_bin() -> PathBuf {
-    let examples = Path::new(BIN).parent().unwrap().join("examples");
-    let bin = examples.join("devagent");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--features", "devagent", "--example", "devagent"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build --example devagent");
-        assert!(status.success());
-    }
-    bin
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "felhom-devagent",
+            "--bin",
+            "felhom-devagent",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo build -p felhom-devagent");
+    assert!(status.success(), "cargo build -p felhom-devagent failed");
+    Path::new(BIN).parent().unwrap().join("felhom-devagent")
 }
 
 /// A running example process, killed on drop if it is still running.

@@ -1,6 +1,6 @@
 //! `disk assign`, `disk eject` and `disk format`, including a refused format (exit status 3).
 
-use felhom_agentapi::devagent::DevAgent;
+use felhom_devagent::DevAgent;
 use serde_json::{Value, json};
 
 use crate::common::agent;

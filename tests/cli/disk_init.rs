@@ -1,7 +1,7 @@
 //! Guided `disk init`: format, resolve the UUID, assign; the refusal and the unresolved UUID,
 //! proved with the agent's request log.
 
-use felhom_agentapi::devagent::{DevAgent, FORMATTED_FS_UUID};
+use felhom_devagent::{DevAgent, FORMATTED_FS_UUID};
 use serde_json::{Value, json};
 
 use crate::common::agent;

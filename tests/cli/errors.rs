@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
 
-use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault};
+use felhom_devagent::{BackupOutcome, DevAgent, Fault};
 use serde_json::json;
 
 use crate::common::agent;
@@ -225,7 +225,7 @@ fn error_format_json_is_one_line_with_every_key() {
     assert_eq!(unreachable["may_have_reached_agent"], false);
 
     // A second start: the agent's 409 is typed (kind backup_running) and keeps its status.
-    let long = felhom_agentapi::devagent::DevAgent::builder()
+    let long = felhom_devagent::DevAgent::builder()
         .backup_duration(std::time::Duration::from_secs(600))
         .start()
         .unwrap();

@@ -1,6 +1,6 @@
 //! An agent that answers with an error (exit status 1) or cannot be reached (5), for any call.
 
-use felhom_agentapi::devagent::Fault;
+use felhom_devagent::Fault;
 
 use crate::common::agent;
 use crate::harness::{Invocation, dead_endpoint};

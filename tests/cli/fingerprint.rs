@@ -1,6 +1,6 @@
 //! The `fingerprint` subcommand, and pins: a wrong one (exit status 4) and a malformed one (2).
 
-use felhom_agentapi::devagent::Fault;
+use felhom_devagent::Fault;
 use serde_json::json;
 
 use crate::common::agent;

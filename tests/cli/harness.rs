@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use felhom_agentapi::devagent::{DevAgent, MetricsProfile};
+use felhom_devagent::{DevAgent, MetricsProfile};
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");

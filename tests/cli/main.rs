@@ -12,7 +12,7 @@
 //! features: `config` (settings file, pins files, token sources, -v/-q), `errors`, `disk_init`,
 //! `packaging` (completions, man page, help), `devserver` (the `devagent` example as a dev
 //! server).
-#![cfg(all(feature = "cli", feature = "devagent"))]
+#![cfg(feature = "cli")]
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -72,10 +72,8 @@ fn a_closed_stdout_is_not_an_error() {
 #[test]
 fn json_output_cannot_rewrite_a_terminal_and_keeps_the_agents_text() {
     let message = "vzdump \u{202e}gol.exe\u{202c} \u{9b}2J failed";
-    let agent = felhom_agentapi::devagent::DevAgent::builder()
-        .backup_outcome(felhom_agentapi::devagent::BackupOutcome::Failed(
-            message.into(),
-        ))
+    let agent = felhom_devagent::DevAgent::builder()
+        .backup_outcome(felhom_devagent::BackupOutcome::Failed(message.into()))
         .start()
         .unwrap();
     crate::common::client(&agent).start_backup().unwrap();

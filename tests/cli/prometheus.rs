@@ -4,10 +4,10 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use felhom_agentapi::devagent::{Fault, MetricsProfile};
+use felhom_devagent::{Fault, MetricsProfile};
 use serde_json::json;
 
-use felhom_agentapi::devagent::DevAgent;
+use felhom_devagent::DevAgent;
 
 use crate::exposition::{self, Family};
 use crate::harness::{Invocation, Outcome, TempDir, agent_with as agent};

@@ -303,10 +303,10 @@ fn refusal_message(refusal: &FormatRefused) -> Vec<String> {
     lines
 }
 
-#[cfg(all(test, feature = "devagent"))]
+#[cfg(test)]
 mod tests {
-    use felhom_agentapi::devagent::{DevAgent, Fault};
     use felhom_agentapi::{BackupPhase, Client, StatusResponse, terminal};
+    use felhom_devagent::{DevAgent, Fault};
     use proptest::prelude::*;
 
     use super::*;
@@ -336,7 +336,7 @@ mod tests {
                 static AGENT: (DevAgent, Client) = {
                     let agent = DevAgent::start().expect("start the stand-in agent");
                     let client = Client::new(
-                        &agent.endpoint(), agent.token(), agent.fingerprint(),
+                        &agent.endpoint(), agent.token(), agent.fingerprint().to_string(),
                     ).expect("a client");
                     (agent, client)
                 };

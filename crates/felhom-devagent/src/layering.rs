@@ -1,5 +1,5 @@
 //! Checks that the stand-in agent's modules use one another exactly as the layer list in
-//! `mod.rs` says, and that the list runs one way (no module uses one listed below it).
+//! `lib.rs` says, and that the list runs one way (no module uses one listed below it).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 /// Files only tests compile; they may use anything.
 const TEST_ONLY: [&str; 2] = ["layering.rs", "tests.rs"];
 
-/// The name `mod.rs` has in the layer list and in the results.
-const ROOT: &str = "mod.rs";
+/// The name `lib.rs` has in the layer list and in the results.
+const ROOT: &str = "lib.rs";
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/devagent")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
 /// The layer list: module names, lowest first, each with the modules it says it uses.
@@ -48,7 +48,7 @@ fn is_ident(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-/// The first path segment of every item named after `super::` (or `crate::devagent::`),
+/// The first path segment of every item named after `super::` (or `crate::`),
 /// groups like `super::{a, b::{c, d}}` included.
 fn named_in_parent(code: &str) -> BTreeSet<String> {
     let first_segment = |path: &str| -> String {
@@ -58,7 +58,7 @@ fn named_in_parent(code: &str) -> BTreeSet<String> {
             .collect()
     };
     let mut names = BTreeSet::new();
-    for prefix in ["super::", "crate::devagent::"] {
+    for prefix in ["super::", "crate::"] {
         for (at, _) in code.match_indices(prefix) {
             let rest = &code[at + prefix.len()..];
             let Some(group) = rest.strip_prefix('{') else {
@@ -88,7 +88,7 @@ fn named_in_parent(code: &str) -> BTreeSet<String> {
     names
 }
 
-/// The sibling modules `mod.rs` names by path (`fault::Fault`, `use tls::{..}`).
+/// The sibling modules `lib.rs` names by path (`fault::Fault`, `use tls::{..}`).
 fn named_in_root(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
     modules
         .iter()
@@ -123,7 +123,7 @@ fn actual() -> BTreeMap<String, BTreeSet<String>> {
             let uses = if name == ROOT {
                 named_in_root(code, &modules)
             } else {
-                // Anything in the parent that is not a module is an item of mod.rs itself.
+                // Anything in the parent that is not a module is an item of lib.rs itself.
                 named_in_parent(code)
                     .into_iter()
                     .map(|n| {
@@ -150,7 +150,7 @@ fn modules_use_one_another_as_the_layer_list_says() {
     let present: BTreeSet<&String> = actual.keys().collect();
     assert_eq!(
         listed, present,
-        "the layer list in mod.rs names other modules than exist"
+        "the layer list in lib.rs names other modules than exist"
     );
     assert_eq!(list.last().map(|(name, _)| name.as_str()), Some(ROOT));
 
@@ -158,7 +158,7 @@ fn modules_use_one_another_as_the_layer_list_says() {
     for (name, uses) in &list {
         assert_eq!(
             &actual[name], uses,
-            "{name} uses other modules than the layer list in mod.rs says"
+            "{name} uses other modules than the layer list in lib.rs says"
         );
         let upward: Vec<&String> = uses.difference(&below).collect();
         assert!(
@@ -172,7 +172,7 @@ fn modules_use_one_another_as_the_layer_list_says() {
 #[test]
 fn the_reader_sees_grouped_imports_and_skips_comments_and_tests() {
     let source = "use super::{control::{lock, POLL}, envelope};\nuse super::http::Response;\n\
-                  let x = crate::devagent::DevAgent::start();\n";
+                  let x = crate::DevAgent::start();\n";
     let names: Vec<String> = named_in_parent(source).into_iter().collect();
     assert_eq!(names, ["DevAgent", "control", "envelope", "http"]);
     assert_eq!(

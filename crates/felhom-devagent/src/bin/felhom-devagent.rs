@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo build --features cli --bin felhom-agentctl
-//! cargo run --features devagent --example devagent -- --seconds 600 > agent.env &
+//! cargo run -p felhom-devagent -- --seconds 600 > agent.env &
 //! until [ -s agent.env ]; do sleep 0.2; done; . ./agent.env
 //! target/debug/felhom-agentctl storage --human
 //! kill %1        # or Ctrl-C in the foreground: the token file is removed as it stops
@@ -54,7 +54,7 @@ use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
-use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault, MetricsProfile};
+use felhom_devagent::{BackupOutcome, DevAgent, Fault, MetricsProfile};
 
 /// The stand-in Felhom host agent, serving on 127.0.0.1 until stopped.
 #[derive(Debug, Parser)]

@@ -119,9 +119,9 @@ fn connect(agent: &DevAgent) -> Client {
 }
 
 impl Client {
-    fn peer_fingerprint(&self) -> Fingerprint {
+    fn peer_fingerprint(&self) -> CertFingerprint {
         let certs = self.tls.conn.peer_certificates().expect("a certificate");
-        Fingerprint::of_der(&certs[0])
+        CertFingerprint::of_der(&certs[0])
     }
 
     fn send_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -765,7 +765,7 @@ fn other_cert_changes_the_pin_even_for_resuming_clients() {
     let first = connect_with(agent.addr(), Arc::clone(&config)).unwrap();
     assert_eq!(first.peer_fingerprint(), agent.fingerprint());
     assert_eq!(
-        Fingerprint::of_der(agent.identity().cert_der()),
+        CertFingerprint::of_der(agent.identity().cert_der()),
         agent.fingerprint()
     );
 

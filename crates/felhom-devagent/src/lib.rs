@@ -23,7 +23,7 @@
 //! use std::net::TcpStream;
 //! use std::time::{Duration, Instant};
 //!
-//! use felhom_agentapi::devagent::{DevAgent, Fault};
+//! use felhom_devagent::{DevAgent, Fault};
 //!
 //! let agent = DevAgent::start()?;
 //! println!("FELHOM_AGENT_ENDPOINT={}", agent.endpoint());
@@ -44,25 +44,28 @@
 //! agent.shutdown(); // dropping it does the same
 //! # Ok::<(), std::io::Error>(())
 //! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 // Layers, lowest first. Each module uses only modules listed above it, so imports run one way;
-// mod.rs is the top: it defines `DevAgent` and its builder and re-exports the public types, and
+// lib.rs is the top: it defines `DevAgent` and its builder and re-exports the public types, and
 // no module uses it. The `layering` test checks this list against the code.
 //
 //   control      -                                          (threads: lock, POLL, stop, phases)
 //   http         -                                          (HTTP/1.1 parsing and framing)
 //   inventory    -                                          (the fake host's fixed data)
 //   metrics      -                                          (GET /host/metrics, in profiles)
+//   pin          -                                          (CertFingerprint: the pin to give a client)
 //   envelope     http                                       (the agent's JSON envelope)
 //   record       http                                       (Stats, RecordedRequest)
 //   fault        control envelope http                      (Fault, and what it does)
 //   backup       envelope http inventory                    (backup jobs: time, outcome, due)
 //   routes       backup envelope http inventory metrics     (the endpoints and their state)
-//   tls          fault                                      (Identity, KeyKind, rustls)
+//   tls          fault pin                                  (Identity, KeyKind, rustls)
 //   shared       control fault metrics record routes        (what all threads share)
 //   connection   control envelope fault http record shared  (one connection's thread)
 //   server       connection control fault routes shared     (listener, accept loop, shutdown)
-//   mod.rs       backup fault metrics record routes server tls (DevAgent, builder, re-exports)
+//   lib.rs       backup fault metrics pin record routes server tls (DevAgent, builder, re-exports)
 
 mod backup;
 mod connection;
@@ -72,6 +75,7 @@ mod fault;
 mod http;
 mod inventory;
 mod metrics;
+mod pin;
 mod record;
 mod routes;
 mod server;
@@ -84,11 +88,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Fingerprint;
-
 pub use backup::BackupOutcome;
 pub use fault::Fault;
 pub use metrics::MetricsProfile;
+pub use pin::CertFingerprint;
 pub use record::{RecordedRequest, Stats};
 pub use tls::{Identity, KeyKind, TlsVersions};
 
@@ -101,7 +104,7 @@ pub use tls::{Identity, KeyKind, TlsVersions};
 /// `Debug` shows the address and the pin but never the token.
 ///
 /// ```
-/// use felhom_agentapi::devagent::DevAgent;
+/// use felhom_devagent::DevAgent;
 ///
 /// let agent = DevAgent::builder().token("s3cret").start()?;
 /// assert_eq!(agent.token(), "s3cret");
@@ -112,7 +115,7 @@ pub use tls::{Identity, KeyKind, TlsVersions};
 pub struct DevAgent {
     token: String,
     identity: Identity,
-    fingerprint: Fingerprint,
+    fingerprint: CertFingerprint,
     server: server::Server,
 }
 
@@ -145,7 +148,7 @@ impl DevAgent {
 
     /// The SHA-256 of the certificate it serves (unless a handshake fault says otherwise): the
     /// pin a client must be configured with.
-    pub fn fingerprint(&self) -> Fingerprint {
+    pub fn fingerprint(&self) -> CertFingerprint {
         self.fingerprint
     }
 
@@ -176,7 +179,7 @@ impl DevAgent {
     /// ([`Fault::WrongKey`], [`Fault::OtherCert`]) have no effect here.
     ///
     /// ```
-    /// use felhom_agentapi::devagent::{DevAgent, Fault};
+    /// use felhom_devagent::{DevAgent, Fault};
     ///
     /// let agent = DevAgent::start()?;
     /// // The first status poll is answered, every later one is dropped; other paths answer.
@@ -196,7 +199,7 @@ impl DevAgent {
     /// How backup jobs started from now on end.
     ///
     /// ```
-    /// use felhom_agentapi::devagent::{BackupOutcome, DevAgent};
+    /// use felhom_devagent::{BackupOutcome, DevAgent};
     ///
     /// let agent = DevAgent::start()?;
     /// agent.set_backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()));
@@ -212,7 +215,7 @@ impl DevAgent {
     /// ```
     /// use std::time::Duration;
     ///
-    /// use felhom_agentapi::devagent::DevAgent;
+    /// use felhom_devagent::DevAgent;
     /// use felhom_agentapi::{BackupPhase, Client};
     ///
     /// let agent = DevAgent::builder().backup_duration(Duration::from_secs(3600)).start()?;
@@ -278,7 +281,7 @@ pub const DEFAULT_BACKUP_DURATION: Duration = Duration::from_millis(200);
 /// ```
 /// use std::time::Duration;
 ///
-/// use felhom_agentapi::devagent::{BackupOutcome, DevAgent, KeyKind, TlsVersions};
+/// use felhom_devagent::{BackupOutcome, DevAgent, KeyKind, TlsVersions};
 ///
 /// let agent = DevAgent::builder()
 ///     .token("t0ken")

@@ -14,7 +14,7 @@ use serde::Serialize;
 /// and `nfs-backup` (an NFS share); each changes only what its name says.
 ///
 /// ```
-/// use felhom_agentapi::devagent::{DevAgent, MetricsProfile};
+/// use felhom_devagent::{DevAgent, MetricsProfile};
 /// use felhom_agentapi::health::{State, Thresholds};
 /// use felhom_agentapi::Client;
 ///

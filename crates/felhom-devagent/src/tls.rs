@@ -16,17 +16,17 @@ use rustls::server::{
 use rustls::sign::CertifiedKey;
 use rustls::{ServerConfig, SupportedProtocolVersion};
 
-use crate::Fingerprint;
+use super::pin::CertFingerprint;
 
 use super::fault::{FaultSlot, Presented};
 
 /// A certificate and its private key: what an agent serves.
 ///
-/// Keep one from [`DevAgent::identity`](crate::devagent::DevAgent::identity) to start another
+/// Keep one from [`DevAgent::identity`](crate::DevAgent::identity) to start another
 /// agent with the same pin. `Debug` shows the key type and the fingerprint, never the key.
 ///
 /// ```
-/// use felhom_agentapi::devagent::{DevAgent, Identity, KeyKind};
+/// use felhom_devagent::{DevAgent, Identity, KeyKind};
 ///
 /// let id = Identity::generate(KeyKind::Ed25519);
 /// let agent = DevAgent::builder().identity(id.clone()).start()?;
@@ -63,8 +63,8 @@ impl Identity {
     }
 
     /// The SHA-256 of the certificate's DER: the pin.
-    pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of_der(&self.cert_der)
+    pub fn fingerprint(&self) -> CertFingerprint {
+        CertFingerprint::of_der(&self.cert_der)
     }
 
     /// The certificate's DER.

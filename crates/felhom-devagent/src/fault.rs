@@ -8,7 +8,7 @@ use super::control::lock;
 use super::envelope;
 use super::http::Response;
 
-/// A misbehaviour to inject with [`DevAgent::set_fault`](crate::devagent::DevAgent::set_fault).
+/// A misbehaviour to inject with [`DevAgent::set_fault`](crate::DevAgent::set_fault).
 ///
 /// Request faults replace or disturb the answer to every request while set. Faults that still
 /// send the real answer ([`Fault::Slow`], [`Fault::Oversized`], [`Fault::StallBody`],
@@ -22,7 +22,7 @@ use super::http::Response;
 /// ```
 /// use std::time::Duration;
 ///
-/// use felhom_agentapi::devagent::{DevAgent, Fault};
+/// use felhom_devagent::{DevAgent, Fault};
 ///
 /// let agent = DevAgent::start()?;
 /// // Requests alternate between a normal answer, an HTTP 500 and a slow answer.

@@ -44,7 +44,7 @@ impl RecordedRequest {
     /// The value of the first header field with this name (any case).
     ///
     /// ```
-    /// use felhom_agentapi::devagent::RecordedRequest;
+    /// use felhom_devagent::RecordedRequest;
     ///
     /// let req = RecordedRequest {
     ///     connection: 1,
