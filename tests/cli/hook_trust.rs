@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use felhom_agentapi::devagent::DevAgent;
+use felhom_devagent::DevAgent;
 
 use crate::harness::{BIN, Invocation, TempDir};
 use crate::local_trust::{Identity, bounded, identities};

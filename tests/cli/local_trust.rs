@@ -11,7 +11,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use felhom_agentapi::devagent::DevAgent;
+use felhom_devagent::DevAgent;
 
 use crate::common::agent;
 use crate::harness::{BIN, Invocation, Outcome, TempDir};
