@@ -377,3 +377,42 @@ fn token_errors_name_where_the_token_came_from() {
     out.stderr_has("the token from file descriptor 3 holds a line break");
     assert!(agent.requests().is_empty(), "a flawed token was sent");
 }
+
+#[test]
+fn the_shipped_unit_leaves_the_settings_to_the_tool_s_checks() {
+    let service = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/systemd/felhom-backup.service"
+    ))
+    .unwrap();
+    let lines: Vec<&str> = service.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(
+        lines.contains(&"Environment=FELHOM_AGENT_CONFIG=/etc/felhom/agent.env"),
+        "{service}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("EnvironmentFile=")),
+        "systemd would read the settings unchecked: {service}"
+    );
+    // The directory the tool uses from a root shell too, so both see the same lock.
+    for line in [
+        "RuntimeDirectory=felhom-agentctl",
+        "RuntimeDirectoryMode=0700",
+        "RuntimeDirectoryPreserve=yes",
+    ] {
+        assert!(lines.contains(&line), "no {line}: {service}");
+    }
+    let help = Invocation::bare()
+        .args(["backup", "run", "--help"])
+        .run()
+        .status(0);
+    assert!(help.stdout.contains("/run/felhom-agentctl"), "{help:#?}");
+    assert!(
+        !service.contains("readable by this service alone"),
+        "{service}"
+    );
+    assert!(
+        service.contains("What LoadCredential= does NOT check"),
+        "{service}"
+    );
+}
