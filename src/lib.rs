@@ -73,7 +73,12 @@
 //!
 //! # Features
 //!
-//! - `cli` (off by default): the `felhom-agentctl` command-line tool.
+//! - `durations` (off by default): durations in settings files and the environment as Go and
+//!   systemd write them (`1h30m`, `1.5s`, `2 min`), read by [`Settings`]; without it, time
+//!   limits there are whole seconds.
+//!
+//! The `felhom-agentctl` command-line tool and the stand-in agent are crates of their own in
+//! the same workspace; neither adds anything to this crate's dependencies.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

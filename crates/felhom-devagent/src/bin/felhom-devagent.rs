@@ -1,7 +1,7 @@
 //! The stand-in Felhom host agent as a dev server: try `felhom-agentctl` against it from a shell.
 //!
 //! ```text
-//! cargo build --features cli --bin felhom-agentctl
+//! cargo build -p felhom-agentctl
 //! cargo run -p felhom-devagent -- --seconds 600 > agent.env &
 //! until [ -s agent.env ]; do sleep 0.2; done; . ./agent.env
 //! target/debug/felhom-agentctl storage --human

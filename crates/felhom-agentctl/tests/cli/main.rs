@@ -10,11 +10,9 @@
 //! `check`; `prometheus` covers `metrics --format prometheus`, whose output `exposition`
 //! validates; `contrib` checks the shipped systemd units and hooks. Issue 10's operator
 //! features: `config` (settings file, pins files, token sources, -v/-q), `errors`, `disk_init`,
-//! `packaging` (completions, man page, help), `devserver` (the `devagent` example as a dev
-//! server).
-#![cfg(feature = "cli")]
+//! `packaging` (completions, man page, help), `devserver` (the stand-in agent's dev server,
+//! `crates/felhom-devagent`).
 
-#[path = "../common/mod.rs"]
 mod common;
 mod harness;
 

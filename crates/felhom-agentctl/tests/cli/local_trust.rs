@@ -380,10 +380,9 @@ fn token_errors_name_where_the_token_came_from() {
 
 #[test]
 fn the_shipped_unit_leaves_the_settings_to_the_tool_s_checks() {
-    let service = fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/contrib/systemd/felhom-backup.service"
-    ))
+    let service = fs::read_to_string(
+        crate::harness::repo_root().join("contrib/systemd/felhom-backup.service"),
+    )
     .unwrap();
     let lines: Vec<&str> = service.lines().filter(|l| !l.starts_with('#')).collect();
     assert!(

@@ -2,12 +2,12 @@
 //! agent running as a separate process. See BENCHMARKS.md for the results and their reading.
 //!
 //! ```text
-//! cargo bench --features devagent,cli --bench agentapi
+//! cargo bench -p felhom-bench
 //! ```
 //!
-//! The bench first builds what it spawns (`cargo build --release --features devagent,cli
-//! --example devagent --bin felhom-agentctl`, into its own target directory), starts the agent
-//! (`examples/devagent.rs`) with a piped standard input, and then, repeated
+//! The bench first builds what it spawns (`cargo build --release -p felhom-devagent
+//! -p felhom-agentctl`, into its own target directory), starts the agent
+//! (`crates/felhom-devagent`) with a piped standard input, and then, repeated
 //! `AGENTAPI_BENCH_REPEAT` times (default 3):
 //!
 //! - kept-alive `storage` calls from 1 thread and from 8 threads sharing one `Client`: wall
@@ -46,7 +46,6 @@ use std::error::Error;
 use std::fs;
 use std::hint::black_box;
 use std::io::Write as _;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -55,7 +54,7 @@ use felhom_agentapi::Client;
 use agent::{AgentProcess, Scratch};
 use stats::Figures;
 
-const COMMAND: &str = "cargo bench --features devagent,cli --bench agentapi";
+const COMMAND: &str = "cargo bench -p felhom-bench";
 /// Kept-alive calls counted under strace.
 const STRACE_CALLS: usize = 500;
 /// Warm-up calls in the child mode, before the counted ones.
@@ -258,8 +257,8 @@ fn bench() -> Result<()> {
         load_before,
         load_after,
         binary_bytes: fs::metadata(&built.cli)?.len(),
-        deps_default: system::dependency_count(None).ok(),
-        deps_cli: system::dependency_count(Some("cli")).ok(),
+        deps_default: system::dependency_count("felhom-agentapi").ok(),
+        deps_cli: system::dependency_count("felhom-agentctl").ok(),
         syscalls,
         syscalls_threads,
         curl_pin_checked: true,
@@ -269,7 +268,7 @@ fn bench() -> Result<()> {
     let section = report::render(&figures, &once);
     println!("{section}");
     if std::env::var("AGENTAPI_BENCH_WRITE").as_deref() != Ok("0") {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+        let path = system::manifest_dir().join("BENCHMARKS.md");
         report::write(&path, &section)?;
         eprintln!("agentapi bench: wrote {}", path.display());
     }

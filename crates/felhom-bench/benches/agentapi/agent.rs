@@ -1,4 +1,4 @@
-//! The stand-in agent as a separate process (`examples/devagent.rs`), and a private scratch
+//! The stand-in agent as a separate process (`crates/felhom-devagent`), and a private scratch
 //! directory for its token file and curl's header file.
 //!
 //! The child is stopped on every path: `AgentProcess` closes its standard input (the agent

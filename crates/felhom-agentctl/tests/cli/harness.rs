@@ -341,7 +341,12 @@ pub fn dead_endpoint() -> String {
     addr.to_string()
 }
 
+/// The repository's root: the README and `contrib/` live there, two levels above this crate.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// The README, for the tests that hold it to the tool.
 pub fn readme() -> String {
-    fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md")
+    fs::read_to_string(repo_root().join("README.md")).expect("README.md")
 }

@@ -12,9 +12,9 @@ use crate::agent::{Scratch, Settings};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-/// The crate's manifest directory.
+/// The workspace's root: its manifest, its target directory and BENCHMARKS.md.
 pub fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 /// The cargo that built this bench, or `cargo` on the `PATH`.
@@ -46,16 +46,14 @@ pub struct Built {
     pub cli: PathBuf,
 }
 
-/// Builds the stand-in agent example and the release CLI.
+/// Builds the stand-in agent's dev server and the release CLI.
 pub fn build(target: &Path) -> Result<Built> {
     let args = [
         "build",
         "--release",
-        "--features",
-        "devagent,cli",
-        "--example",
-        "devagent",
-        "--bin",
+        "-p",
+        "felhom-devagent",
+        "-p",
         "felhom-agentctl",
     ];
     eprintln!("agentapi bench: cargo {}", args.join(" "));
@@ -71,7 +69,7 @@ pub fn build(target: &Path) -> Result<Built> {
     }
     let release = target.join("release");
     let built = Built {
-        devagent: release.join("examples").join("devagent"),
+        devagent: release.join("felhom-devagent"),
         cli: release.join("felhom-agentctl"),
     };
     for path in [&built.devagent, &built.cli] {
@@ -82,8 +80,9 @@ pub fn build(target: &Path) -> Result<Built> {
     Ok(built)
 }
 
-/// Unique crates in `cargo tree -e normal` of the library, less the library itself.
-pub fn dependency_count(features: Option<&str>) -> Result<usize> {
+/// Unique crates in `cargo tree -e normal` of a workspace package, less the package itself and
+/// the library (for the CLI: what it adds to the library's).
+pub fn dependency_count(package: &str) -> Result<usize> {
     let mut cmd = Command::new(cargo());
     cmd.args([
         "tree",
@@ -93,10 +92,8 @@ pub fn dependency_count(features: Option<&str>) -> Result<usize> {
         "none",
         "--manifest-path",
     ])
-    .arg(manifest_dir().join("Cargo.toml"));
-    if let Some(f) = features {
-        cmd.args(["--features", f]);
-    }
+    .arg(manifest_dir().join("Cargo.toml"))
+    .args(["-p", package]);
     let out = cmd.stderr(Stdio::inherit()).output()?;
     if !out.status.success() {
         return Err(format!("cargo tree failed with {}", out.status).into());
@@ -109,10 +106,11 @@ pub fn dependency_count(features: Option<&str>) -> Result<usize> {
             crates.insert(format!("{name} {version}"));
         }
     }
-    let root = format!("felhom-agentapi v{}", env!("CARGO_PKG_VERSION"));
+    let root = format!("{package} v{}", env!("CARGO_PKG_VERSION"));
     if !crates.remove(&root) {
         return Err(format!("cargo tree did not list {root}").into());
     }
+    crates.remove(&format!("felhom-agentapi v{}", env!("CARGO_PKG_VERSION")));
     Ok(crates.len())
 }
 

@@ -303,7 +303,7 @@ pub fn render(f: &Figures, once: &Once) -> String {
     let deps = |n: Option<usize>| n.map_or("cargo tree failed".to_string(), |n| n.to_string());
     row(
         &mut s,
-        "Library dependencies, `cargo tree -e normal`, unique crates (default features / `--features cli`)",
+        "Library dependencies, `cargo tree -e normal`, unique crates (the library / what felhom-agentctl adds)",
         format!("{} / {}", deps(once.deps_default), deps(once.deps_cli)),
         "–".into(),
         " | ",

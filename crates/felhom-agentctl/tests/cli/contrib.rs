@@ -13,9 +13,7 @@ use felhom_devagent::DevAgent;
 const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
 
 fn contrib(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("contrib")
-        .join(path)
+    crate::harness::repo_root().join("contrib").join(path)
 }
 
 /// A fresh directory, removed on drop.
