@@ -193,3 +193,16 @@ fn reads_are_bounded() {
         "{e}"
     );
 }
+
+#[test]
+fn a_pipe_behind_a_descriptor_path_is_named_as_a_pipe() {
+    use std::os::fd::AsRawFd;
+    let (reader, _writer) = std::io::pipe().unwrap();
+    let path = PathBuf::from(format!("/proc/self/fd/{}", reader.as_raw_fd()));
+    let e = TrustedFile::open(&path, Secrecy::Secret).unwrap_err();
+    assert!(
+        matches!(e.problem(), Problem::NotRegular { found: "pipe" }),
+        "{e}"
+    );
+    assert!(!e.describe("token file").contains("chmod"), "{e}");
+}

@@ -47,6 +47,10 @@ pub(super) fn resolve(path: &Path, me: u32) -> Result<(PathBuf, Metadata), (Path
             }
             let target =
                 fs::read_link(&candidate).map_err(|e| (candidate.clone(), Problem::Io(e)))?;
+            // `/dev/fd/N`, `/proc/self/fd/N` of a pipe or socket (`<(...)` in a shell): no path.
+            if let Some(found) = anonymous(&target) {
+                return Err((candidate, Problem::NotRegular { found }));
+            }
             if target.is_absolute() {
                 resolved = PathBuf::from("/");
                 seen = lstat(&resolved)?;
@@ -66,6 +70,18 @@ pub(super) fn resolve(path: &Path, me: u32) -> Result<(PathBuf, Metadata), (Path
     }
     // The path ended in `/`, `.` or `..`: a directory, already checked.
     Ok((resolved, seen))
+}
+
+/// What a `/proc/PID/fd` link to something with no path names, such as `pipe:[1234]`.
+fn anonymous(target: &Path) -> Option<&'static str> {
+    let text = target.to_str()?;
+    [
+        ("pipe:[", "pipe"),
+        ("socket:[", "socket"),
+        ("anon_inode:", "anonymous inode"),
+    ]
+    .into_iter()
+    .find_map(|(prefix, found)| text.starts_with(prefix).then_some(found))
 }
 
 /// Pushes the components of `path` so that its first is popped first; `.` is dropped.
