@@ -20,10 +20,17 @@ pub const SHELL: &str = "/bin/sh";
 pub fn check_hooks(dir: &Path, hooks: &[impl AsRef<Path>]) -> Result<(), String> {
     check_directory(dir).map_err(|e| clean(&e.describe("--hooks-dir")))?;
     for hook in hooks {
-        TrustedFile::open(hook.as_ref(), Secrecy::Public)
-            .map_err(|e| format!("{}; no hook ran", clean(&e.describe("hook"))))?;
+        check_hook(hook.as_ref()).map_err(|e| format!("{e}; no hook ran"))?;
     }
     Ok(())
+}
+
+/// Checks one hook file (and the way to it) again right before it runs: it may have changed
+/// since the run began, and a thaw marker names hooks a run recorded earlier.
+pub fn check_hook(path: &Path) -> Result<(), String> {
+    TrustedFile::open(path, Secrecy::Public)
+        .map(drop)
+        .map_err(|e| clean(&e.describe("hook")))
 }
 
 /// Removes from a child's environment what leads to the token: `FELHOM_AGENT_TOKEN*` (the

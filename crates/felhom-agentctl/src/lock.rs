@@ -10,6 +10,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use felhom_agentapi::local_trust::check_directory;
+
+use crate::exit::Failure;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::geteuid;
@@ -25,8 +27,14 @@ pub enum LockError {
 
 /// Where the lock is unless `--lock` says otherwise: one per agent endpoint, in the private
 /// run-time directory (`runtime_dir`), where no other user can create it first.
-pub fn default_path(endpoint: &str) -> Result<PathBuf, String> {
-    Ok(crate::runtime_dir::private_dir()?.join(file_name(endpoint)))
+pub fn default_path(endpoint: &str) -> Result<PathBuf, Failure> {
+    match crate::runtime_dir::private_dir() {
+        Ok(dir) => Ok(dir.join(file_name(endpoint))),
+        Err(why) => Err(Failure::Usage(format!(
+            "cannot use the private directory for the lock: {}; choose a lock file with --lock",
+            crate::output::clean(&why)
+        ))),
+    }
 }
 
 /// The lock's file name for `endpoint`.
@@ -80,6 +88,16 @@ pub fn acquire(path: &Path) -> Result<File, LockError> {
 }
 
 fn open_existing(path: &Path) -> Result<File, LockError> {
+    open_private(path, check_owner)
+}
+
+/// Opens an existing file at `path` read-only, without following a symbolic link or blocking
+/// on a FIFO, and checks that it is a regular file that `owner_ok` accepts and no other user
+/// can open. The thaw marker (`marker`) is opened the same way.
+pub fn open_private(
+    path: &Path,
+    owner_ok: impl Fn(u32, u32) -> Result<(), LockError>,
+) -> Result<File, LockError> {
     let refuse = |why: String| LockError::Io(io::Error::new(io::ErrorKind::InvalidInput, why));
     let file = OpenOptions::new()
         .read(true)
@@ -95,7 +113,7 @@ fn open_existing(path: &Path) -> Result<File, LockError> {
     if !meta.file_type().is_file() {
         return Err(refuse("it is not a regular file; refusing it".into()));
     }
-    check_owner(meta.uid(), geteuid().as_raw())?;
+    owner_ok(meta.uid(), geteuid().as_raw())?;
     if meta.mode() & 0o077 != 0 {
         return Err(LockError::Io(io::Error::new(
             io::ErrorKind::PermissionDenied,
