@@ -35,6 +35,7 @@ mod fingerprint;
 mod frozen;
 mod hook_trust;
 mod local_trust;
+mod marker_trust;
 mod output;
 mod packaging;
 mod prometheus;
