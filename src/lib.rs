@@ -100,6 +100,7 @@
 //   observe        call fingerprint
 //   pin            certificate fingerprint
 //   wire           shell
+//   local_trust    shell
 //   error          call fingerprint shell terminal wire
 //   health         terminal wire
 //   prometheus     terminal wire
@@ -112,7 +113,7 @@
 //   client         answer call endpoint error fingerprint observe redact request wire
 //   backup_run     backup_report call cancel client error wire
 //   disk_init      client error redact wire
-//   settings       client error fingerprint shell terminal
+//   settings       client endpoint error fingerprint local_trust terminal
 //   lib.rs         backup_report backup_run call cancel client disk_init error
 //                  fingerprint first_use observe request settings wire
 
@@ -134,6 +135,8 @@ pub mod fuzzing;
 pub mod health;
 #[cfg(test)]
 mod layering;
+#[cfg(unix)]
+pub mod local_trust;
 mod observe;
 mod pin;
 pub mod prometheus;
@@ -172,6 +175,6 @@ pub use settings::{
 };
 pub use wire::{
     BackupPhase, BackupResponse, DiskInfo, DisksResponse, DueResponse, EjectResult, FormatResult,
-    HostMetrics, HostMetricsResponse, MountInfo, PendingOp, SmartSummary, StatusResponse,
-    StorageResponse, StorageTarget, ThinPoolFill,
+    HostMetrics, HostMetricsResponse, MAX_JOB_ID_LEN, MountInfo, PendingOp, SmartSummary,
+    StatusResponse, StorageResponse, StorageTarget, ThinPoolFill,
 };
