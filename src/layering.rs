@@ -49,7 +49,8 @@ fn code(source: &str) -> String {
     without_comments(source.split("#[cfg(test)]").next().unwrap_or_default())
 }
 
-/// `lib.rs` declares test-only modules among the others: only the comments go.
+/// The code without comments, test code kept: `lib.rs` declares its test-only modules among
+/// the others, and `declared` leaves them out itself.
 fn without_comments(source: &str) -> String {
     source
         .lines()
