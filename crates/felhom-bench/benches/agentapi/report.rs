@@ -457,6 +457,12 @@ fn notes(s: &mut String, once: &Once) {
          has an empty session cache, so TLS resumption never applies. Wall is the median \
          single call, CPU the median batch's CPU per call."
     );
+    oneshot_notes(s, once.curl_pin_checked);
+    footprint_notes(s, once);
+}
+
+/// How the one-shot rows were measured.
+fn oneshot_notes(s: &mut String, curl_pin_checked: bool) {
     let _ = writeln!(
         s,
         "- One-shot: `felhom-agentctl storage` (release build, configured by the three \
@@ -468,7 +474,7 @@ fn notes(s: &mut String, once: &Once) {
          runs of each, alternating, medians. The CLI's output must equal the `data` of curl's \
          output (checked in the first and last rounds), and curl must exit 90 with a wrong pin \
          ({}).",
-        if once.curl_pin_checked {
+        if curl_pin_checked {
             "checked"
         } else {
             "not checked"
@@ -481,6 +487,10 @@ fn notes(s: &mut String, once: &Once) {
          for `https://…/host/metrics`, measured the same way; the check must print an OK \
          verdict and curl an `ok` envelope (first and last rounds)."
     );
+}
+
+/// How the syscall and dependency rows were measured, and how the agent process ended.
+fn footprint_notes(s: &mut String, once: &Once) {
     let _ = writeln!(
         s,
         "- Syscalls: this bench binary's child mode (`--strace-child N`: one `Client`, 20 \
