@@ -60,7 +60,9 @@ debian_mirror() {
     printf '%s\n' "$uri"
 }
 
-# crate_version CRATE-DIR: the version in a crate's Cargo.toml.
+# crate_version PACKAGE: the package's version as Cargo resolves it (workspace inheritance too).
 crate_version() {
-    sed -n 's/^version = "\(.*\)"$/\1/p' "$1/Cargo.toml" | head -1
+    local id
+    id=$(cd "$repo" && cargo pkgid --offline -p "$1" 2>/dev/null || cargo pkgid -p "$1")
+    printf '%s\n' "${id##*[#@]}"
 }

@@ -47,7 +47,13 @@ backup_running() {
 # (grep without -q after a pipe: under pipefail, an early exit would fail the writer.)
 timer_listed() { in_machine systemctl list-timers --no-pager | grep felhom-backup.timer >/dev/null; }
 crit_logged() { in_machine journalctl -p crit -t felhom-backup-failed -o cat --no-pager | grep 'felhom-backup.service' >/dev/null; }
-backup_unit_stopped() { ! in_machine systemctl is-active -q felhom-backup.service; }
+# (Not is-active: a oneshot is "activating" while it runs, and "deactivating" during ExecStopPost=.)
+backup_unit_stopped() {
+    case $(in_machine systemctl show -p ActiveState --value felhom-backup.service) in
+        inactive | failed) return 0 ;;
+        *) return 1 ;;
+    esac
+}
 srv_writable() { T=10 in_machine sh -c 'echo probe >/srv/probe'; }
 # long_run_started: a backup run under the unit, stopped in the middle of a 600 s job.
 long_run_started() {
