@@ -99,6 +99,8 @@ mod first_use;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
+#[cfg(unix)]
+pub mod local_trust;
 mod observe;
 mod pin;
 pub mod prometheus;
@@ -137,6 +139,6 @@ pub use settings::{
 };
 pub use wire::{
     BackupPhase, BackupResponse, DiskInfo, DisksResponse, DueResponse, EjectResult, FormatResult,
-    HostMetrics, HostMetricsResponse, MountInfo, PendingOp, SmartSummary, StatusResponse,
-    StorageResponse, StorageTarget, ThinPoolFill,
+    HostMetrics, HostMetricsResponse, MAX_JOB_ID_LEN, MountInfo, PendingOp, SmartSummary,
+    StatusResponse, StorageResponse, StorageTarget, ThinPoolFill,
 };

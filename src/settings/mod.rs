@@ -126,6 +126,10 @@ impl fmt::Display for Origin {
 /// environment's `FELHOM_AGENT_TOKEN_FILE`, then `FELHOM_AGENT_TOKEN`; the systemd credential
 /// `$CREDENTIALS_DIRECTORY/felhom-agent-token`; the settings file's `FELHOM_AGENT_TOKEN_FILE`.
 ///
+/// Every file (settings, pins, token, credential) is read through
+/// [`local_trust`](crate::local_trust): a regular file owned by root or this user that no one
+/// else can change or swap.
+///
 /// Everything but the token is read and checked when the settings are loaded; the token is read
 /// by [`Settings::client_builder`]. A variable that is set but empty is an error naming it, as is
 /// an unknown `FELHOM_AGENT_*` key in the settings file (a typo would otherwise be ignored).
@@ -145,7 +149,7 @@ impl fmt::Display for Origin {
 /// # let agent = felhom_devagent::DevAgent::start()?;
 /// use felhom_agentapi::{Overrides, Settings, TokenSource};
 ///
-/// // A daemon started by systemd with EnvironmentFile= and LoadCredential= needs only
+/// // A daemon started by systemd with FELHOM_AGENT_CONFIG and LoadCredential= needs only
 /// // `Settings::from_env()?.client()?`; here the same settings come as overrides.
 /// let mut given = Overrides::default();
 /// given.endpoint = Some(agent.endpoint());
@@ -225,6 +229,21 @@ impl Settings {
                 vars::ENDPOINT
             ),
         })
+    }
+
+    /// The endpoint as a client built from these settings names it ([`Client::endpoint`]):
+    /// `host:port`, without `https://`, a host name in lower case, an IPv6 address in its
+    /// shortest form. For what must be keyed by the agent without a client (the CLI's lock
+    /// file, which `backup thaw` finds without a token).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when no layer sets the endpoint or it is not valid.
+    pub fn normalized_endpoint(&self) -> Result<String, Error> {
+        let endpoint = self.require_endpoint()?;
+        crate::endpoint::parse(endpoint)
+            .map(|e| e.authority)
+            .map_err(|message| Error::Config { message })
     }
 
     /// The pins, from the highest layer that has any.

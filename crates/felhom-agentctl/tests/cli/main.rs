@@ -11,13 +11,17 @@
 //! validates; `contrib` checks the shipped systemd units and hooks. Issue 10's operator
 //! features: `config` (settings file, pins files, token sources, -v/-q), `errors`, `disk_init`,
 //! `packaging` (completions, man page, help), `devserver` (the stand-in agent's dev server,
-//! `crates/felhom-devagent`).
+//! `crates/felhom-devagent`). Issue 15's "always thaw", case by case and by fault injection:
+//! `thaw_signals`, `thaw_marker` (SIGKILL, `backup thaw`), `thaw_faults` (stderr gone, hostile
+//! job ids, strace), `thaw_stuck` (a hook stuck in the kernel), sharing `frozen`; the progress
+//! wording of `backup run` is in `backup_run_wording`.
 
 mod common;
 mod harness;
 
 mod backup;
 mod backup_run;
+mod backup_run_wording;
 mod check;
 mod config;
 mod contrib;
@@ -28,10 +32,18 @@ mod errors;
 mod exposition;
 mod failures;
 mod fingerprint;
+mod frozen;
+mod hook_trust;
+mod local_trust;
+mod marker_trust;
 mod output;
 mod packaging;
 mod prometheus;
 mod reads;
 mod settings;
+mod thaw_faults;
+mod thaw_marker;
+mod thaw_signals;
+mod thaw_stuck;
 mod token;
 mod usage;
