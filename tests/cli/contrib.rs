@@ -61,6 +61,11 @@ fn the_service_takes_the_token_as_a_credential_and_the_timer_runs_if_due() {
         service.contains("KillMode=mixed"),
         "SIGTERM must reach the tool alone"
     );
+    // The backup record goes where check --backup and metrics look by default.
+    assert!(
+        service.contains("StateDirectory=felhom-agentctl\n"),
+        "{service}"
+    );
     let timer = read(&contrib("systemd/felhom-backup.timer"));
     assert!(timer.contains("OnCalendar="), "{timer}");
     assert!(timer.contains("WantedBy=timers.target"), "{timer}");
