@@ -83,6 +83,7 @@
 #![deny(missing_docs)]
 
 mod answer;
+pub mod backup_record;
 mod backup_report;
 mod backup_run;
 mod call;

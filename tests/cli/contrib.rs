@@ -131,6 +131,7 @@ fn stub_path(sandbox: &Sandbox, fail: Option<&str>) -> String {
 
 fn backup_run_with_contrib_hooks(agent: &DevAgent, sandbox: &Sandbox, path: &str) -> i32 {
     let out = Command::new(BIN)
+        .env("STATE_DIRECTORY", crate::harness::shared_state_dir())
         .env_remove("FELHOM_AGENT_TOKEN_FILE")
         .env("FELHOM_AGENT_TOKEN", agent.token())
         .env("FELHOM_AGENT_ENDPOINT", agent.endpoint())

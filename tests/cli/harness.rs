@@ -67,6 +67,9 @@ impl Invocation {
         for var in TOOL_ENV {
             command.env_remove(var);
         }
+        // Backup records go to a directory of this test run's, never to /var/lib; a test that
+        // looks at them gives its own with `.env("STATE_DIRECTORY", ..)`.
+        command.env("STATE_DIRECTORY", shared_state_dir());
         command.stdin(Stdio::null());
         Invocation {
             command,
@@ -261,6 +264,20 @@ impl Outcome {
         );
         serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.stdout))
     }
+}
+
+/// The state directory every run gets unless its test sets one: one per test process, under
+/// the system's temporary directory (endpoints differ, so records never collide).
+pub fn shared_state_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let path =
+            std::env::temp_dir().join(format!("felhom-agentctl-cli-state-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir(&path).expect("create the shared state directory");
+        path
+    })
+    .clone()
 }
 
 /// A fresh directory for token files, removed on drop.

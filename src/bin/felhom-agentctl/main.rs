@@ -16,6 +16,7 @@
 
 mod args;
 mod backup_run;
+mod backup_series;
 mod check;
 mod connect;
 mod exit;
@@ -27,6 +28,7 @@ mod pins_save;
 mod plugin;
 mod probe;
 mod prometheus;
+mod record;
 mod report;
 mod signals;
 mod usage;
