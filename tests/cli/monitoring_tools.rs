@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use felhom_agentapi::backup_record;
 use felhom_agentapi::devagent::MetricsProfile;
 
-use crate::harness::{BIN, Invocation, TempDir, agent_with};
+use crate::harness::{BIN, Invocation, TempDir, agent_with, readme};
 use crate::plugin_output::plugin;
 
 fn contrib(path: &str) -> PathBuf {
@@ -247,5 +247,28 @@ fn the_nagios_commands_work_with_a_pin_and_with_a_pins_file() {
         let p = plugin(&Invocation::of(sh).secret(agent.token()).run());
         assert_eq!((p.code, p.state.as_str()), (0, "OK"), "{command}: {p:#?}");
         assert!(p.perf("backup-age").is_some(), "{command}: {p:#?}");
+    }
+}
+
+#[test]
+fn the_readme_shows_the_working_examples_verbatim() {
+    let readme = readme();
+    let block = |file: &str, from: &str| {
+        let text = fs::read_to_string(contrib(file)).unwrap();
+        let at = text
+            .find(from)
+            .unwrap_or_else(|| panic!("{from} in {file}"));
+        text[at..].trim_end().to_string()
+    };
+    for (file, from) in [
+        ("icinga2/felhom.conf", "object CheckCommand \"felhom\" {"),
+        ("icinga2/hosts.conf.example", "object Host \"guest-102\" {"),
+        ("nagios/felhom.cfg", "define command {"),
+    ] {
+        let shipped = block(file, from);
+        assert!(
+            readme.contains(&shipped),
+            "the README's example differs from contrib/{file}:\n{shipped}"
+        );
     }
 }
