@@ -115,6 +115,21 @@ fn no_status_line_holds_a_semicolon_and_details_go_to_the_long_output() {
             .any(|l| l.contains(&presented) && l.contains(&other)),
         "{p:#?}"
     );
+    // A refusal whose fix is a command: cut before the command's lead-in, not after it.
+    let dir = crate::harness::TempDir::new();
+    let token = dir.file("agent.token", agent.token(), 0o644);
+    let p = plugin(
+        &Invocation::bare()
+            .args(["--endpoint", &agent.endpoint()])
+            .args(["--fingerprint", &agent.fingerprint().to_string()])
+            .arg("--token-file")
+            .arg_path(&token)
+            .arg("check")
+            .run(),
+    );
+    assert_eq!(p.code, 3);
+    assert!(p.summary.ends_with("may read or change it"), "{p:#?}");
+    assert!(p.long.iter().any(|l| l.contains("chmod 600")), "{p:#?}");
     // An agent's own text with ';' in a finding: ',' on every line.
     agent.set_fault(Fault::Answer {
         status: 200,

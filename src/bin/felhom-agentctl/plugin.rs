@@ -94,17 +94,23 @@ fn status_text(text: &str) -> String {
     ascii(text).replace(';', ",")
 }
 
-/// `text` cut to [`STATUS_MAX`] characters: at its last `: ` that fits (`GET /host/metrics:
-/// the agent's certificate matches no pinned fingerprint`), or with `...`.
+/// `text` cut to [`STATUS_MAX`] characters where a statement ends: at the last `: ` that fits
+/// (`GET /host/metrics: the agent's certificate matches no pinned fingerprint`, before the
+/// fingerprints), but never at one that introduces a command (`make it private with: chmod
+/// …`), or else with `...`.
 fn shorten(text: &str) -> String {
     if text.len() <= STATUS_MAX {
         return text.to_string();
     }
     // ASCII, so byte offsets are character offsets.
     let head = &text[..STATUS_MAX];
-    match head.rfind(": ") {
-        Some(at) if at > STATUS_MAX / 3 => head[..at].to_string(),
-        _ => format!("{}...", &text[..STATUS_MAX - 3]),
+    let ends = head
+        .match_indices(": ")
+        .map(|(at, _)| at)
+        .filter(|&at| at > STATUS_MAX / 3 && !head[..at].ends_with(" with"));
+    match ends.last() {
+        Some(at) => head[..at].to_string(),
+        None => format!("{}...", &text[..STATUS_MAX - 3]),
     }
 }
 
