@@ -72,6 +72,9 @@
 //! [`health`] judges [`Client::host_metrics`] against thresholds, the way a monitoring plugin
 //! does ([`HostMetricsResponse::assess`]); [`prometheus`] writes the same answer in the
 //! Prometheus text format.
+//! [`backup_record`] keeps the guest's own record of its last backup attempt and success
+//! (the agent's status has no time), so that [`health::backup_age`] can judge how old the last
+//! good backup is.
 //!
 //! # Features
 //!

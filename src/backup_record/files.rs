@@ -145,6 +145,13 @@ pub(super) fn ensure_dir(dir: &Path) -> Result<(), RecordError> {
             builder.mode(0o755);
         }
         builder.create(dir).map_err(io_error(dir))?;
+        // The mode given is narrowed by the umask (systemd units often set 0077); a monitoring
+        // user must be able to read the record.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(io_error(dir))?;
+        }
     }
     check_dir(dir)
 }
@@ -165,6 +172,12 @@ pub(super) fn write_atomically(dir: &Path, name: &str, text: &str) -> Result<(),
             options.mode(0o644);
         }
         let mut file = options.open(&temp)?;
+        #[cfg(unix)]
+        {
+            // As for the directory: the umask must not hide the record from monitoring.
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(fs::Permissions::from_mode(0o644))?;
+        }
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         fs::rename(&temp, dir.join(name))

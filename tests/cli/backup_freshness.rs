@@ -260,3 +260,49 @@ fn a_record_others_may_change_is_refused_not_believed() {
     assert_eq!(p.code, 3, "{p:#?}");
     assert!(p.summary.contains("not a regular file"), "{p:#?}");
 }
+
+#[test]
+fn backup_wait_records_the_job_it_waited_for_and_a_wait_without_one_records_nothing() {
+    let agent = DevAgent::builder()
+        .backup_duration(Duration::from_secs(600))
+        .start()
+        .unwrap();
+    let state = TempDir::new();
+    let wait = || {
+        tool(&agent, state.path())
+            .args(["-q", "backup", "wait", "--poll", "10ms"])
+            .run()
+    };
+    // No job: nothing attempted, nothing recorded.
+    wait().exit_status(1);
+    assert_eq!(
+        backup_record::read(state.path(), &agent.endpoint()).unwrap(),
+        None
+    );
+
+    let client = crate::common::client(&agent);
+    client.start_backup().unwrap();
+    let waiting = tool(&agent, state.path())
+        .args(["-q", "backup", "wait", "--poll", "10ms"])
+        .spawn();
+    // The job ends while the wait polls it (or before it looks: done either way).
+    thread::sleep(Duration::from_millis(100));
+    agent.finish_backup();
+    waiting.finish().exit_status(0);
+    let record = backup_record::read(state.path(), &agent.endpoint())
+        .unwrap()
+        .expect("a record");
+    assert_eq!(
+        (record.last_outcome.as_str(), record.last_job_id.as_deref()),
+        ("done", Some("job-1"))
+    );
+    assert!(record.last_success_at.is_some());
+    // Written for a monitoring user to read, whatever the umask.
+    let file = state
+        .path()
+        .join(backup_record::file_name(&agent.endpoint()));
+    assert_eq!(
+        fs::metadata(file).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+}
