@@ -1,7 +1,7 @@
 //! A walk through every call of the client, end to end, against the stand-in agent.
 //!
 //! ```text
-//! cargo run --features devagent --example tour
+//! cargo run --example tour
 //! ```
 //!
 //! It starts a stand-in agent on 127.0.0.1 with a fresh self-signed certificate, pins that
@@ -13,8 +13,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use felhom_agentapi::devagent::DevAgent;
 use felhom_agentapi::{Client, Error, Fingerprint};
+use felhom_devagent::DevAgent;
 
 fn main() -> ExitCode {
     match tour() {
@@ -35,8 +35,12 @@ fn tour() -> Result<(), String> {
     println!("  pinned leaf sha256 {}", agent.fingerprint());
     println!("  (colon form: {:#})", agent.fingerprint());
 
-    let client = Client::new(&agent.endpoint(), agent.token(), agent.fingerprint())
-        .map_err(|e| e.to_string())?;
+    let client = Client::new(
+        &agent.endpoint(),
+        agent.token(),
+        agent.fingerprint().to_string(),
+    )
+    .map_err(|e| e.to_string())?;
 
     step("GET /storage");
     let storage = client.storage().map_err(|e| e.to_string())?;

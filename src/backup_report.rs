@@ -163,8 +163,7 @@ pub enum BackupRunFailure {
 /// what was done, including whether the application was thawed.
 ///
 /// ```
-/// # #[cfg(feature = "devagent")] {
-/// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+/// # let agent = felhom_devagent::DevAgent::start()?;
 /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
 /// use felhom_agentapi::{BackupRunFailure, Stopped};
 ///
@@ -178,7 +177,6 @@ pub enum BackupRunFailure {
 /// assert_eq!(err.report().stopped, Stopped::QuiesceFailed);
 /// assert!(err.report().thaw.is_some(), "a failed quiesce is still thawed");
 /// assert_eq!(err.job_id(), None, "and no backup was started");
-/// # }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]

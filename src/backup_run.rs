@@ -120,8 +120,7 @@ pub enum ProgressEvent<'a> {
 /// at once.
 ///
 /// ```
-/// # #[cfg(feature = "devagent")] {
-/// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+/// # let agent = felhom_devagent::DevAgent::start()?;
 /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
 /// use std::time::Duration;
 ///
@@ -149,7 +148,6 @@ pub enum ProgressEvent<'a> {
 ///     .run()?;
 /// assert_eq!(report.stopped, Stopped::Done);
 /// assert!(!report.thaw.unwrap().early());
-/// # }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "a backup run does nothing until run() or wait()"]
@@ -240,8 +238,7 @@ impl Client {
     /// [`Client::run_backup`]. [`BackupRun::wait`] is the same with progress and cancellation.
     ///
     /// ```
-    /// # #[cfg(feature = "devagent")] {
-    /// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+    /// # let agent = felhom_devagent::DevAgent::start()?;
     /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
     /// use std::time::Duration;
     ///
@@ -249,7 +246,6 @@ impl Client {
     /// // Later, perhaps in another process:
     /// let status = client.wait_backup(Duration::from_millis(20), Duration::from_secs(60))?;
     /// assert_eq!(status.job_id, job.job_id);
-    /// # }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn wait_backup(

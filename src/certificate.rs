@@ -214,10 +214,9 @@ mod tests {
         assert_eq!(bit_length(&[]), 0);
     }
 
-    #[cfg(feature = "devagent")]
     #[test]
     fn certificates_every_client_accepts_have_nothing_wrong() {
-        use crate::devagent::{Identity, KeyKind};
+        use felhom_devagent::{Identity, KeyKind};
         for kind in [
             KeyKind::EcdsaP256,
             KeyKind::EcdsaP384,

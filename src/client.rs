@@ -39,8 +39,7 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 /// call and 5 s for connect plus handshake by default; see [`ClientBuilder`]).
 ///
 /// ```
-/// # #[cfg(feature = "devagent")] {
-/// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+/// # let agent = felhom_devagent::DevAgent::start()?;
 /// # let (endpoint, token, pin) = (agent.endpoint(), agent.token().to_string(), agent.fingerprint().to_string());
 /// use felhom_agentapi::Client;
 ///
@@ -48,7 +47,6 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 /// for mount in client.storage()?.mounts {
 ///     println!("{} at {}", mount.storage, mount.mount_point);
 /// }
-/// # }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -349,9 +347,8 @@ impl Client {
     /// whose body cannot be read is still a refusal, and any other status is an error.
     ///
     /// ```
-    /// # #[cfg(feature = "devagent")] {
-    /// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
-    /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), agent.fingerprint())?;
+    /// # let agent = felhom_devagent::DevAgent::start()?;
+    /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
     /// use felhom_agentapi::Error;
     ///
     /// match client.format_disk("/dev/sdb", "ext4") {
@@ -361,7 +358,6 @@ impl Client {
     ///     }
     ///     other => panic!("a data-bearing device must be refused, got {other:?}"),
     /// }
-    /// # }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn format_disk(&self, device: &str, fstype: &str) -> Result<FormatResult, Error> {

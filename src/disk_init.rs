@@ -139,8 +139,7 @@ impl Client {
     /// of it (`/dev/sdc1`, `/dev/nvme0n1p1`).
     ///
     /// ```
-    /// # #[cfg(feature = "devagent")] {
-    /// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+    /// # let agent = felhom_devagent::DevAgent::start()?;
     /// # let client = felhom_agentapi::Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
     /// use felhom_agentapi::Error;
     ///
@@ -152,7 +151,6 @@ impl Client {
     ///     client.init_disk("/dev/sdb", "/mnt/other", "ext4", ""),
     ///     Err(Error::FormatRefused(_))
     /// ));
-    /// # }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///

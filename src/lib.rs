@@ -2,8 +2,7 @@
 //! the SHA-256 pin of its certificate.
 //!
 //! ```
-//! # #[cfg(feature = "devagent")] {
-//! # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+//! # let agent = felhom_devagent::DevAgent::start()?;
 //! # let (endpoint, token, pin) = (agent.endpoint(), agent.token().to_string(), agent.fingerprint().to_string());
 //! use felhom_agentapi::{Client, Error};
 //!
@@ -24,7 +23,6 @@
 //! if let Err(Error::FormatRefused(refusal)) = client.format_disk("/dev/sdb", "ext4") {
 //!     println!("operator, please run: {}", refusal.opsign_command().unwrap());
 //! }
-//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -78,9 +76,12 @@
 //!
 //! # Features
 //!
-//! - `devagent` (off by default): [`devagent`], a stand-in agent serving real HTTPS on
-//!   127.0.0.1, for tests of this crate and of the programs that use it.
-//! - `cli` (off by default): the `felhom-agentctl` command-line tool.
+//! - `durations` (off by default): durations in settings files and the environment as Go and
+//!   systemd write them (`1h30m`, `1.5s`, `2 min`), read by [`Settings`]; without it, time
+//!   limits there are whole seconds.
+//!
+//! The `felhom-agentctl` command-line tool and the stand-in agent are crates of their own in
+//! the same workspace; neither adds anything to this crate's dependencies.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -114,9 +115,6 @@ mod shell;
 pub mod terminal;
 mod transport;
 mod wire;
-
-#[cfg(feature = "devagent")]
-pub mod devagent;
 
 pub use backup_report::{
     BackupReport, BackupRunError, BackupRunFailure, HookError, Stopped, ThawCause, ThawReport,

@@ -14,8 +14,7 @@ use crate::{Call, Fingerprint};
 /// they should be quick. The token is never passed to them.
 ///
 /// ```
-/// # #[cfg(feature = "devagent")] {
-/// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+/// # let agent = felhom_devagent::DevAgent::start()?;
 /// # let (endpoint, token, pin) = (agent.endpoint(), agent.token().to_string(), agent.fingerprint().to_string());
 /// use std::sync::{Arc, Mutex};
 /// use felhom_agentapi::{CallTiming, Client, Handshake, Observer};
@@ -38,7 +37,6 @@ use crate::{Call, Fingerprint};
 /// let lines = log.0.lock().unwrap();
 /// assert!(lines[0].starts_with("TLS 1."));
 /// assert_eq!(lines[1], "GET /storage Some(200)");
-/// # }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait Observer: Send + Sync {

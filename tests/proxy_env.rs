@@ -2,7 +2,10 @@
 //! proxy would see (or break) the connection.
 //!
 //! A test binary of its own, because it changes the process environment.
-#![cfg(feature = "devagent")]
+#![allow(
+    unsafe_code,
+    reason = "edition 2024 makes set_var unsafe; see the SAFETY note"
+)]
 
 mod common;
 

@@ -1,7 +1,6 @@
 //! A kept-alive call to an IP-literal endpoint starts no thread (ureq's default resolver starts
 //! one per call when a timeout is set). A test binary of its own: other tests' threads would
 //! be counted.
-#![cfg(feature = "devagent")]
 
 mod common;
 

@@ -142,8 +142,7 @@ impl fmt::Display for Origin {
 /// ```
 ///
 /// ```
-/// # #[cfg(feature = "devagent")] {
-/// # let agent = felhom_agentapi::devagent::DevAgent::start()?;
+/// # let agent = felhom_devagent::DevAgent::start()?;
 /// use felhom_agentapi::{Overrides, Settings, TokenSource};
 ///
 /// // A daemon started by systemd with EnvironmentFile= and LoadCredential= needs only
@@ -154,7 +153,6 @@ impl fmt::Display for Origin {
 /// given.token = Some(TokenSource::Value(agent.token().into()));
 /// let client = Settings::load(&given)?.client()?;
 /// println!("{} mounts", client.storage()?.mounts.len());
-/// # }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]

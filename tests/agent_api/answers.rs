@@ -1,7 +1,7 @@
 //! The envelope and status rules: what is a success, and which error each bad answer is.
 
-use felhom_agentapi::devagent::Fault;
 use felhom_agentapi::{Call, Error, MAX_RESPONSE_BYTES};
+use felhom_devagent::Fault;
 
 use crate::{agent, answer, client};
 
@@ -155,7 +155,7 @@ fn a_redirect_is_an_error_and_is_never_followed() {
     // A second agent with the same pin and token: if the client followed the redirect, the
     // token would arrive there.
     let agent = agent();
-    let elsewhere = felhom_agentapi::devagent::DevAgent::builder()
+    let elsewhere = felhom_devagent::DevAgent::builder()
         .identity(agent.identity())
         .token(agent.token())
         .start()

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault};
 use felhom_agentapi::{BackupPhase, Error, TimeoutStage};
+use felhom_devagent::{BackupOutcome, DevAgent, Fault};
 
 use crate::client;
 

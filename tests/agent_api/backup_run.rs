@@ -6,11 +6,11 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use felhom_agentapi::devagent::{BackupOutcome, DevAgent, Fault};
 use felhom_agentapi::{
     BackupPhase, BackupRun, BackupRunFailure, Call, CancelToken, Client, Error, ProgressEvent,
     Stopped, ThawCause, TimeoutStage,
 };
+use felhom_devagent::{BackupOutcome, DevAgent, Fault};
 
 use crate::client;
 

@@ -5,9 +5,10 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use felhom_agentapi::devagent::Fault;
 use felhom_agentapi::{Call, Error, TimeoutStage, presented_fingerprint};
+use felhom_devagent::Fault;
 
+use crate::Pinned;
 use crate::agent;
 use crate::servers::{self, ClientClose, Served, TlsServer, client_close};
 
@@ -20,7 +21,7 @@ const V1_KEY: &[u8] = include_bytes!("../fixtures/v1-p256.key.pk8.der");
 fn the_presented_fingerprint_comes_from_a_completed_handshake_and_nothing_is_sent() {
     let agent = agent();
     let fp = presented_fingerprint(&agent.endpoint(), LIMIT).unwrap();
-    assert_eq!(fp, agent.fingerprint());
+    assert_eq!(fp, agent.pin());
     // The agent counts the handshake once its last flight is out, just after the client's end.
     let deadline = std::time::Instant::now() + LIMIT;
     while agent.stats().handshakes == 0 && std::time::Instant::now() < deadline {

@@ -12,7 +12,8 @@ const V1_KEY: &[u8] = include_bytes!("../fixtures/v1-p256.key.pk8.der");
 const RSA_1024_CERT: &[u8] = include_bytes!("../fixtures/rsa1024.cert.der");
 /// ring cannot sign with a 1024-bit key, so the server signs with a 2048-bit one; the client
 /// refuses the certificate's key before the signature could matter.
-const RSA_2048_KEY: &str = include_str!("../../src/devagent/fixtures/rsa2048.pk8.pem");
+const RSA_2048_KEY: &str =
+    include_str!("../../crates/felhom-devagent/src/fixtures/rsa2048.pk8.pem");
 
 fn rsa_2048_key_der() -> Vec<u8> {
     let key = PrivatePkcs8KeyDer::from_pem_slice(RSA_2048_KEY.as_bytes()).unwrap();
@@ -67,7 +68,7 @@ fn an_rsa_1024_certificate_is_refused_in_plain_words() {
 #[test]
 fn a_server_without_the_certificates_key_is_refused_in_plain_words() {
     let agent = crate::agent();
-    agent.set_fault(felhom_agentapi::devagent::Fault::WrongKey);
+    agent.set_fault(felhom_devagent::Fault::WrongKey);
     let err = crate::client(&agent).storage().unwrap_err();
     assert_plain(&err, &["does not hold that certificate's private key"]);
 }

@@ -67,7 +67,7 @@ fn a_close_delimited_answer_cut_by_a_fin_without_close_notify_is_a_broken_connec
 fn the_stand_in_agents_cut_answer_is_io_for_every_call() {
     let agent = crate::agent();
     let client = crate::client(&agent);
-    agent.set_fault(felhom_agentapi::devagent::Fault::CutWithoutCloseNotify);
+    agent.set_fault(felhom_devagent::Fault::CutWithoutCloseNotify);
     for result in [
         client.storage().map(drop),
         client.start_backup().map(drop),

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use felhom_agentapi::{Client, Error, Fingerprint};
 
+use crate::Pinned;
 use crate::{agent, any_pin};
 
 fn config_message(result: Result<Client, Error>) -> String {
@@ -58,7 +59,7 @@ fn a_zero_timeout_is_refused() {
 fn the_https_prefix_is_accepted_and_the_endpoint_normalized() {
     let agent = agent();
     let with_scheme = format!("https://{}", agent.endpoint());
-    let client = Client::new(&with_scheme, agent.token(), agent.fingerprint().to_string()).unwrap();
+    let client = Client::new(&with_scheme, agent.token(), agent.pin().to_string()).unwrap();
     assert_eq!(client.endpoint(), agent.endpoint());
     client.storage().unwrap();
 }
@@ -85,7 +86,7 @@ fn numeric_hosts_that_are_not_ip_addresses_are_refused() {
 #[test]
 fn the_builder_takes_a_fingerprint_as_well_as_text() {
     let agent = agent();
-    let pin = agent.fingerprint();
+    let pin = agent.pin();
     let other = Fingerprint::of_der(b"the next certificate");
     let client = Client::builder(&agent.endpoint(), agent.token(), pin)
         .also_pin(other)

@@ -3,7 +3,7 @@
 use std::thread;
 
 use felhom_agentapi::Client;
-use felhom_agentapi::devagent::DevAgent;
+use felhom_devagent::DevAgent;
 
 use crate::{agent, client};
 

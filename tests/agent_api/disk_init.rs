@@ -1,7 +1,7 @@
 //! `Client::init_disk`: format, resolve the new filesystem's UUID, assign; and where it stops.
 
 use felhom_agentapi::Error;
-use felhom_agentapi::devagent::{DevAgent, FORMATTED_FS_UUID, Fault};
+use felhom_devagent::{DevAgent, FORMATTED_FS_UUID, Fault};
 use serde_json::Value;
 
 use crate::{agent, client};

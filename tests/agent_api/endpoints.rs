@@ -1,9 +1,10 @@
 //! Every endpoint, and what goes over the wire for it.
 
 use felhom_agentapi::BackupPhase;
-use felhom_agentapi::devagent::DevAgent;
+use felhom_devagent::DevAgent;
 use serde_json::{Value, json};
 
+use crate::Pinned;
 use crate::{agent, client};
 
 #[test]
@@ -213,12 +214,9 @@ fn every_request_carries_the_token_and_user_agent() {
 #[test]
 fn a_wrong_token_is_http_401_with_advice() {
     let agent = agent();
-    let client = felhom_agentapi::Client::new(
-        &agent.endpoint(),
-        "not-the-token",
-        agent.fingerprint().to_string(),
-    )
-    .unwrap();
+    let client =
+        felhom_agentapi::Client::new(&agent.endpoint(), "not-the-token", agent.pin().to_string())
+            .unwrap();
     let err = client.storage().unwrap_err();
     assert!(
         matches!(err, felhom_agentapi::Error::Http { status: 401, .. }),

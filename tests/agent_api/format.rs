@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use felhom_agentapi::Error;
-use felhom_agentapi::devagent::{DevAgent, Fault};
+use felhom_devagent::{DevAgent, Fault};
 
 use crate::{agent, answer, client};
 

@@ -7,8 +7,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use felhom_agentapi::devagent::Fault;
 use felhom_agentapi::{Call, Client, Error, TimeoutStage};
+use felhom_devagent::Fault;
 
 use crate::{agent, any_pin, builder, client};
 

@@ -1,7 +1,6 @@
 //! The client against the stand-in agent, over real TLS on 127.0.0.1.
 //!
 //! One test binary with a module per concern, so the suite links once.
-#![cfg(feature = "devagent")]
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -27,9 +26,9 @@ mod servers;
 mod tokens;
 mod trust;
 
-use felhom_agentapi::devagent::Fault;
+use felhom_devagent::Fault;
 
-pub use common::{agent, any_pin, builder, client};
+pub use common::{Pinned, agent, any_pin, builder, client};
 
 /// A fault that answers with `status` and `body`.
 pub fn answer(status: u16, body: serde_json::Value) -> Fault {

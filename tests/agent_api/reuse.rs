@@ -3,7 +3,7 @@
 //! POST never goes out on a reused connection at all.
 
 use felhom_agentapi::Error;
-use felhom_agentapi::devagent::{DevAgent, Fault};
+use felhom_devagent::{DevAgent, Fault};
 
 use crate::{agent, client};
 

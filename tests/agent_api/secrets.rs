@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::devagent::{DevAgent, Fault};
 use felhom_agentapi::{Client, Fingerprint};
+use felhom_devagent::{DevAgent, Fault};
 
+use crate::Pinned;
 use crate::builder;
 
 const TOKEN: &str = "tok-5ecret-do-not-print";
@@ -121,7 +122,7 @@ fn a_token_with_quotes_or_backslashes_is_hidden_in_decode_errors_too() {
                 serde_json::json!({"ok": true, "data": {"mounts": token}}),
             ),
         );
-        let client = Client::new(&agent.endpoint(), token, agent.fingerprint()).unwrap();
+        let client = Client::new(&agent.endpoint(), token, agent.pin()).unwrap();
         let err = client.storage().unwrap_err();
         let shown = err.to_string();
         let quoted = format!("{token:?}");

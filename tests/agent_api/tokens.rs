@@ -1,15 +1,16 @@
 //! A token that cannot travel as a bearer header is refused when the client is built: nothing is
 //! ever sent with it.
 
-use felhom_agentapi::devagent::DevAgent;
 use felhom_agentapi::{Client, Error};
+use felhom_devagent::DevAgent;
 
+use crate::Pinned;
 use crate::agent;
 
 #[test]
 fn a_token_that_is_not_visible_ascii_is_a_config_error_and_nothing_is_sent() {
     let agent = agent();
-    let pin = agent.fingerprint();
+    let pin = agent.pin();
     for (token, says) in [
         ("tökén", "outside ASCII"),
         ("token\u{a0}", "outside ASCII"),
@@ -36,7 +37,7 @@ fn a_token_that_is_not_visible_ascii_is_a_config_error_and_nothing_is_sent() {
 fn every_visible_ascii_character_travels_in_a_token() {
     let token: String = ('!'..='~').collect();
     let agent = DevAgent::builder().token(token.clone()).start().unwrap();
-    let client = Client::new(&agent.endpoint(), &token, agent.fingerprint()).unwrap();
+    let client = Client::new(&agent.endpoint(), &token, agent.pin()).unwrap();
     client.storage().expect("the agent accepts the token");
     let sent = agent.requests()[0]
         .header("authorization")

@@ -1,9 +1,10 @@
 //! The pin is the trust anchor: what is accepted, what is refused, and that nothing is sent to a
 //! server that is refused.
 
-use felhom_agentapi::devagent::{DevAgent, Fault, Identity, KeyKind, TlsVersions};
 use felhom_agentapi::{Call, Client, Error, Fingerprint};
+use felhom_devagent::{DevAgent, Fault, Identity, KeyKind, TlsVersions};
 
+use crate::Pinned;
 use crate::{agent, client};
 
 #[test]
@@ -18,7 +19,7 @@ fn a_leaf_that_matches_no_pin_is_refused_before_anything_is_sent() {
             expected,
             call,
         } => {
-            assert_eq!(*presented, agent.fingerprint());
+            assert_eq!(*presented, agent.pin());
             assert_eq!(expected, &vec![wrong]);
             assert_eq!(call, &Call::request("GET", "/storage"));
         }
@@ -26,10 +27,7 @@ fn a_leaf_that_matches_no_pin_is_refused_before_anything_is_sent() {
     }
     assert!(!err.may_have_reached_agent());
     let message = err.to_string();
-    assert!(
-        message.contains(&agent.fingerprint().to_string()),
-        "{message}"
-    );
+    assert!(message.contains(&agent.pin().to_string()), "{message}");
     assert!(message.contains(&wrong.to_string()), "{message}");
     assert_eq!(
         agent.requests().len(),
@@ -48,7 +46,7 @@ fn another_certificate_at_the_agents_address_is_a_pin_mismatch() {
     let Error::PinMismatch { presented, .. } = err else {
         panic!("got {err:?}")
     };
-    assert_ne!(presented, agent.fingerprint());
+    assert_ne!(presented, agent.pin());
     assert!(agent.requests().is_empty());
 }
 
@@ -105,14 +103,10 @@ fn also_pin_accepts_either_certificate_during_a_rotation() {
     let old = Identity::generate(KeyKind::EcdsaP256);
     let new = Identity::generate(KeyKind::EcdsaP256);
     let agent = DevAgent::builder().identity(old.clone()).start().unwrap();
-    let client = Client::builder(
-        &agent.endpoint(),
-        agent.token(),
-        old.fingerprint().to_string(),
-    )
-    .also_pin(new.fingerprint().to_colon_hex())
-    .build()
-    .unwrap();
+    let client = Client::builder(&agent.endpoint(), agent.token(), old.pin().to_string())
+        .also_pin(new.pin().to_colon_hex())
+        .build()
+        .unwrap();
     client.storage().unwrap();
 
     // The agent restarts with the new certificate on the same port and token.
@@ -126,12 +120,7 @@ fn also_pin_accepts_either_certificate_during_a_rotation() {
         .unwrap();
     client.storage().unwrap();
 
-    let stale = Client::new(
-        &agent.endpoint(),
-        agent.token(),
-        old.fingerprint().to_string(),
-    )
-    .unwrap();
+    let stale = Client::new(&agent.endpoint(), agent.token(), old.pin().to_string()).unwrap();
     assert!(matches!(stale.storage(), Err(Error::PinMismatch { .. })));
 }
 
@@ -148,7 +137,7 @@ fn a_client_keeps_working_after_a_refused_server() {
 #[test]
 fn fingerprints_in_every_tolerated_spelling_pin_the_same_certificate() {
     let agent = agent();
-    let fp = agent.fingerprint();
+    let fp = agent.pin();
     for spelling in [
         fp.to_string().to_uppercase(),
         fp.to_colon_hex(),

@@ -5,8 +5,29 @@
 //! with `#[path = "../common/mod.rs"] mod common;`.
 #![allow(dead_code, reason = "each test binary uses only some of these")]
 
-use felhom_agentapi::devagent::DevAgent;
 use felhom_agentapi::{Client, ClientBuilder, Fingerprint};
+use felhom_devagent::{DevAgent, Identity};
+
+/// The pin of a stand-in agent (or of an identity it serves) as the library's `Fingerprint`.
+///
+/// The stand-in agent does not depend on the library, so it has a fingerprint type of its own;
+/// this is the one conversion between the two, from the raw digest bytes.
+pub trait Pinned {
+    /// The SHA-256 of the served certificate.
+    fn pin(&self) -> Fingerprint;
+}
+
+impl Pinned for DevAgent {
+    fn pin(&self) -> Fingerprint {
+        Fingerprint::from_bytes(*self.fingerprint().as_bytes())
+    }
+}
+
+impl Pinned for Identity {
+    fn pin(&self) -> Fingerprint {
+        Fingerprint::from_bytes(*self.fingerprint().as_bytes())
+    }
+}
 
 /// A stand-in agent with default settings.
 pub fn agent() -> DevAgent {
@@ -15,7 +36,7 @@ pub fn agent() -> DevAgent {
 
 /// A builder for a client of `agent`, pinned to its certificate.
 pub fn builder(agent: &DevAgent) -> ClientBuilder {
-    Client::builder(&agent.endpoint(), agent.token(), agent.fingerprint())
+    Client::builder(&agent.endpoint(), agent.token(), agent.pin())
 }
 
 /// A client of `agent` with default settings.

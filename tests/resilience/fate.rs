@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::devagent::{DevAgent, Fault};
 use felhom_agentapi::{Client, Error, TimeoutStage};
+use felhom_devagent::{DevAgent, Fault};
 
 use crate::{agent, builder, client, drop_pooled_connections, recorded, shared};
 

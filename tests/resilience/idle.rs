@@ -5,8 +5,8 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::Duration;
 
-use felhom_agentapi::devagent::{DevAgent, Fault};
 use felhom_agentapi::{Client, Error};
+use felhom_devagent::{DevAgent, Fault};
 
 use crate::{
     Outcome, agent, agent_builder, client, recorded, restart, shared, start_at, wait_all_closed,

@@ -5,7 +5,6 @@
 //! One test binary with a module per concern. The soak measures the process's file descriptors
 //! and memory, so it runs alone: every other test holds [`shared`], the soak holds
 //! [`exclusive`].
-#![cfg(feature = "devagent")]
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -23,10 +22,10 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use felhom_agentapi::devagent::{DevAgent, DevAgentBuilder, Identity};
 use felhom_agentapi::{Error, TimeoutStage};
+use felhom_devagent::{DevAgent, DevAgentBuilder, Identity};
 
-pub use common::{any_pin, builder, client};
+pub use common::{Pinned, any_pin, builder, client};
 
 static SERIAL: RwLock<()> = RwLock::new(());
 

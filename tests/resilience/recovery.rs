@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::devagent::Fault;
 use felhom_agentapi::{Client, Error, MAX_RESPONSE_BYTES, TimeoutStage};
+use felhom_devagent::Fault;
 
 use crate::{agent, builder, drop_pooled_connections, shared};
 

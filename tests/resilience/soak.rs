@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use felhom_agentapi::Client;
-use felhom_agentapi::devagent::Fault;
+use felhom_devagent::Fault;
 
 use crate::{
     Outcome, agent, builder, drop_pooled_connections, exclusive, open_fds, rss_kib, wait_all_closed,

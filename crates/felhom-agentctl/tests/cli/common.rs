@@ -1,0 +1,28 @@
+//! The stand-in agent and a library client of it, for tests that set a scene before running
+//! the tool (a job already running, a pin to compare with).
+
+use felhom_agentapi::{Client, Fingerprint};
+use felhom_devagent::DevAgent;
+
+/// The stand-in agent's pin as the library's `Fingerprint` (the stand-in agent has a type of
+/// its own, since it does not depend on the library).
+pub trait Pinned {
+    /// The SHA-256 of the served certificate.
+    fn pin(&self) -> Fingerprint;
+}
+
+impl Pinned for DevAgent {
+    fn pin(&self) -> Fingerprint {
+        Fingerprint::from_bytes(*self.fingerprint().as_bytes())
+    }
+}
+
+/// A stand-in agent with default settings.
+pub fn agent() -> DevAgent {
+    DevAgent::start().expect("the stand-in agent starts")
+}
+
+/// A library client of `agent`, pinned to its certificate.
+pub fn client(agent: &DevAgent) -> Client {
+    Client::new(&agent.endpoint(), agent.token(), agent.pin()).expect("a valid client")
+}

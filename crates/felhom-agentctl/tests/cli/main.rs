@@ -1,0 +1,41 @@
+//! `felhom-agentctl` driven as a user would: the built binary, over real TLS, against the
+//! stand-in agent. Every invocation also checks that the token appears neither in the arguments
+//! nor in anything the tool prints ([`harness`]).
+//!
+//! One test binary with a module per group of subcommands, so the suite links once. Each exit
+//! status is tested where its cause lives: 1 in `failures` (and `disk`, `token`), 2 in `usage`,
+//! `settings`, `token` and `fingerprint`, 3 in `disk`, 4 in `fingerprint`, 5 in `failures`, 6,
+//! 7, 9, 10 and 129/130/143 in `backup_run`, 7 to 9 also in `errors`, which checks the README's
+//! exit-status table row by row. `check` (the monitoring plugin) has its own 0 to 3, all in
+//! `check`; `prometheus` covers `metrics --format prometheus`, whose output `exposition`
+//! validates; `contrib` checks the shipped systemd units and hooks. Issue 10's operator
+//! features: `config` (settings file, pins files, token sources, -v/-q), `errors`, `disk_init`,
+//! `packaging` (completions, man page, help), `devserver` (the stand-in agent's dev server,
+//! `crates/felhom-devagent`).
+
+mod common;
+mod harness;
+
+mod backup;
+mod backup_freshness;
+mod backup_run;
+mod check;
+mod check_output;
+mod config;
+mod contrib;
+mod devserver;
+mod disk;
+mod disk_init;
+mod errors;
+mod exposition;
+mod failures;
+mod fingerprint;
+mod monitoring_tools;
+mod output;
+mod packaging;
+mod plugin_output;
+mod prometheus;
+mod reads;
+mod settings;
+mod token;
+mod usage;
