@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use felhom_agentapi::backup_record;
-use felhom_devagent::{BackupOutcome, DevAgent, MetricsProfile};
+use felhom_devagent::{BackupOutcome, DevAgent, Fault, MetricsProfile};
 
 use crate::exposition::{self, Family};
 use crate::harness::{Invocation, Outcome, TempDir};
@@ -305,4 +305,34 @@ fn backup_wait_records_the_job_it_waited_for_and_a_wait_without_one_records_noth
         fs::metadata(file).unwrap().permissions().mode() & 0o777,
         0o644
     );
+}
+
+#[test]
+fn a_failed_backup_call_leaves_its_series_out_and_says_so_but_metrics_succeed() {
+    let agent = agent();
+    let state = TempDir::new();
+    agent.set_fault_on("/backup/due", Fault::Status(500));
+    let out = tool(&agent, state.path())
+        .args(["metrics", "--format", "prometheus"])
+        .run()
+        .exit_status(0);
+    assert!(
+        out.stderr
+            .starts_with("felhom-agentctl: felhom_backup_due left out: GET /backup/due: "),
+        "{out:#?}"
+    );
+    let families = exposition::validate(&out.stdout);
+    assert_eq!(value(&families, "felhom_agent_up"), Some(1.0));
+    assert!(value(&families, "felhom_backup_due").is_none());
+    assert_eq!(value(&families, "felhom_backup_running"), Some(0.0));
+    // With the agent down, no backup series at all: nothing may look current.
+    let dead = Invocation::authed(&agent)
+        .env("STATE_DIRECTORY", state.path())
+        .args(["--endpoint", &crate::harness::dead_endpoint()])
+        .args(["--fingerprint", &agent.fingerprint().to_string()])
+        .args(["metrics", "--format", "prometheus"])
+        .run()
+        .exit_status(5);
+    assert!(!dead.stdout.contains("felhom_backup_"), "{dead:#?}");
+    assert!(dead.stdout.contains("felhom_agent_up{"), "{dead:#?}");
 }
