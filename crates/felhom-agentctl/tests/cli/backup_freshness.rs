@@ -259,6 +259,22 @@ fn a_record_others_may_change_is_refused_not_believed() {
     let p = check(&agent, state.path(), &[]);
     assert_eq!(p.code, 3, "{p:#?}");
     assert!(p.summary.contains("not a regular file"), "{p:#?}");
+    // Owned by another user (who could rewrite it): refused, even with a private mode.
+    fs::remove_file(&file).unwrap();
+    fs::write(&file, fs::read(&elsewhere).unwrap()).unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+    if std::os::unix::fs::chown(&file, Some(65534), None).is_err() {
+        eprintln!("note: not root, so a record owned by another user is not tried");
+        return;
+    }
+    let p = check(&agent, state.path(), &[]);
+    assert_eq!(p.code, 3, "{p:#?}");
+    assert!(
+        std::iter::once(&p.summary)
+            .chain(&p.long)
+            .any(|l| l.contains("owned by user 65534")),
+        "{p:#?}"
+    );
 }
 
 #[test]
