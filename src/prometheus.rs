@@ -7,7 +7,14 @@
 //! agent sent as `null` is left out, never written as 0, and so is the capacity of a storage
 //! target that is not reachable (Go's zero values). Two families are always there, so that a
 //! failed collection shows: `felhom_agent_up` (1 when the agent answered, 0 when it did not)
-//! and `felhom_agent_scrape_duration_seconds`. Samples carry no timestamps.
+//! and `felhom_agent_scrape_duration_seconds`. Samples carry no timestamps. For a reachable
+//! lvmthin target, `felhom_storage_thin_pool_measured{part="data"|"metadata"}` says whether
+//! its thin-pool figures are there at all, so that "unwatched" can be alerted on.
+//!
+//! [`Scrape`] adds what one program's textfile needs beyond that: an `agent="HOST:PORT"` label
+//! on every series (two agents' files must not make the same series), the guest's backup
+//! series (from [`crate::backup_record`], `GET /backup/status` and `GET /backup/due`), and a
+//! `_build_info` family.
 //!
 //! ```
 //! use std::time::Duration;

@@ -14,7 +14,13 @@
 //! a zero. The capacity of a storage target that is not reachable, and a capacity whose total
 //! is 0, are not measured either: the agent fills them with Go's zero values.
 //!
-//! [`StatusResponse::assess`](crate::StatusResponse::assess) judges the last backup job.
+//! An lvmthin storage target whose thin pool is not measured at all is a finding of its own
+//! ([`Observation::NotMeasured`], [`State::Warning`] unless [`Thresholds::set_unmeasured`]
+//! says otherwise): a full thin pool corrupts every guest on it, and nobody watches this one.
+//!
+//! [`StatusResponse::assess`](crate::StatusResponse::assess) judges the last backup job, and
+//! [`backup_age`] the age of the last successful backup in the guest's own
+//! [`backup_record`](crate::backup_record).
 //!
 //! ```
 //! use felhom_agentapi::HostMetricsResponse;
