@@ -266,15 +266,17 @@ impl Outcome {
     }
 }
 
-/// The state directory every run gets unless its test sets one: one per test process, under
-/// the system's temporary directory (endpoints differ, so records never collide).
+/// The state directory every run gets unless its test sets one: one directory under Cargo's
+/// scratch space for integration tests (`target/tmp`), kept between runs so nothing piles up
+/// in /tmp. No test looks at the records there; those that do give their own directory.
 pub fn shared_state_dir() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let path =
-            std::env::temp_dir().join(format!("felhom-agentctl-cli-state-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir(&path).expect("create the shared state directory");
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("felhom-agentctl-state");
+        fs::create_dir_all(&path).expect("create the shared state directory");
+        // Whatever the umask: a directory others may write is refused as a record's home.
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod 755");
         path
     })
     .clone()
