@@ -294,6 +294,9 @@ impl TempDir {
             std::process::id()
         ));
         fs::create_dir(&path).expect("create temp dir");
+        // 0755 whatever the umask: a backup record's directory must not be writable by others.
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod temp dir");
         TempDir(path)
     }
 
