@@ -121,7 +121,7 @@ fn summary(health: &Health, metrics: &HostMetricsResponse) -> String {
     if problems.is_empty() {
         let mut s = format!(
             "{}: {} storage target{}, every measure within its thresholds",
-            ascii(
+            status_text(
                 &Target::Host {
                     node: metrics.host.node.clone()
                 }

@@ -142,6 +142,18 @@ fn no_status_line_holds_a_semicolon_and_details_go_to_the_long_output() {
     let p = check(&agent, &[]);
     assert_eq!(p.code, 2);
     assert_eq!(p.summary, "host pve,1: memory 99% (critical at 95%)");
+    // And in an OK summary, which names the host.
+    agent.set_fault(Fault::Answer {
+        status: 200,
+        body: json!({"ok": true, "data": {"host": {"node": "pve;1"}, "storage_targets": []}})
+            .to_string(),
+    });
+    let p = check(&agent, &[]);
+    assert_eq!(p.code, 0);
+    assert_eq!(
+        p.summary,
+        "host pve,1: 0 storage targets, every measure within its thresholds"
+    );
 }
 
 #[test]
