@@ -68,12 +68,12 @@ pub fn render(
         ));
     }
     for name in ignored.iter().filter(|n| !missing.contains(n)) {
-        lines.push(format!("[IGNORED] storage {}", ascii(name)));
+        lines.push(format!("[IGNORED] storage {}", status_text(name)));
     }
     for name in missing {
         lines.push(format!(
             "[NOTE] --ignore {}: the agent reports no storage target of that name",
-            ascii(name)
+            status_text(name)
         ));
     }
     for note in notes {
