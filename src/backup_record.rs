@@ -262,3 +262,6 @@ pub fn record_outcome(
     files::write_atomically(dir, &file_name(endpoint), &text)?;
     Ok(record)
 }
+
+#[cfg(test)]
+mod tests;
