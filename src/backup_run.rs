@@ -107,7 +107,9 @@ pub enum ProgressEvent<'a> {
 /// **Once the quiesce step has been called, the thaw step is called exactly once**, on every
 /// path: the job done or failed, the wait given up, any error, a cancellation, a quiesce step
 /// that failed (to undo what it did; no backup is started then), and a panic in any callback
-/// (the thaw runs while the panic unwinds, then the panic goes on). The application stays
+/// (the thaw runs while the panic unwinds, then the panic goes on). A thaw step that panics
+/// itself is not called again: it was called, and what it did before the panic is unknown; a
+/// thaw step must not panic (the CLI's catches what could). The application stays
 /// quiesced at most [`thaw_after`](BackupRun::thaw_after): past it the thaw step runs while the
 /// wait goes on, and the report says the thaw came early ([`ThawReport::early`]). The window
 /// can overrun by one call to the agent, which is not interrupted. A quiesce step that used up

@@ -141,6 +141,6 @@ pub use settings::{
 };
 pub use wire::{
     BackupPhase, BackupResponse, DiskInfo, DisksResponse, DueResponse, EjectResult, FormatResult,
-    HostMetrics, HostMetricsResponse, MountInfo, PendingOp, SmartSummary, StatusResponse,
-    StorageResponse, StorageTarget, ThinPoolFill,
+    HostMetrics, HostMetricsResponse, MAX_JOB_ID_LEN, MountInfo, PendingOp, SmartSummary,
+    StatusResponse, StorageResponse, StorageTarget, ThinPoolFill,
 };

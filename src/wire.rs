@@ -24,6 +24,34 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// The longest job id this client accepts, in bytes.
+///
+/// A job id is passed on (to hooks' environments, to logs, to the next call): one that is not
+/// short printable ASCII is an error of the answer, not something to carry around.
+pub const MAX_JOB_ID_LEN: usize = 128;
+
+/// A job id: `null` or missing is empty; anything but at most [`MAX_JOB_ID_LEN`] bytes of
+/// printable ASCII (space to `~`) is refused, naming the field.
+fn job_id<'de, D>(deserializer: D) -> Result<String, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let id: String = null_as_default(deserializer)?;
+    if id.len() > MAX_JOB_ID_LEN {
+        return Err(serde::de::Error::custom(format!(
+            "job_id: {} bytes long, more than the {MAX_JOB_ID_LEN} a job id may have",
+            id.len()
+        )));
+    }
+    if let Some(c) = id.chars().find(|c| !matches!(c, ' '..='~')) {
+        return Err(serde::de::Error::custom(format!(
+            "job_id: holds {:?}, not printable ASCII",
+            c
+        )));
+    }
+    Ok(id)
+}
+
 /// One storage mount of this guest (an entry of `GET /storage`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -83,8 +111,11 @@ pub struct BackupResponse {
     /// The guest's VM id.
     #[serde(deserialize_with = "null_as_default")]
     pub vmid: i64,
-    /// The job to poll with [`Client::backup_status`](crate::Client::backup_status).
-    #[serde(deserialize_with = "null_as_default")]
+    /// The job to poll with [`Client::backup_status`](crate::Client::backup_status): at most
+    /// [`MAX_JOB_ID_LEN`] bytes of printable ASCII (anything else is an [`Error::Decode`]).
+    ///
+    /// [`Error::Decode`]: crate::Error::Decode
+    #[serde(deserialize_with = "job_id")]
     pub job_id: String,
     /// The job's phase when it was accepted.
     #[serde(deserialize_with = "null_as_default")]
@@ -102,8 +133,11 @@ pub struct StatusResponse {
     /// Where the job is.
     #[serde(deserialize_with = "null_as_default")]
     pub phase: BackupPhase,
-    /// The job this status describes; empty when no job ever ran.
-    #[serde(deserialize_with = "null_as_default")]
+    /// The job this status describes; empty when no job ever ran. At most
+    /// [`MAX_JOB_ID_LEN`] bytes of printable ASCII (anything else is an [`Error::Decode`]).
+    ///
+    /// [`Error::Decode`]: crate::Error::Decode
+    #[serde(deserialize_with = "job_id")]
     pub job_id: String,
     /// Why the job failed, when `phase` is [`BackupPhase::Failed`].
     #[serde(deserialize_with = "null_as_default")]
@@ -500,6 +534,28 @@ pub(crate) struct Envelope<'a> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn job_ids_are_short_printable_ascii_or_refused_naming_the_field() {
+        let ok: StatusResponse = serde_json::from_value(json!({"job_id": "job-1 a~"})).unwrap();
+        assert_eq!(ok.job_id, "job-1 a~");
+        let longest = "j".repeat(MAX_JOB_ID_LEN);
+        let ok: BackupResponse = serde_json::from_value(json!({ "job_id": longest })).unwrap();
+        assert_eq!(ok.job_id.len(), MAX_JOB_ID_LEN);
+        for bad in [
+            "job\u{0}1".to_string(),
+            "j".repeat(MAX_JOB_ID_LEN + 1),
+            "job\n1".to_string(),
+            "jöb".to_string(),
+            "job\u{7f}".to_string(),
+        ] {
+            let status = serde_json::from_value::<StatusResponse>(json!({ "job_id": bad }));
+            let started = serde_json::from_value::<BackupResponse>(json!({ "job_id": bad }));
+            for e in [status.unwrap_err(), started.unwrap_err()] {
+                assert!(e.to_string().contains("job_id"), "{bad:?}: {e}");
+            }
+        }
+    }
 
     #[test]
     fn null_and_missing_fields_take_the_zero_value_like_go() {

@@ -227,6 +227,21 @@ impl Settings {
         })
     }
 
+    /// The endpoint as a client built from these settings names it ([`Client::endpoint`]):
+    /// `host:port`, without `https://`, a host name in lower case, an IPv6 address in its
+    /// shortest form. For what must be keyed by the agent without a client (the CLI's lock
+    /// file, which `backup thaw` finds without a token).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when no layer sets the endpoint or it is not valid.
+    pub fn normalized_endpoint(&self) -> Result<String, Error> {
+        let endpoint = self.require_endpoint()?;
+        crate::endpoint::parse(endpoint)
+            .map(|e| e.authority)
+            .map_err(|message| Error::Config { message })
+    }
+
     /// The pins, from the highest layer that has any.
     pub fn pins(&self) -> &[Fingerprint] {
         &self.pins

@@ -268,3 +268,27 @@ fn missing_settings_say_how_to_give_them() {
     let client = s.client().unwrap();
     assert_eq!(client.pins(), [pin(A)]);
 }
+
+#[test]
+fn the_normalized_endpoint_is_the_one_a_client_names() {
+    for (given, normalized) in [
+        ("HTTPS://Agent.Local:8443", "agent.local:8443"),
+        (" https://[FD00:0::1]:8443 ", "[fd00::1]:8443"),
+    ] {
+        let flags = Overrides {
+            endpoint: Some(given.into()),
+            fingerprints: vec![A.into()],
+            token: Some(TokenSource::Value("t".into())),
+            ..Overrides::default()
+        };
+        let settings = load_env(&flags, &[]).unwrap();
+        assert_eq!(settings.normalized_endpoint().unwrap(), normalized);
+        let client = settings.client().unwrap();
+        assert_eq!(client.endpoint(), normalized, "{given}");
+    }
+    let none = load_env(&Overrides::default(), &[]).unwrap();
+    assert!(matches!(
+        none.normalized_endpoint(),
+        Err(Error::Config { .. })
+    ));
+}

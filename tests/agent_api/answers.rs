@@ -260,3 +260,26 @@ fn every_message_names_the_call_in_lowercase_without_trailing_punctuation() {
         .to_string();
     assert!(message.starts_with("POST /disks/format: the "), "{message}");
 }
+
+#[test]
+fn a_job_id_that_is_not_short_printable_ascii_is_a_decode_error_on_every_call_with_one() {
+    let agent = agent();
+    let client = client(&agent);
+    for bad in ["job\u{0}1".to_string(), "j".repeat(200 * 1024)] {
+        let data = serde_json::json!({"vmid": 101, "phase": "running", "job_id": bad});
+        agent.set_fault(answer(200, serde_json::json!({"ok": true, "data": data})));
+        for err in [
+            client.start_backup().unwrap_err(),
+            client.backup_status().unwrap_err(),
+        ] {
+            assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+            let text = err.to_string();
+            assert!(text.contains("job_id"), "{text}");
+            assert!(
+                text.len() < 1000,
+                "the id is not echoed whole: {} bytes",
+                text.len()
+            );
+        }
+    }
+}

@@ -129,8 +129,9 @@ EXIT STATUS:
        even if the backup itself succeeded (the JSON says so). After a failed thaw hook, 10
        takes precedence over every other status, a signal's included.
     129, 130, 143
-       'backup run', 'backup wait': interrupted by SIGHUP, SIGINT or SIGTERM (128 + the
-       signal). The thaw hooks ran first; a job already started goes on at the agent.
+       'backup run', 'backup wait': interrupted by SIGHUP, SIGINT or SIGTERM; any other
+       signal that would end the tool gives 128 + its number too (131 SIGQUIT, 138 SIGUSR1).
+       The thaw hooks ran first; a job already started goes on at the agent.
 
 EXAMPLE:
     A format that may need an operator's signature:
@@ -398,7 +399,13 @@ pub enum BackupCommand {
     /// with 'thaw' in reverse order, then --post.
     ///
     /// The thaw runs exactly once on every path: the job done or failed, --give-up-after, an
-    /// error, a failed freeze hook (then no backup is started), SIGINT, SIGTERM or SIGHUP. It
+    /// error, a failed freeze hook (then no backup is started), and every signal that would
+    /// end the tool (SIGINT, SIGTERM, SIGHUP, SIGQUIT, ...; one ignored at start, as under
+    /// nohup, stays ignored): a signal during a freeze hook stops it (SIGTERM to its process
+    /// group, SIGKILL 2 s later) and no further freeze hook runs. After a signal the thaw
+    /// takes at most 120 s in all. A run killed outright (SIGKILL) leaves a marker next to the
+    /// lock, <lock>.frozen: 'backup thaw', or the next 'backup run' before anything else, runs
+    /// the thaw it lists. It
     /// runs early, while the wait goes on, once --thaw-after has passed since the freeze began.
     ///
     /// Hooks run with standard output sent to standard error, no standard input, and without
@@ -421,7 +428,8 @@ pub enum BackupCommand {
     ///      "elapsed_ms":..}
     ///
     /// Exit status: 0 done (and thawed); 6 failed; 7 busy; 8 token rejected; 9 gave up; 10 a
-    /// hook failed; 129/130/143 interrupted; otherwise that of the error.
+    /// hook failed; 128 + the signal's number interrupted (129/130/143 for HUP/INT/TERM);
+    /// otherwise that of the error.
     #[command(verbatim_doc_comment)]
     Run(BackupRunArgs),
 
@@ -433,6 +441,31 @@ pub enum BackupCommand {
     /// reports no job at all; 129/130/143 interrupted.
     #[command(verbatim_doc_comment)]
     Wait(BackupWaitArgs),
+
+    /// Run, once, the thaw a 'backup run' that never finished left behind
+    ///
+    /// Before its first freeze hook, 'backup run' records what it freezes in a marker next to
+    /// its lock file (<lock>.frozen), and removes it once the thaw has run. A run that was
+    /// killed (SIGKILL, the OOM killer, systemd's stop timeout) or that crashed leaves it
+    /// behind. This runs the thaw hooks it lists (the --hooks-dir hooks that began to freeze,
+    /// with 'thaw', in reverse order, then --post; FELHOM_BACKUP_PHASE=interrupted), then
+    /// removes it. With no marker it does nothing. It takes the lock first. 'backup run' does
+    /// the same before anything else; the shipped unit runs it as ExecStopPost=.
+    ///
+    /// Exit status: 0 thawed, or nothing to thaw; 7 a run holds the lock (it thaws itself);
+    /// 10 a thaw hook failed (the marker is removed all the same: the thaw ran once) or the
+    /// marker cannot be read.
+    #[command(verbatim_doc_comment)]
+    Thaw(BackupThawArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupThawArgs {
+    /// The lock file of the 'backup run' to thaw after (its --lock); the marker is next to it
+    ///
+    /// [default: as 'backup run']
+    #[arg(long, value_name = "FILE", verbatim_doc_comment)]
+    pub lock: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -10,15 +10,17 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use felhom_agentapi::{
-    BackupReport, BackupRunError, BackupRunFailure, CancelToken, Client, Error, Progress,
-    ProgressEvent, StatusResponse, Stopped, ThawCause, ThawReport,
+    BackupPhase, BackupReport, BackupRunError, BackupRunFailure, CancelToken, Client, Error,
+    Progress, ProgressEvent, StatusResponse, Stopped, ThawCause, ThawReport,
 };
 use serde::Serialize;
 
 use crate::args::{BackupRunArgs, BackupWaitArgs, Cli, ErrorFormat};
 use crate::exit::{self, Failure};
 use crate::hooks::Hooks;
-use crate::lock::{self, LockError};
+use crate::leftover;
+use crate::lock;
+use crate::marker;
 use crate::output::{self, Answer, Mode, clean};
 use crate::report::{self, ErrorJson};
 use crate::signals::{self, SignalWatch};
@@ -55,43 +57,25 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
         .lock
         .clone()
         .unwrap_or_else(|| lock::default_path(client.endpoint()));
-    let _lock = match lock::acquire(&lock_path) {
+    let _lock = match leftover::take_lock(&lock_path, format, "no hook ran, no backup was started")
+    {
         Ok(file) => file,
-        Err(LockError::Held) => {
-            let text = format!(
-                "another 'backup run' holds the lock {}: it is still running, so nothing was \
-                 done (no hook ran, no backup was started)",
-                clean(&lock_path.display().to_string())
-            );
-            match format {
-                ErrorFormat::Text => note(&text),
-                ErrorFormat::Json => {
-                    let doc = ErrorJson {
-                        kind: "lock_held",
-                        call: None,
-                        message: text,
-                        http_status: None,
-                        may_have_reached_agent: false,
-                        exit: exit::BUSY,
-                    };
-                    let _ = doc.write(&mut io::stderr());
-                }
-            }
-            return exit::BUSY;
-        }
-        Err(LockError::Io(e)) => {
-            let failure = Failure::Usage(format!(
-                "cannot take the lock {}: {e}; choose another file with --lock",
-                clean(&lock_path.display().to_string())
-            ));
-            return report_failure(&failure, mode, format);
-        }
+        Err(code) => return code,
     };
+    // What a run that never reached its thaw left frozen goes first.
+    if let Err(refusal) = leftover::thaw(&lock_path, quiet) {
+        return refusal.report(format);
+    }
+    let hooks = hooks
+        .stopped_by(token.clone())
+        .recorded_in(marker::path_for(&lock_path));
 
     if args.if_due {
         match client.backup_due() {
             Ok(due) if !due.due => {
-                if !quiet {
+                // A timer asks every few minutes: the answer on standard output is the one
+                // line the journal gets, unless -v.
+                if !quiet && cli.output.verbose {
                     note(&format!("no backup is due: {}", clean(&due.reason)));
                 }
                 print_answer(mode, &due, || Answer::Due(due.clone()));
@@ -108,9 +92,10 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
 
     let reporter = Reporter {
         quiet,
-        hooks: hooks.count(),
+        hooks: hooks.freezing(),
         attaching: false,
     };
+    let stop = token.clone();
     let result = client
         .backup_run()
         .poll_every(args.wait.poll)
@@ -119,7 +104,15 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
         .poll_retries(POLL_RETRIES)
         .cancel_token(token)
         .quiesce(|| hooks.freeze())
-        .thaw(|thaw| hooks.thaw(hook_phase(thaw.cause), thaw.job_id))
+        .thaw(|thaw| {
+            // A stop during the freeze ends it as a failed freeze: the hooks hear the truth.
+            let phase = if stop.is_cancelled() {
+                "interrupted"
+            } else {
+                hook_phase(thaw.cause)
+            };
+            hooks.thaw(phase, thaw.job_id)
+        })
         .on_progress(|p| reporter.progress(p))
         .run();
     crate::record::save(client.endpoint(), &result, false);
@@ -214,7 +207,7 @@ fn finish(
     let (text, code) = match &failure {
         BackupRunFailure::Cancelled => {
             let signal = watch.caught();
-            let by = signal.map_or("a signal", signals::name);
+            let by = signal.map_or("a signal".into(), signals::name);
             let thawed = match &report.thaw {
                 Some(t) if t.error.is_none() => "; the application was thawed",
                 Some(_) => "; thawing the application failed: it may still be quiesced",
@@ -235,14 +228,36 @@ fn finish(
             };
             (text, code)
         }
-        BackupRunFailure::Quiesce(_) | BackupRunFailure::Thaw(_) => {
-            (clean(&message), exit::HOOK_FAILED)
+        // A stop interrupted the freeze: interrupted, unless the thaw failed.
+        BackupRunFailure::Quiesce(hook) if watch.caught().is_some() && !thaw_failed => {
+            let by = watch.caught().map_or("a signal".into(), signals::name);
+            let text = format!(
+                "interrupted by {by} during the freeze ({}); the application was thawed and no \
+                 backup was started",
+                clean(&hook.to_string())
+            );
+            (
+                text,
+                watch.caught().map_or(exit::AGENT_ERROR, exit::interrupted),
+            )
         }
+        BackupRunFailure::Quiesce(_) | BackupRunFailure::Thaw(_) => (
+            clean(&message).replace("(thaw_after:", "(--thaw-after"),
+            exit::HOOK_FAILED,
+        ),
         BackupRunFailure::Agent(e) => {
             let text = match e {
-                Error::BackupRunning { .. } | Error::Timeout { .. } => {
-                    format!("{}; {follow}", clean(&message))
+                // The library's advice is the HTTP call; here it is the command.
+                Error::BackupRunning { job_id, .. } => {
+                    let job = job_id.as_deref().map_or("a backup job".to_string(), |j| {
+                        format!("backup job {}", clean(j))
+                    });
+                    format!(
+                        "{job} is already running, so nothing was quiesced and no other job was \
+                         started; {follow}"
+                    )
                 }
+                Error::Timeout { .. } => format!("{}; {follow}", clean(&message)),
                 _ => clean(&message),
             };
             // An application that may still be quiesced needs a person before anything else.
@@ -264,6 +279,8 @@ fn finish(
             };
             let kind = match &failure {
                 BackupRunFailure::Cancelled => "interrupted",
+                // Interrupted during the freeze, and thawed: as the exit status says.
+                BackupRunFailure::Quiesce(_) if code != exit::HOOK_FAILED => "interrupted",
                 BackupRunFailure::Quiesce(_) | BackupRunFailure::Thaw(_) => "hook_failed",
                 BackupRunFailure::Agent(e) => exit::error_kind(e),
                 _ => "other",
@@ -284,15 +301,44 @@ fn finish(
     code
 }
 
-/// A cancel token that SIGINT, SIGTERM and SIGHUP trigger, and the watch that does it.
-fn watch_signals() -> Result<(CancelToken, SignalWatch), Failure> {
+/// A refusal of `backup run` or `backup thaw` that is no library error: its JSON `kind`, the
+/// message and the exit status.
+pub struct Refusal {
+    pub kind: &'static str,
+    pub text: String,
+    pub code: u8,
+}
+
+impl Refusal {
+    /// Prints it as `--error-format` says; returns the exit status.
+    pub fn report(&self, format: ErrorFormat) -> u8 {
+        match format {
+            ErrorFormat::Text => note(&self.text),
+            ErrorFormat::Json => {
+                let doc = ErrorJson {
+                    kind: self.kind,
+                    call: None,
+                    message: self.text.clone(),
+                    http_status: None,
+                    may_have_reached_agent: false,
+                    exit: self.code,
+                };
+                let _ = doc.write(&mut io::stderr());
+            }
+        }
+        self.code
+    }
+}
+
+/// A cancel token that the signals of `signals` trigger, and the watch that does it.
+pub fn watch_signals() -> Result<(CancelToken, SignalWatch), Failure> {
     let token = CancelToken::new();
     let watch = SignalWatch::start(token.clone())
         .map_err(|e| Failure::Internal(format!("cannot watch for signals: {e}")))?;
     Ok((token, watch))
 }
 
-fn report_failure(failure: &Failure, mode: Mode, format: ErrorFormat) -> u8 {
+pub fn report_failure(failure: &Failure, mode: Mode, format: ErrorFormat) -> u8 {
     let stdout = io::stdout();
     report::report(failure, mode, format, &mut stdout.lock(), &mut io::stderr())
 }
@@ -310,7 +356,7 @@ fn print_answer<T: Serialize>(mode: Mode, value: &T, answer: impl FnOnce() -> An
 }
 
 fn note(message: &str) {
-    let _ = writeln!(io::stderr(), "felhom-agentctl: {message}");
+    crate::say::note(message);
 }
 
 /// The final status on standard output: the agent's last status of the job, and how the run
@@ -401,9 +447,10 @@ impl Reporter {
             }
             ProgressEvent::Checking => "checking that no backup job is running".to_string(),
             ProgressEvent::Quiescing if self.hooks == 0 => "no hooks to quiesce with".to_string(),
-            ProgressEvent::Quiescing => format!("quiescing: {} hook(s)", self.hooks),
+            ProgressEvent::Quiescing => format!("quiescing: {} freeze hook(s)", self.hooks),
             ProgressEvent::Starting => "starting the backup".to_string(),
             ProgressEvent::Attached => format!("waiting for backup job {job}"),
+            ProgressEvent::Phase(BackupPhase::Failed) => format!("backup job {job} failed"),
             ProgressEvent::Phase(phase) => {
                 format!("backup job {job} is {}", clean(phase.as_str()))
             }

@@ -56,7 +56,7 @@ pub fn client(cli: &Cli, settings: &Settings) -> Result<Client, Failure> {
             TokenSource::Value(_) => "FELHOM_AGENT_TOKEN".to_string(),
             other => crate::output::clean(&other.to_string()),
         };
-        eprintln!("felhom-agentctl: token from {from}");
+        crate::say::note(&format!("token from {from}"));
     }
     if let Some(fd) = cli.token.token_fd {
         close_token_fd(fd);

@@ -69,6 +69,16 @@ pub fn acquire(path: &Path) -> Result<File, LockError> {
 }
 
 fn open_existing(path: &Path) -> Result<File, LockError> {
+    open_private(path, check_owner)
+}
+
+/// Opens an existing file at `path` read-only, without following a symbolic link or blocking
+/// on a FIFO, and checks that it is a regular file that `owner_ok` accepts and no other user
+/// can open. The thaw marker (`marker`) is opened the same way.
+pub fn open_private(
+    path: &Path,
+    owner_ok: impl Fn(u32, u32) -> Result<(), LockError>,
+) -> Result<File, LockError> {
     let refuse = |why: String| LockError::Io(io::Error::new(io::ErrorKind::InvalidInput, why));
     let file = OpenOptions::new()
         .read(true)
@@ -84,7 +94,7 @@ fn open_existing(path: &Path) -> Result<File, LockError> {
     if !meta.file_type().is_file() {
         return Err(refuse("it is not a regular file; refusing it".into()));
     }
-    check_owner(meta.uid(), geteuid().as_raw())?;
+    owner_ok(meta.uid(), geteuid().as_raw())?;
     if meta.mode() & 0o077 != 0 {
         return Err(LockError::Io(io::Error::new(
             io::ErrorKind::PermissionDenied,

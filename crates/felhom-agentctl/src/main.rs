@@ -6,13 +6,18 @@
 //! (`output`) or the failure (`report`) with its exit status (`exit`). The `fingerprint`
 //! subcommand is in `probe` and `pins_save`, the monitoring plugin in `check` and `plugin`,
 //! `metrics --format prometheus` in `prometheus`, `-v` in `verbose`, completions and the man
-//! page in `generate`; `backup run` and `backup wait` are in `backup_run`, with their `hooks`,
-//! `lock` and `signals`.
+//! page in `generate`; `backup run` and `backup wait` are in `backup_run`, with their `hooks`
+//! (`hook_wait` for their processes), `lock` and `signals`; the thaw marker is `marker`, and
+//! `backup thaw` (what a killed run left frozen) is `leftover`. Notes on standard error go
+//! through `say`, which cannot panic.
 //! `felhom-agentctl --help` is the user's documentation.
 
 // The doc comments in `args` are --help text written for a terminal (`[IPV6]:PORT`,
 // `uuid:<UUID>`), not rustdoc markup.
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+// `print!` and friends panic when the stream is gone: a panic would skip `backup run`'s thaw.
+// Write through `say` or a `Write` whose error is handled.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
 mod backup_run;
@@ -21,8 +26,11 @@ mod check;
 mod connect;
 mod exit;
 mod generate;
+mod hook_wait;
 mod hooks;
+mod leftover;
 mod lock;
+mod marker;
 mod output;
 mod pins_save;
 mod plugin;
@@ -30,6 +38,7 @@ mod probe;
 mod prometheus;
 mod record;
 mod report;
+mod say;
 mod signals;
 mod usage;
 mod verbose;
@@ -96,6 +105,9 @@ fn main() -> ExitCode {
         }
         Command::Backup(BackupCommand::Wait(a)) => {
             return ExitCode::from(backup_run::wait(&cli, a, mode));
+        }
+        Command::Backup(BackupCommand::Thaw(a)) => {
+            return ExitCode::from(leftover::main(&cli, a));
         }
         _ => {}
     }
@@ -226,9 +238,11 @@ fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
         Command::Backup(BackupCommand::Due) => Answer::Due(client()?.backup_due()?),
         Command::Backup(BackupCommand::Start) => Answer::Started(client()?.start_backup()?),
         Command::Backup(BackupCommand::Status) => Answer::Status(client()?.backup_status()?),
-        Command::Backup(BackupCommand::Run(_) | BackupCommand::Wait(_)) => {
+        Command::Backup(
+            BackupCommand::Run(_) | BackupCommand::Wait(_) | BackupCommand::Thaw(_),
+        ) => {
             return Err(Failure::Internal(
-                "backup run and backup wait are handled on their own".to_string(),
+                "backup run, wait and thaw are handled on their own".to_string(),
             ));
         }
         Command::Disk(DiskCommand::Assign(a)) => {
@@ -300,9 +314,5 @@ fn fingerprint(
 
 /// A note for whoever watches standard error; `-q` silences notes.
 fn note(text: &str) {
-    let _ = writeln!(
-        io::stderr().lock(),
-        "felhom-agentctl: {}",
-        output::clean(text)
-    );
+    say::note(&output::clean(text));
 }

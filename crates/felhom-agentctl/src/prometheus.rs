@@ -112,7 +112,7 @@ pub fn main(
     };
     let mut stderr = io::stderr();
     for note in &backup.notes {
-        let _ = writeln!(stderr, "felhom-agentctl: {note}");
+        crate::say::note(note);
     }
     if let Err(message) = &written {
         let _ = writeln!(stderr, "felhom-agentctl: {message}");

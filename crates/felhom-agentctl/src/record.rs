@@ -6,7 +6,6 @@
 //! stop a thaw nor change the exit status. A record that cannot be written is a warning on
 //! standard error, because the backup itself went as the exit status says.
 
-use std::io::{self, Write};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use felhom_agentapi::backup_record;
@@ -42,11 +41,10 @@ pub fn save(endpoint: &str, result: &Result<BackupReport, BackupRunError>, attac
         )
     });
     if let Err(e) = saved {
-        let _ = writeln!(
-            io::stderr(),
-            "felhom-agentctl: warning: how this run ended was not recorded, so check \
-             --backup and metrics cannot see it: {}",
+        crate::say::note(&format!(
+            "warning: how this run ended was not recorded, so check --backup and metrics \
+             cannot see it: {}",
             clean(&e.to_string())
-        );
+        ));
     }
 }

@@ -85,7 +85,7 @@ mod tests {
         let first = message.lines().next().unwrap();
         assert_eq!(
             first,
-            "'felhom-agentctl backup' needs a subcommand: due, start, status, run, wait"
+            "'felhom-agentctl backup' needs a subcommand: due, start, status, run, wait, thaw"
         );
     }
 }

@@ -1,7 +1,6 @@
 //! `-v`: the TLS handshake and each call's timing, on standard error, through the library's
 //! observer hook. Nothing it is told holds the token.
 
-use std::io::Write;
 use std::time::Duration;
 
 use felhom_agentapi::{CallTiming, Handshake, Observer};
@@ -38,5 +37,5 @@ fn millis(d: Duration) -> String {
 }
 
 fn say(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{}", crate::output::clean(line));
+    crate::say::line(&crate::output::clean(line));
 }

@@ -24,18 +24,18 @@ use serde_json::{Value, json};
 use crate::common::client;
 use crate::harness::calls;
 
-const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
 
 /// How long any child, line or file is waited for before the test fails.
-const CHILD_LIMIT: Duration = Duration::from_secs(60);
+pub(crate) const CHILD_LIMIT: Duration = Duration::from_secs(60);
 
 /// A job that ends on its own, quickly.
-const SHORT_JOB: Duration = Duration::from_millis(200);
+pub(crate) const SHORT_JOB: Duration = Duration::from_millis(200);
 /// A job that only the test ends.
-const ENDLESS_JOB: Duration = Duration::from_secs(600);
+pub(crate) const ENDLESS_JOB: Duration = Duration::from_secs(600);
 
 /// Variables the tool reads, removed from each child so the caller's environment cannot leak in.
-const TOOL_ENV: [&str; 8] = [
+pub(crate) const TOOL_ENV: [&str; 8] = [
     "FELHOM_AGENT_ENDPOINT",
     "FELHOM_AGENT_FINGERPRINT",
     "FELHOM_AGENT_TIMEOUT",
@@ -47,35 +47,35 @@ const TOOL_ENV: [&str; 8] = [
 ];
 
 /// A fresh directory for hooks, their log and the lock; removed on drop.
-struct Sandbox(crate::harness::TempDir);
+pub(crate) struct Sandbox(crate::harness::TempDir);
 
 impl Sandbox {
-    fn new() -> Sandbox {
+    pub(crate) fn new() -> Sandbox {
         Sandbox(crate::harness::TempDir::new())
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.0.path().join(name)
     }
 
-    fn lock(&self) -> PathBuf {
+    pub(crate) fn lock(&self) -> PathBuf {
         self.path("backup.lock")
     }
 
     /// The lock file made as the tool makes it: private to this user.
-    fn private_lock(&self) -> File {
+    pub(crate) fn private_lock(&self) -> File {
         let file = File::create(self.lock()).unwrap();
         fs::set_permissions(self.lock(), fs::Permissions::from_mode(0o600)).unwrap();
         file
     }
 
     /// The file the hooks append to.
-    fn log(&self) -> PathBuf {
+    pub(crate) fn log(&self) -> PathBuf {
         self.path("hooks.log")
     }
 
     /// The lines the hooks wrote; none if no hook ran.
-    fn logged(&self) -> Vec<String> {
+    pub(crate) fn logged(&self) -> Vec<String> {
         match fs::read_to_string(self.log()) {
             Ok(text) => text.lines().map(str::to_string).collect(),
             Err(_) => Vec::new(),
@@ -83,7 +83,7 @@ impl Sandbox {
     }
 
     /// `--pre` and `--post` commands that log their phase and job id.
-    fn pre_post(&self) -> [String; 4] {
+    pub(crate) fn pre_post(&self) -> [String; 4] {
         let log = self.log().display().to_string();
         [
             "--pre".into(),
@@ -98,7 +98,7 @@ impl Sandbox {
     }
 
     /// An executable script in `dir` (created if needed) with `mode`.
-    fn script(&self, dir: &str, name: &str, body: &str, mode: u32) -> PathBuf {
+    pub(crate) fn script(&self, dir: &str, name: &str, body: &str, mode: u32) -> PathBuf {
         let dir = self.path(dir);
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join(name);
@@ -108,7 +108,7 @@ impl Sandbox {
     }
 
     /// Waits until the hook log holds `line`.
-    fn wait_for_logged(&self, line: &str) {
+    pub(crate) fn wait_for_logged(&self, line: &str) {
         let deadline = Instant::now() + CHILD_LIMIT;
         while !self.logged().iter().any(|l| l == line) {
             assert!(
@@ -122,7 +122,7 @@ impl Sandbox {
 }
 
 /// The tool pointed at `agent`, with its token in the environment.
-fn tool(agent: &DevAgent) -> Command {
+pub(crate) fn tool(agent: &DevAgent) -> Command {
     let mut command = Command::new(BIN);
     for var in TOOL_ENV {
         command.env_remove(var);
@@ -140,7 +140,7 @@ fn tool(agent: &DevAgent) -> Command {
 }
 
 /// `backup run`, polling fast, with the sandbox's lock.
-fn backup_run(agent: &DevAgent, sandbox: &Sandbox) -> Command {
+pub(crate) fn backup_run(agent: &DevAgent, sandbox: &Sandbox) -> Command {
     let mut command = tool(agent);
     command
         .args(["backup", "run", "--poll", "20ms", "--lock"])
@@ -150,20 +150,20 @@ fn backup_run(agent: &DevAgent, sandbox: &Sandbox) -> Command {
 
 /// What a finished run left behind.
 #[derive(Debug)]
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Ran {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Ran {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         let text = self.stdout.trim_end();
         assert!(!text.contains('\n'), "JSON is not on one line: {self:#?}");
         serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {self:#?}"))
     }
 
-    fn status(self, code: i32) -> Ran {
+    pub(crate) fn status(self, code: i32) -> Ran {
         assert_eq!(self.code, Some(code), "unexpected exit status: {self:#?}");
         assert!(
             !self.stderr.contains("panicked"),
@@ -174,17 +174,17 @@ impl Ran {
 }
 
 /// A child being watched: standard error is read line by line as it comes.
-struct Running {
-    child: Child,
+pub(crate) struct Running {
+    pub(crate) child: Child,
     /// The token in play: it must appear in no output.
     token: Option<String>,
-    stdout: thread::JoinHandle<String>,
+    pub(crate) stdout: thread::JoinHandle<String>,
     stderr_lines: mpsc::Receiver<String>,
-    stderr: Vec<String>,
+    pub(crate) stderr: Vec<String>,
 }
 
 impl Running {
-    fn spawn(mut command: Command) -> Running {
+    pub(crate) fn spawn(mut command: Command) -> Running {
         let token = command
             .get_envs()
             .find(|(k, _)| *k == "FELHOM_AGENT_TOKEN")
@@ -216,7 +216,7 @@ impl Running {
     }
 
     /// Waits until standard error has a line containing `needle`.
-    fn wait_for_stderr(&mut self, needle: &str) {
+    pub(crate) fn wait_for_stderr(&mut self, needle: &str) {
         let deadline = Instant::now() + CHILD_LIMIT;
         while !self.stderr.iter().any(|l| l.contains(needle)) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -227,7 +227,7 @@ impl Running {
         }
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args(["-s", name, &self.child.id().to_string()])
             .status()
@@ -236,7 +236,7 @@ impl Running {
     }
 
     /// Waits for the exit (killing the child past the limit) and collects the output.
-    fn finish(mut self) -> Ran {
+    pub(crate) fn finish(mut self) -> Ran {
         let deadline = Instant::now() + CHILD_LIMIT;
         let code = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -264,18 +264,18 @@ impl Running {
     }
 }
 
-fn run(command: Command) -> Ran {
+pub(crate) fn run(command: Command) -> Ran {
     Running::spawn(command).finish()
 }
 
-fn agent_with_jobs_of(duration: Duration) -> DevAgent {
+pub(crate) fn agent_with_jobs_of(duration: Duration) -> DevAgent {
     DevAgent::builder()
         .backup_duration(duration)
         .start()
         .unwrap()
 }
 
-fn posts(agent: &DevAgent) -> usize {
+pub(crate) fn posts(agent: &DevAgent) -> usize {
     calls(agent).iter().filter(|c| *c == "POST /backup").count()
 }
 

@@ -70,6 +70,29 @@ fn the_service_takes_the_token_as_a_credential_and_the_timer_runs_if_due() {
 }
 
 #[test]
+fn the_service_thaws_after_a_kill_and_its_stop_timeout_exceeds_the_worst_stop() {
+    let service = read(&contrib("systemd/felhom-backup.service"));
+    let line = |key: &str| {
+        service
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} line: {service}"))
+            .to_string()
+    };
+    assert!(line("ExecStopPost=").ends_with("felhom-agentctl backup thaw"));
+    // contrib/systemd/README.md: the call under way (15 s + 5 s), a hook being stopped (7 s),
+    // the thaw budget (120 s).
+    let worst = Duration::from_secs(15 + 5 + 7 + 120);
+    let stop = felhom_agentapi::parse_duration(&line("TimeoutStopSec=")).unwrap();
+    assert!(
+        stop > worst,
+        "TimeoutStopSec={stop:?} is not above {worst:?}"
+    );
+    let notes = read(&contrib("systemd/README.md"));
+    assert!(notes.contains("about **147 s**"), "{notes}");
+}
+
+#[test]
 fn the_units_pass_systemd_analyze_verify() {
     let Ok(probe) = Command::new("systemd-analyze").arg("--version").output() else {
         // Said, not hidden: the check needs systemd, which this machine does not have.
@@ -103,6 +126,17 @@ fn the_units_pass_systemd_analyze_verify() {
     assert_eq!(stderr, "", "systemd-analyze verify complained");
 }
 
+/// The stand-in for `mountpoint`: every path is a mount point of its own filesystem but
+/// `/srv/plain` (a directory on /) and `/srv/root-bind` (a bind mount of /).
+const MOUNTPOINT: &str = r#"#!/bin/sh
+case "$1 $2" in
+    "-q /srv/plain") exit 1 ;;
+    "-d /"|"-d /srv/root-bind") echo 8:1 ;;
+    "-d "*) echo 7:0 ;;
+esac
+exit 0
+"#;
+
 /// Stand-ins for the commands the hooks call, logging to `log`; `fsfreeze` fails for `fail`.
 fn stub_path(sandbox: &Sandbox, fail: Option<&str>) -> String {
     let bin = sandbox.path("bin");
@@ -120,6 +154,9 @@ fn stub_path(sandbox: &Sandbox, fail: Option<&str>) -> String {
         .unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
     }
+    let mountpoint = bin.join("mountpoint");
+    fs::write(&mountpoint, MOUNTPOINT).unwrap();
+    fs::set_permissions(&mountpoint, fs::Permissions::from_mode(0o755)).unwrap();
     format!(
         "{}:{}",
         bin.display(),
@@ -196,24 +233,54 @@ fn a_failed_fsfreeze_starts_no_backup_and_thaws_what_froze() {
 }
 
 #[test]
-fn the_fsfreeze_hook_refuses_the_root_filesystem() {
-    let sandbox = Sandbox::new();
-    let path = stub_path(&sandbox, None);
-    let out = Command::new(contrib("hooks/90-fsfreeze"))
-        .arg("freeze")
-        .env("PATH", &path)
-        .env("FELHOM_FSFREEZE_MOUNTS", "/")
-        .env("FELHOM_FSFREEZE_STATE", sandbox.path("state"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        !sandbox.path("calls.log").exists(),
-        "fsfreeze was not called"
-    );
+fn the_fsfreeze_hook_refuses_the_root_filesystem_and_what_is_no_mount_point() {
+    for (mounts, why) in [
+        ("/", "it is the root filesystem"),
+        ("/srv/root-bind", "it is the root filesystem"),
+        // A stock guest's /srv: a directory on /, whose filesystem fsfreeze would freeze.
+        (
+            "/srv/a /srv/plain",
+            "refusing /srv/plain: it is not a mount point",
+        ),
+    ] {
+        let sandbox = Sandbox::new();
+        let path = stub_path(&sandbox, None);
+        let out = Command::new(contrib("hooks/90-fsfreeze"))
+            .arg("freeze")
+            .env("PATH", &path)
+            .env("FELHOM_FSFREEZE_MOUNTS", mounts)
+            .env("FELHOM_FSFREEZE_STATE", sandbox.path("state"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{mounts}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{mounts}: {stderr}");
+        assert!(
+            !sandbox.path("calls.log").exists(),
+            "{mounts}: fsfreeze was not called, not even for the good mount"
+        );
+    }
     let unknown = Command::new(contrib("hooks/90-fsfreeze"))
         .arg("melt")
         .output()
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[test]
+fn the_postgresql_hook_skips_with_a_note_where_there_is_no_postgresql() {
+    let sandbox = Sandbox::new();
+    let empty = sandbox.path("empty");
+    fs::create_dir(&empty).unwrap();
+    let out = Command::new(contrib("hooks/10-postgresql"))
+        .arg("freeze")
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("postgresql: skipped: psql is not installed"),
+        "{stdout}"
+    );
 }

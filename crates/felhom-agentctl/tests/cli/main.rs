@@ -11,7 +11,10 @@
 //! validates; `contrib` checks the shipped systemd units and hooks. Issue 10's operator
 //! features: `config` (settings file, pins files, token sources, -v/-q), `errors`, `disk_init`,
 //! `packaging` (completions, man page, help), `devserver` (the stand-in agent's dev server,
-//! `crates/felhom-devagent`).
+//! `crates/felhom-devagent`). Issue 15's "always thaw", case by case and by fault injection:
+//! `thaw_signals`, `thaw_marker` (SIGKILL, `backup thaw`), `thaw_faults` (stderr gone, hostile
+//! job ids, strace), `thaw_stuck` (a hook stuck in the kernel), sharing `frozen`; the progress
+//! wording of `backup run` is in `backup_run_wording`.
 
 mod common;
 mod harness;
@@ -19,6 +22,7 @@ mod harness;
 mod backup;
 mod backup_freshness;
 mod backup_run;
+mod backup_run_wording;
 mod check;
 mod check_output;
 mod config;
@@ -30,6 +34,7 @@ mod errors;
 mod exposition;
 mod failures;
 mod fingerprint;
+mod frozen;
 mod monitoring_tools;
 mod output;
 mod packaging;
@@ -37,5 +42,9 @@ mod plugin_output;
 mod prometheus;
 mod reads;
 mod settings;
+mod thaw_faults;
+mod thaw_marker;
+mod thaw_signals;
+mod thaw_stuck;
 mod token;
 mod usage;

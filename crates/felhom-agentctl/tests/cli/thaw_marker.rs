@@ -1,0 +1,115 @@
+//! Issue 15, case 6: a run killed with SIGKILL (or crashed) leaves its thaw marker, and the
+//! hooks it froze are thawed exactly once later: by `backup thaw` (the unit's
+//! `ExecStopPost=`), or by the next `backup run` before it asks the agent anything.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use crate::backup_run::{ENDLESS_JOB, Running, Sandbox, TOOL_ENV, agent_with_jobs_of, run};
+use crate::frozen::{assert_each_freeze_thawed_once, like, marker, run_with_hooks};
+
+const HOOKS: [(&str, &str); 2] = [("10-a", ""), ("20-b", "")];
+
+/// Starts a run, SIGKILLs it once the job runs: both hooks frozen, none thawed.
+fn killed_mid_run(sandbox: &Sandbox) -> felhom_devagent::DevAgent {
+    let agent = agent_with_jobs_of(ENDLESS_JOB);
+    let mut running = Running::spawn(run_with_hooks(&agent, sandbox, &HOOKS));
+    running.wait_for_stderr("backup job job-1 started");
+    running.child.kill().unwrap();
+    let ran = running.finish();
+    assert_eq!(ran.code, None, "killed: {ran:#?}");
+    assert_eq!(sandbox.logged(), ["freeze 10-a", "freeze 20-b"]);
+    assert!(marker(sandbox).exists(), "the marker outlives the run");
+    agent
+}
+
+/// `backup thaw --lock` of the sandbox; no agent is needed.
+fn backup_thaw(sandbox: &Sandbox) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_felhom-agentctl"));
+    for var in TOOL_ENV {
+        command.env_remove(var);
+    }
+    // A test turns this into a `backup run`: its backup record goes to the test run's directory.
+    command.env("STATE_DIRECTORY", crate::harness::shared_state_dir());
+    command
+        .args(["backup", "thaw", "--lock"])
+        .arg(sandbox.lock())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+#[test]
+fn sigkill_then_backup_thaw_thaws_once_and_a_second_backup_thaw_does_nothing() {
+    let sandbox = Sandbox::new();
+    let _agent = killed_mid_run(&sandbox);
+    let ran = run(backup_thaw(&sandbox)).status(0);
+    assert!(ran.stderr.contains("ended without thawing"), "{ran:#?}");
+    assert_eq!(
+        sandbox.logged()[2..],
+        ["thaw 20-b interrupted", "thaw 10-a interrupted"]
+    );
+    assert_eq!(assert_each_freeze_thawed_once(&sandbox).len(), 2);
+    assert!(!marker(&sandbox).exists());
+
+    let ran = run(backup_thaw(&sandbox)).status(0);
+    assert_eq!(ran.stderr, "", "silent when there is nothing to thaw");
+    assert_eq!(sandbox.logged().len(), 4, "nothing ran the second time");
+}
+
+#[test]
+fn sigkill_then_a_new_run_thaws_the_leftover_before_asking_the_agent_anything() {
+    let sandbox = Sandbox::new();
+    let agent = killed_mid_run(&sandbox);
+    let before = crate::harness::calls(&agent).len();
+    // Pointed at a port where nothing listens: the leftover is thawed before any call.
+    let mut command = backup_thaw(&sandbox);
+    command
+        .env("FELHOM_AGENT_TOKEN", agent.token())
+        .env("FELHOM_AGENT_ENDPOINT", crate::harness::dead_endpoint())
+        .env("FELHOM_AGENT_FINGERPRINT", agent.fingerprint().to_string());
+    let args = command
+        .get_args()
+        .map(|a| if a == "thaw" { "run".as_ref() } else { a });
+    let mut command = like(&command, command.get_program(), args);
+    command.arg("--hooks-dir").arg(sandbox.path("hooks"));
+    let ran = run(command).status(5);
+    assert!(ran.stderr.contains("ended without thawing"), "{ran:#?}");
+    assert_eq!(
+        sandbox.logged()[2..],
+        ["thaw 20-b interrupted", "thaw 10-a interrupted"],
+        "thawed first, then nothing froze: the agent could not be reached"
+    );
+    assert_eq!(assert_each_freeze_thawed_once(&sandbox).len(), 2);
+    assert_eq!(crate::harness::calls(&agent).len(), before);
+    assert!(!marker(&sandbox).exists());
+}
+
+#[test]
+fn a_marker_another_user_could_have_written_is_not_run() {
+    let sandbox = Sandbox::new();
+    let _agent = killed_mid_run(&sandbox);
+    fs::set_permissions(marker(&sandbox), fs::Permissions::from_mode(0o666)).unwrap();
+    let ran = run(backup_thaw(&sandbox)).status(10);
+    assert!(
+        ran.stderr.contains("cannot read the thaw marker"),
+        "{ran:#?}"
+    );
+    assert!(ran.stderr.contains("may still be frozen"), "{ran:#?}");
+    assert_eq!(sandbox.logged().len(), 2, "no hook ran");
+}
+
+#[test]
+fn backup_thaw_waits_for_no_run_that_holds_the_lock() {
+    let sandbox = Sandbox::new();
+    let _held = sandbox.private_lock();
+    let file = fs::File::open(sandbox.lock()).unwrap();
+    file.try_lock().unwrap();
+    let ran = run(backup_thaw(&sandbox)).status(7);
+    assert!(
+        ran.stderr.contains("it thaws what it froze itself"),
+        "{ran:#?}"
+    );
+}
