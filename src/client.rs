@@ -116,6 +116,22 @@ impl fmt::Debug for ClientBuilder {
     }
 }
 
+/// What is wrong with a non-empty `token` for a bearer header, as "holds ...: fix"; `None`
+/// when it is visible ASCII, as issued tokens are.
+pub(crate) fn token_flaw(token: &str) -> Option<String> {
+    let bad = token.chars().find(|c| !c.is_ascii_graphic())?;
+    let what = match bad {
+        '\n' | '\r' => "a line break (a trailing newline from a file?)",
+        ' ' | '\t' => "white space",
+        c if c.is_control() => "a control character",
+        _ => "a character outside ASCII",
+    };
+    Some(format!(
+        "holds {what}, and a bearer token can only be visible ASCII characters: pass the \
+         token exactly as issued"
+    ))
+}
+
 impl ClientBuilder {
     /// Also trusts a certificate with this fingerprint. Pin the next certificate alongside the
     /// current one while the agent's certificate is rotated, then drop the old pin.
@@ -177,17 +193,8 @@ impl ClientBuilder {
         }
         // Visible ASCII only: the header type also takes bytes above 0x7f, which ureq then
         // refuses at every call, after the request has started.
-        if let Some(bad) = self.token.chars().find(|c| !c.is_ascii_graphic()) {
-            let what = match bad {
-                '\n' | '\r' => "a line break (a trailing newline from a file?)",
-                ' ' | '\t' => "white space",
-                c if c.is_control() => "a control character",
-                _ => "a character outside ASCII",
-            };
-            return Err(config_error(format!(
-                "the token holds {what}, and a bearer token can only be visible ASCII \
-                 characters: pass the token exactly as issued"
-            )));
+        if let Some(what) = token_flaw(&self.token) {
+            return Err(config_error(format!("the token {what}")));
         }
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
             .map_err(|_| config_error("the token cannot go into an HTTP header".into()))?;

@@ -9,6 +9,11 @@ use crate::call::{BACKUP_STATUS, Call, FORMAT_DISK};
 use crate::terminal::{could_rewrite, escape};
 use crate::wire::{FormatResult, PendingOp, StatusResponse};
 
+mod disk_init_incomplete;
+
+pub use disk_init_incomplete::DiskInitIncomplete;
+pub(crate) use disk_init_incomplete::Incomplete;
+
 /// Everything that can go wrong, named precisely enough to act on.
 ///
 /// Every variant but [`Error::Config`] belongs to a [`Call`], which [`Error::call`] returns and
@@ -130,7 +135,7 @@ pub enum Error {
     },
     /// [`Client::init_disk`](crate::Client::init_disk) formatted the device but could not
     /// assign it. See [`DiskInitIncomplete`](crate::DiskInitIncomplete).
-    DiskInitIncomplete(Box<crate::DiskInitIncomplete>),
+    DiskInitIncomplete(Box<DiskInitIncomplete>),
     /// A backup job is already running, so no other was started: the agent answered
     /// `POST /backup` with HTTP 409, or a [`BackupRun`](crate::BackupRun) found the job in
     /// `GET /backup/status` before quiescing anything.

@@ -86,6 +86,41 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Layers, lowest first. Each module uses only modules listed above it, so imports run one way;
+// lib.rs is the top: it declares the modules and re-exports the public types, and no module
+// uses it. A folder (`health/`, `error/`) is one module. The `layering` test checks this list
+// against the code: a new module gets a line here, below everything it uses (a line that
+// starts with spaces goes on with the line above).
+//
+//   call           -
+//   cancel         -
+//   certificate    -
+//   fingerprint    -
+//   redact         -
+//   shell          -
+//   terminal       -
+//   endpoint       terminal
+//   observe        call fingerprint
+//   pin            certificate fingerprint
+//   wire           shell
+//   local_trust    shell
+//   backup_record  shell terminal
+//   error          call fingerprint shell terminal wire
+//   health         backup_record terminal wire
+//   prometheus     backup_record terminal wire
+//   transport      certificate fingerprint observe pin
+//   answer         call error redact terminal wire
+//   backup_report  error terminal wire
+//   first_use      call endpoint error fingerprint pin transport
+//   fuzzing        answer call error wire
+//   request        answer call endpoint error fingerprint observe pin transport
+//   client         answer call endpoint error fingerprint observe redact request wire
+//   backup_run     backup_report call cancel client error wire
+//   disk_init      client error redact wire
+//   settings       client endpoint error fingerprint local_trust terminal
+//   lib.rs         backup_report backup_run call cancel client disk_init error
+//                  fingerprint first_use observe request settings wire
+
 mod answer;
 pub mod backup_record;
 mod backup_report;
@@ -103,6 +138,10 @@ mod first_use;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod health;
+#[cfg(test)]
+mod layering;
+#[cfg(unix)]
+pub mod local_trust;
 mod observe;
 mod pin;
 pub mod prometheus;
@@ -129,8 +168,8 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
 };
-pub use disk_init::{DiskInit, DiskInitIncomplete};
-pub use error::{Error, FormatRefused, TimeoutStage, WipeAuthorization};
+pub use disk_init::DiskInit;
+pub use error::{DiskInitIncomplete, Error, FormatRefused, TimeoutStage, WipeAuthorization};
 pub use fingerprint::{Fingerprint, IntoPin, ParseFingerprintError};
 pub use first_use::presented_fingerprint;
 pub use observe::{CallTiming, Handshake, Observer};

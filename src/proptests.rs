@@ -1,8 +1,6 @@
 //! Property tests: the parsers, the decoder and the shell quoting hold for any input, not only
 //! the examples the other tests pick. Longer, coverage-guided runs live under `fuzz/`.
 
-use std::process::Command;
-
 use proptest::prelude::*;
 
 use crate::answer::Answer;
@@ -10,6 +8,11 @@ use crate::wire::*;
 use crate::{Error, Fingerprint};
 
 use crate::fuzzing::{TOKEN, judge};
+
+// Shared with the integration tests, which reach the same command through the stand-in agent.
+#[path = "../tests/common/shell.rs"]
+mod shell;
+use shell::shell_words;
 
 /// Any JSON value, nested a few levels: reaches deeper into the decoder than random bytes.
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -60,24 +63,6 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
                 .unwrap()
         }),
     ]
-}
-
-/// What `sh` parses a command line into, after the program name.
-fn shell_words(command: &str) -> Vec<String> {
-    let script = format!("set -- {command}; shift; printf '%s\\0' \"$@\"");
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("run sh");
-    assert!(out.status.success(), "sh failed on {command:?}");
-    let mut words: Vec<String> = out
-        .stdout
-        .split(|b| *b == 0)
-        .map(|w| String::from_utf8(w.to_vec()).expect("utf-8 back from sh"))
-        .collect();
-    words.pop(); // after the last NUL
-    words
 }
 
 proptest! {

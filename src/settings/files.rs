@@ -1,11 +1,8 @@
 //! Reading the small files settings come from: bounded, checked on the handle that was opened
 //! (never the path again, which could be swapped in between), with the mode policy of each kind.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-
-use crate::shell::quote;
 
 /// A settings, pins or token file larger than this is a mistake (a wrong path, a binary).
 pub(crate) const MAX_FILE_BYTES: u64 = 64 * 1024;
@@ -21,18 +18,27 @@ pub(crate) enum Policy {
     Trusted,
 }
 
-/// Reads the whole of `path` as UTF-8, refusing it if `policy` forbids its mode. `what` names
+/// Reads the whole of `path` as UTF-8, through [`crate::local_trust`]: a regular file, owned by
+/// root or this user, that `policy` allows and no one else could change or swap. `what` names
 /// the file in messages ("token file", "pins file").
+#[cfg(unix)]
 pub(crate) fn read(path: &Path, what: &str, policy: Policy) -> Result<String, String> {
+    use crate::local_trust::{Secrecy, TrustedFile};
+    let secrecy = match policy {
+        Policy::Secret => Secrecy::Secret,
+        Policy::Trusted => Secrecy::Public,
+    };
+    TrustedFile::open(path, secrecy)
+        .and_then(|file| file.read_to_string(MAX_FILE_BYTES))
+        .map_err(|e| e.describe(what))
+}
+
+/// Reads the whole of `path` as UTF-8; `what` names the file in messages.
+#[cfg(not(unix))]
+pub(crate) fn read(path: &Path, what: &str, _: Policy) -> Result<String, String> {
     let shown = path.display();
-    let file = File::open(path).map_err(|e| format!("could not open {what} {shown}: {e}"))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| format!("could not inspect {what} {shown}: {e}"))?;
-    if metadata.is_dir() {
-        return Err(format!("{what} {shown} is a directory"));
-    }
-    check_mode(path, what, &metadata, policy)?;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("could not open {what} {shown}: {e}"))?;
     read_bounded(file, &format!("{what} {shown}"))
 }
 
@@ -49,39 +55,6 @@ pub(crate) fn read_bounded(reader: impl Read, what: &str) -> Result<String, Stri
         ));
     }
     String::from_utf8(bytes).map_err(|_| format!("{what} is not valid UTF-8"))
-}
-
-#[cfg(unix)]
-fn check_mode(
-    path: &Path,
-    what: &str,
-    metadata: &std::fs::Metadata,
-    policy: Policy,
-) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = metadata.permissions().mode() & 0o777;
-    let shown = path.display();
-    let quoted = quote(&path.to_string_lossy()).into_owned();
-    match policy {
-        Policy::Secret if mode & 0o007 != 0 => Err(format!(
-            "{what} {shown} has mode {mode:04o}, so other users may read or change it: make it \
-             private with: chmod 600 {quoted} (or chmod 640 to let its group read it)"
-        )),
-        Policy::Secret if mode & 0o020 != 0 => Err(format!(
-            "{what} {shown} has mode {mode:04o}, so its group may change it: make it private \
-             with: chmod 600 {quoted} (or chmod 640 to let its group read it)"
-        )),
-        Policy::Trusted if mode & 0o022 != 0 => Err(format!(
-            "{what} {shown} has mode {mode:04o}, so users other than its owner may change it, \
-             and with it which server is trusted: chmod go-w {quoted}"
-        )),
-        _ => Ok(()),
-    }
-}
-
-#[cfg(not(unix))]
-fn check_mode(_: &Path, _: &str, _: &std::fs::Metadata, _: Policy) -> Result<(), String> {
-    Ok(())
 }
 
 /// Removes one trailing `\n` or `\r\n`, as editors and `echo` leave them. Anything else stays,

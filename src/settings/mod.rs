@@ -126,6 +126,10 @@ impl fmt::Display for Origin {
 /// environment's `FELHOM_AGENT_TOKEN_FILE`, then `FELHOM_AGENT_TOKEN`; the systemd credential
 /// `$CREDENTIALS_DIRECTORY/felhom-agent-token`; the settings file's `FELHOM_AGENT_TOKEN_FILE`.
 ///
+/// Every file (settings, pins, token, credential) is read through
+/// [`local_trust`](crate::local_trust): a regular file owned by root or this user that no one
+/// else can change or swap.
+///
 /// Everything but the token is read and checked when the settings are loaded; the token is read
 /// by [`Settings::client_builder`]. A variable that is set but empty is an error naming it, as is
 /// an unknown `FELHOM_AGENT_*` key in the settings file (a typo would otherwise be ignored).
@@ -145,7 +149,7 @@ impl fmt::Display for Origin {
 /// # let agent = felhom_devagent::DevAgent::start()?;
 /// use felhom_agentapi::{Overrides, Settings, TokenSource};
 ///
-/// // A daemon started by systemd with EnvironmentFile= and LoadCredential= needs only
+/// // A daemon started by systemd with FELHOM_AGENT_CONFIG and LoadCredential= needs only
 /// // `Settings::from_env()?.client()?`; here the same settings come as overrides.
 /// let mut given = Overrides::default();
 /// given.endpoint = Some(agent.endpoint());

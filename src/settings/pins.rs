@@ -11,8 +11,9 @@ use crate::{Error, Fingerprint};
 /// Reads a pins file: one fingerprint per line (any spelling [`Fingerprint`] parses), blank
 /// lines, and `#` comments to the end of a line.
 ///
-/// The file must not be writable by anyone but its owner (mode 0644 passes, 0664 does not):
-/// whoever can edit it chooses which server the token goes to.
+/// The file must not be writable by anyone but its owner (mode 0644 passes, 0664 does not),
+/// and it and the way to it must pass [`local_trust`](crate::local_trust): whoever can edit
+/// it chooses which server the token goes to.
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("pins-doc-{}", std::process::id()));

@@ -14,7 +14,9 @@ pub const TOKEN_CREDENTIAL: &str = "felhom-agent-token";
 ///
 /// Files (a token file, a systemd credential) must be private: a file that others may read, or
 /// that anyone but its owner may write, is refused; a group-readable one (mode 0640, owned by
-/// root with the service's group) is accepted. One trailing newline is removed from every
+/// root with the service's group) is accepted. They are read through
+/// [`local_trust`](crate::local_trust), which also holds their owner, the directories above
+/// them and any link on the way to its rules. One trailing newline is removed from every
 /// source. `Debug` never shows a token.
 ///
 /// ```
@@ -77,7 +79,9 @@ impl TokenSource {
     /// # Errors
     ///
     /// [`Error::Config`](crate::Error::Config), naming the source but never the token: it cannot
-    /// be read, it is not UTF-8, it is empty, larger than 64 KiB, or its file is not private.
+    /// be read, it is not UTF-8, it is empty, larger than 64 KiB, holds anything but visible
+    /// ASCII characters (a second trailing newline, a space), or its file is not trusted (see
+    /// [`local_trust`](crate::local_trust)).
     pub fn read(&self) -> Result<String, crate::Error> {
         self.read_text()
             .map_err(|message| crate::Error::Config { message })
@@ -101,13 +105,17 @@ impl TokenSource {
             }
             TokenSource::Stdin => first_line_of_stdin()?,
         };
-        if token.is_empty() {
-            return Err(match self {
-                TokenSource::Value(_) => "the token is empty".to_string(),
-                source => format!("the token from {source} is empty"),
-            });
+        let flaw = if token.is_empty() {
+            Some("is empty".to_string())
+        } else {
+            crate::client::token_flaw(&token)
+        };
+        match (flaw, self) {
+            (None, _) => Ok(token),
+            // Named by whoever knows the variable or flag it came from.
+            (Some(flaw), TokenSource::Value(_)) => Err(format!("the token {flaw}")),
+            (Some(flaw), source) => Err(format!("the token from {source} {flaw}")),
         }
-        Ok(token)
     }
 }
 

@@ -3,6 +3,7 @@
 use felhom_agentapi::{Call, Error, MAX_RESPONSE_BYTES};
 use felhom_devagent::Fault;
 
+use crate::common::client_with_timeout;
 use crate::{agent, answer, client};
 
 #[test]
@@ -221,12 +222,7 @@ fn agent_text_cannot_rewrite_the_terminal() {
 fn every_message_names_the_call_in_lowercase_without_trailing_punctuation() {
     let agent = agent();
     // A new client per fault: handshake faults only show on a new connection.
-    let new_client = || {
-        crate::builder(&agent)
-            .timeout(std::time::Duration::from_millis(300))
-            .build()
-            .unwrap()
-    };
+    let new_client = || client_with_timeout(&agent, std::time::Duration::from_millis(300));
     let faults = [
         Fault::Status(500),
         Fault::Status(401),

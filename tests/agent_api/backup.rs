@@ -3,26 +3,21 @@
 use std::time::Duration;
 
 use felhom_agentapi::{BackupPhase, Error, TimeoutStage};
-use felhom_devagent::{BackupOutcome, DevAgent, Fault};
+use felhom_devagent::{DevAgent, Fault};
 
 use crate::client;
+use crate::common::{agent_with_failing_jobs, agent_with_jobs_of};
 
 const POLL: Duration = Duration::from_millis(5);
 
 /// An agent whose jobs outlast any test.
 fn long_job_agent() -> DevAgent {
-    DevAgent::builder()
-        .backup_duration(Duration::from_secs(600))
-        .start()
-        .unwrap()
+    agent_with_jobs_of(Duration::from_secs(600))
 }
 
 #[test]
 fn run_backup_polls_until_done() {
-    let agent = DevAgent::builder()
-        .backup_duration(Duration::from_millis(200))
-        .start()
-        .unwrap();
+    let agent = agent_with_jobs_of(Duration::from_millis(200));
     let status = client(&agent)
         .run_backup(POLL, Duration::from_secs(30))
         .unwrap();
@@ -38,11 +33,7 @@ fn run_backup_polls_until_done() {
 
 #[test]
 fn a_failed_job_is_backup_failed_with_the_agents_reason() {
-    let agent = DevAgent::builder()
-        .backup_duration(Duration::from_millis(200))
-        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
-        .start()
-        .unwrap();
+    let agent = agent_with_failing_jobs(Duration::from_millis(200), "vzdump exited with status 2");
     let err = client(&agent)
         .run_backup(POLL, Duration::from_secs(30))
         .unwrap_err();

@@ -10,6 +10,7 @@ use felhom_devagent::Fault;
 
 use crate::Pinned;
 use crate::agent;
+use crate::common::assert_timeout;
 use crate::servers::{self, ClientClose, Served, TlsServer, client_close};
 
 const LIMIT: Duration = Duration::from_secs(5);
@@ -98,14 +99,7 @@ fn errors_name_the_handshake_not_a_request() {
     let endpoint = silent.local_addr().unwrap().to_string();
     let limit = Duration::from_millis(200);
     let err = presented_fingerprint(&endpoint, limit).unwrap_err();
-    match &err {
-        Error::Timeout {
-            stage: TimeoutStage::Connect,
-            limit: l,
-            ..
-        } => assert_eq!(*l, limit),
-        other => panic!("{other:?}"),
-    }
+    assert_timeout(&err, TimeoutStage::Connect, limit);
     assert!(err.call().is_some_and(Call::is_handshake), "{err:?}");
     drop(silent);
 }

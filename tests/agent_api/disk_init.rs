@@ -4,15 +4,8 @@ use felhom_agentapi::Error;
 use felhom_devagent::{DevAgent, FORMATTED_FS_UUID, Fault};
 use serde_json::Value;
 
+use crate::common::paths;
 use crate::{agent, client};
-
-fn calls(agent: &DevAgent) -> Vec<String> {
-    agent
-        .requests()
-        .iter()
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
 
 #[test]
 fn formats_resolves_the_uuid_and_assigns_it() {
@@ -24,7 +17,7 @@ fn formats_resolves_the_uuid_and_assigns_it() {
     assert_eq!(done.where_, "/mnt/new");
     assert!(done.formatted.formatted);
     assert_eq!(
-        calls(&agent),
+        paths(&agent),
         ["POST /disks/format", "GET /disks", "POST /disks/assign"]
     );
     let requests = agent.requests();
@@ -41,7 +34,7 @@ fn a_refusal_stops_before_anything_is_assigned() {
         .init_disk("/dev/sdb", "/mnt/new", "ext4", "")
         .unwrap_err();
     assert!(matches!(err, Error::FormatRefused(_)), "{err:?}");
-    assert_eq!(calls(&agent), ["POST /disks/format"]);
+    assert_eq!(paths(&agent), ["POST /disks/format"]);
 }
 
 #[test]
@@ -64,7 +57,7 @@ fn an_unresolvable_uuid_says_how_to_finish() {
         "{err}"
     );
     assert!(err.may_have_reached_agent());
-    assert_eq!(calls(&agent), ["POST /disks/format", "GET /disks"]);
+    assert_eq!(paths(&agent), ["POST /disks/format", "GET /disks"]);
 }
 
 #[test]
@@ -123,7 +116,7 @@ fn another_device_whose_name_extends_the_device_is_not_taken_for_a_partition() {
     };
     assert_eq!(incomplete.uuid(), None, "{err}");
     assert_eq!(
-        calls(&agent),
+        paths(&agent),
         ["POST /disks/format", "GET /disks"],
         "nothing was assigned"
     );

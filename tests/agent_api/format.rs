@@ -1,11 +1,10 @@
 //! Formatting: only an explicit "formatted" is a success; every refusal is typed and carries the
 //! operator's command.
 
-use std::process::Command;
-
 use felhom_agentapi::Error;
 use felhom_devagent::{DevAgent, Fault};
 
+use crate::common::shell::shell_words;
 use crate::{agent, answer, client};
 
 fn expect_refusal(
@@ -116,22 +115,6 @@ fn an_unknown_device_is_an_http_error() {
     let agent = agent();
     let err = client(&agent).format_disk("/dev/nope", "ext4").unwrap_err();
     assert!(matches!(err, Error::Http { status: 404, .. }), "{err:?}");
-}
-
-/// What `sh` parses a command line into: the arguments after the program name.
-fn shell_words(command: &str) -> Vec<String> {
-    let script = format!("set -- {command}; shift; printf '%s\\0' \"$@\"");
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("run sh");
-    assert!(out.status.success(), "sh failed on {command:?}");
-    out.stdout
-        .split(|b| *b == 0)
-        .filter(|w| !w.is_empty())
-        .map(|w| String::from_utf8(w.to_vec()).unwrap())
-        .collect()
 }
 
 #[test]

@@ -10,7 +10,8 @@ use std::time::Duration;
 use felhom_agentapi::{Call, Client, Error, TimeoutStage};
 use felhom_devagent::Fault;
 
-use crate::{agent, any_pin, builder, client};
+use crate::common::{assert_timeout, client_with_timeout};
+use crate::{agent, any_pin, client};
 
 /// A loopback listener that hands each accepted socket to `serve`, for one connection, and
 /// stops by itself when `serve` returns or after five seconds.
@@ -70,16 +71,7 @@ fn a_server_that_never_finishes_the_handshake_is_a_connect_timeout() {
         .unwrap();
     let err = client.format_disk("/dev/sdc", "ext4").unwrap_err();
     let _ = stop.send(());
-    match &err {
-        Error::Timeout {
-            stage: TimeoutStage::Connect,
-            limit,
-            ..
-        } => {
-            assert_eq!(*limit, Duration::from_millis(200));
-        }
-        other => panic!("got {other:?}"),
-    }
+    assert_timeout(&err, TimeoutStage::Connect, Duration::from_millis(200));
     assert!(
         !err.may_have_reached_agent(),
         "a handshake timeout certainly sent nothing"
@@ -102,32 +94,17 @@ fn a_server_that_does_not_speak_tls_is_a_tls_error() {
 #[test]
 fn a_slow_answer_is_an_exchange_timeout_that_may_have_reached_the_agent() {
     let agent = agent();
-    let client = builder(&agent)
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let client = client_with_timeout(&agent, Duration::from_millis(300));
     agent.set_fault(Fault::Slow(Duration::from_secs(10)));
     let err = client.start_backup().unwrap_err();
-    match &err {
-        Error::Timeout {
-            stage: TimeoutStage::Exchange,
-            limit,
-            ..
-        } => {
-            assert_eq!(*limit, Duration::from_millis(300));
-        }
-        other => panic!("got {other:?}"),
-    }
+    assert_timeout(&err, TimeoutStage::Exchange, Duration::from_millis(300));
     assert!(err.may_have_reached_agent());
 }
 
 #[test]
 fn a_body_that_stalls_is_an_exchange_timeout() {
     let agent = agent();
-    let client = builder(&agent)
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let client = client_with_timeout(&agent, Duration::from_millis(300));
     agent.set_fault(Fault::StallBody(Duration::from_secs(10)));
     let err = client.host_metrics().unwrap_err();
     assert!(

@@ -18,6 +18,7 @@ mod disk_init;
 mod endpoints;
 mod format;
 mod limits;
+mod local_files;
 mod pool;
 mod refusals;
 mod reuse;

@@ -1,6 +1,6 @@
 //! What the pool may reuse: never a connection holding bytes the agent sent after an answer.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
@@ -9,6 +9,8 @@ use std::time::Duration;
 use felhom_agentapi::{Client, Fingerprint};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConnection, StreamOwned};
+
+use crate::servers::read_request;
 
 type Tls = StreamOwned<ServerConnection, TcpStream>;
 
@@ -41,32 +43,6 @@ fn scripted_tls_server(script: impl FnOnce(&mut Tls) + Send + 'static) -> (Strin
     (endpoint, pin)
 }
 
-/// Reads one request: the head, and a `Content-Length` body.
-fn read_request(tls: &mut Tls) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(
-            tls.read(&mut byte).unwrap(),
-            1,
-            "end of stream in a request head"
-        );
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).unwrap();
-    let length: usize = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().unwrap())
-        })
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    tls.read_exact(&mut body).unwrap();
-    head
-}
-
 fn http(status: u16, json: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
@@ -78,7 +54,7 @@ fn http(status: u16, json: &str) -> Vec<u8> {
 #[test]
 fn bytes_after_an_answer_are_never_read_as_the_next_answer() {
     let (endpoint, pin) = scripted_tls_server(|tls| {
-        read_request(tls);
+        read_request(tls).expect("a whole request, head and body");
         // The answer, then an unsolicited "success" large enough that rustls reads only its
         // start with the answer: two records flushed in one TCP write.
         let answer = http(200, r#"{"ok":true,"data":{"vmid":1}}"#);
@@ -95,7 +71,7 @@ fn bytes_after_an_answer_are_never_read_as_the_next_answer() {
             tls.conn.write_tls(&mut tls.sock).unwrap();
         }
         // If the client reused this connection, the agent's real answer is a refusal.
-        read_request(tls);
+        read_request(tls).expect("a whole request, head and body");
         let _ = tls.write_all(&http(403, r#"{"ok":false,"data":{"data_bearing":true}}"#));
     });
     let client = Client::new(&endpoint, "token", &pin).unwrap();

@@ -2,9 +2,10 @@
 //! connection with a `close_notify` alone): a GET is sent once more on a fresh connection, and a
 //! POST never goes out on a reused connection at all.
 
-use felhom_agentapi::Error;
+use felhom_agentapi::{Client, Error};
 use felhom_devagent::{DevAgent, Fault};
 
+use crate::common::client_with_timeout;
 use crate::{agent, client};
 
 /// `(method, path, connection)` of every request the agent received.
@@ -20,12 +21,19 @@ fn entry(method: &str, path: &str, connection: u64) -> (String, String, u64) {
     (method.to_string(), path.to_string(), connection)
 }
 
-#[test]
-fn a_get_on_a_connection_the_server_closed_as_idle_is_sent_again_on_a_fresh_one() {
+/// An agent and a client whose first call left a kept-alive connection, and `fault` for what
+/// comes next.
+fn after_one_call(fault: Fault) -> (DevAgent, Client) {
     let agent = agent();
     let client = client(&agent);
     client.storage().unwrap();
-    agent.set_fault(Fault::CloseReused);
+    agent.set_fault(fault);
+    (agent, client)
+}
+
+#[test]
+fn a_get_on_a_connection_the_server_closed_as_idle_is_sent_again_on_a_fresh_one() {
+    let (agent, client) = after_one_call(Fault::CloseReused);
     let storage = client
         .storage()
         .expect("the GET goes out again on a fresh connection");
@@ -42,10 +50,7 @@ fn a_get_on_a_connection_the_server_closed_as_idle_is_sent_again_on_a_fresh_one(
 
 #[test]
 fn a_post_never_goes_out_on_a_connection_the_server_may_have_closed_as_idle() {
-    let agent = agent();
-    let client = client(&agent);
-    client.storage().unwrap();
-    agent.set_fault(Fault::CloseReused);
+    let (agent, client) = after_one_call(Fault::CloseReused);
     let job = client
         .start_backup()
         .expect("the POST takes a fresh connection");
@@ -66,11 +71,8 @@ fn a_post_never_goes_out_on_a_connection_the_server_may_have_closed_as_idle() {
 
 #[test]
 fn a_get_is_sent_at_most_twice_and_only_after_a_reused_connection_failed() {
-    let agent = agent();
-    let client = client(&agent);
-    client.storage().unwrap();
     // Every request is dropped unanswered: the reused connection, then the fresh one.
-    agent.set_fault(Fault::Drop);
+    let (agent, client) = after_one_call(Fault::Drop);
     let err = client.disks().unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     assert!(err.may_have_reached_agent());
@@ -93,10 +95,7 @@ fn a_slow_get_on_a_reused_connection_is_not_sent_again() {
     // Only a connection that ended before any answer byte is a stale one; a time limit that
     // runs out says nothing of the sort.
     let agent = agent();
-    let client = crate::builder(&agent)
-        .timeout(std::time::Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let client = client_with_timeout(&agent, std::time::Duration::from_millis(300));
     client.storage().unwrap();
     agent.set_fault(Fault::Slow(std::time::Duration::from_secs(2)));
     let err = client.storage().unwrap_err();

@@ -7,6 +7,7 @@ use felhom_devagent::{DevAgent, Fault};
 
 use crate::Pinned;
 use crate::builder;
+use crate::common::client_with_timeout;
 
 const TOKEN: &str = "tok-5ecret-do-not-print";
 
@@ -32,10 +33,7 @@ fn debug_output_redacts_the_token() {
 #[test]
 fn no_error_contains_the_token() {
     let agent = agent();
-    let client = builder(&agent)
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let client = client_with_timeout(&agent, Duration::from_millis(300));
     let faults = [
         Fault::Status(500),
         Fault::StatusWithoutEnvelope(403),

@@ -5,8 +5,12 @@
 //! with `#[path = "../common/mod.rs"] mod common;`.
 #![allow(dead_code, reason = "each test binary uses only some of these")]
 
-use felhom_agentapi::{Client, ClientBuilder, Fingerprint};
-use felhom_devagent::{DevAgent, Identity};
+pub mod shell;
+
+use std::time::Duration;
+
+use felhom_agentapi::{Client, ClientBuilder, Error, Fingerprint, TimeoutStage};
+use felhom_devagent::{BackupOutcome, DevAgent, Identity};
 
 /// The pin of a stand-in agent (or of an identity it serves) as the library's `Fingerprint`.
 ///
@@ -34,6 +38,32 @@ pub fn agent() -> DevAgent {
     DevAgent::start().expect("the stand-in agent starts")
 }
 
+/// A stand-in agent whose backup jobs take `duration` and succeed.
+pub fn agent_with_jobs_of(duration: Duration) -> DevAgent {
+    DevAgent::builder()
+        .backup_duration(duration)
+        .start()
+        .expect("the stand-in agent starts")
+}
+
+/// A stand-in agent whose backup jobs take `duration` and then fail for `reason`.
+pub fn agent_with_failing_jobs(duration: Duration, reason: &str) -> DevAgent {
+    DevAgent::builder()
+        .backup_duration(duration)
+        .backup_outcome(BackupOutcome::Failed(reason.into()))
+        .start()
+        .expect("the stand-in agent starts")
+}
+
+/// The requests `agent` received, as `METHOD /path`, in order.
+pub fn paths(agent: &DevAgent) -> Vec<String> {
+    agent
+        .requests()
+        .into_iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
 /// A builder for a client of `agent`, pinned to its certificate.
 pub fn builder(agent: &DevAgent) -> ClientBuilder {
     Client::builder(&agent.endpoint(), agent.token(), agent.pin())
@@ -46,7 +76,25 @@ pub fn client(agent: &DevAgent) -> Client {
         .expect("a valid client configuration")
 }
 
+/// A client of `agent` whose calls give up after `limit`: for faults that stall the agent.
+pub fn client_with_timeout(agent: &DevAgent, limit: Duration) -> Client {
+    builder(agent)
+        .timeout(limit)
+        .build()
+        .expect("a valid client configuration")
+}
+
 /// A well-formed pin that no server in the tests presents.
 pub fn any_pin() -> String {
     Fingerprint::of_der(b"no certificate will ever be presented").to_string()
+}
+
+/// Asserts that `err` is a timeout while waiting for `stage`, naming the `limit` that fired.
+pub fn assert_timeout(err: &Error, stage: TimeoutStage, limit: Duration) {
+    match err {
+        Error::Timeout {
+            stage: s, limit: l, ..
+        } => assert_eq!((s, *l), (&stage, limit), "{err:?}"),
+        other => panic!("expected a timeout of {stage:?}, got {other:?}"),
+    }
 }

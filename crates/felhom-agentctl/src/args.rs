@@ -66,7 +66,11 @@ SETTINGS:
         FELHOM_AGENT_TIMEOUT=30s
 
     A variable that is set but empty is an error, as is an unknown FELHOM_AGENT_ key in the
-    file. The file must not be writable by group or others. Pins: --fingerprint (repeatable,
+    file. Settings, pins and token files (and hooks) are trusted as sshd's StrictModes:
+    regular files owned by root or this user, writable by no one else, under directories
+    only root or this user can change (sticky ones excepted); links followed only when
+    root or this user made them. In a unit, set FELHOM_AGENT_CONFIG rather than
+    EnvironmentFile=, which systemd reads without these checks. Pins: --fingerprint (repeatable,
     or comma-separated) and --fingerprint-file (one pin per line, # comments); the pins of one
     layer replace those below it. Durations: 30 (seconds), 500ms, 1.5s, 1h30m, 2 min.
 
@@ -507,16 +511,21 @@ pub struct BackupRunArgs {
     )]
     pub thaw_after: Duration,
 
-    /// A command to freeze with, run by 'sh -c' before the --hooks-dir hooks.
+    /// A command to freeze with, run by '/bin/sh -c' before the --hooks-dir hooks.
     #[arg(long, value_name = "CMD")]
     pub pre: Option<String>,
 
-    /// A command to thaw with, run by 'sh -c' after the --hooks-dir hooks; it always runs.
+    /// A command to thaw with, run by '/bin/sh -c' after the --hooks-dir hooks; it always runs.
     #[arg(long, value_name = "CMD")]
     pub post: Option<String>,
 
-    /// A directory of hooks, each called with 'freeze', then 'thaw' (like fsfreeze-hook.d).
-    #[arg(long, value_name = "DIR")]
+    /// A directory of hooks, each called with 'freeze', then 'thaw' (like fsfreeze-hook.d)
+    ///
+    /// The directory, each hook, a link's target and every directory above them must belong
+    /// to root or this user and be writable by no one else (as sshd's StrictModes); if one
+    /// is not, nothing runs and the tool exits 2, naming it. Hooks get no
+    /// FELHOM_AGENT_TOKEN* and no CREDENTIALS_DIRECTORY, and no descriptor but 0, 1 and 2.
+    #[arg(long, value_name = "DIR", verbatim_doc_comment)]
     pub hooks_dir: Option<PathBuf>,
 
     /// How long each hook may run; one that overruns is stopped and counts as failed
@@ -538,8 +547,10 @@ pub struct BackupRunArgs {
 
     /// The lock file held for the whole run; a second run exits at once with status 7
     ///
-    /// [default: /run/lock/felhom-agentctl-backup-<endpoint>.lock, or in the temporary
-    /// directory where there is no /run/lock]
+    /// [default: felhom-agentctl-backup-<endpoint>.lock in a directory no other user can
+    /// write: for root $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=), else
+    /// /run/felhom-agentctl; for other users $XDG_RUNTIME_DIR, else a private directory in
+    /// the temporary directory]
     #[arg(long, value_name = "FILE", verbatim_doc_comment)]
     pub lock: Option<PathBuf>,
 }

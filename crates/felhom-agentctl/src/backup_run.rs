@@ -53,10 +53,14 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
     };
 
     // Held until this function returns: for the whole run, hooks included.
-    let lock_path = args
+    let lock_path = match args
         .lock
         .clone()
-        .unwrap_or_else(|| lock::default_path(client.endpoint()));
+        .map_or_else(|| lock::default_path(client.endpoint()), Ok)
+    {
+        Ok(path) => path,
+        Err(failure) => return report_failure(&failure, mode, format),
+    };
     let _lock = match leftover::take_lock(&lock_path, format, "no hook ran, no backup was started")
     {
         Ok(file) => file,

@@ -1,8 +1,8 @@
 //! The quiesce and thaw hooks of `backup run`: `--pre`, `--post` and the executables of
 //! `--hooks-dir`, run as a stack.
 //!
-//! Freezing runs `--pre` (with `sh -c`), then each directory hook with the argument `freeze` in
-//! name order, and stops at the first that fails. Thawing runs the directory hooks whose freeze
+//! Freezing runs `--pre` (with `/bin/sh -c`), then each directory hook with the argument `freeze`
+//! in name order, and stops at the first that fails. Thawing runs the directory hooks whose freeze
 //! was tried (the failed one included, to undo what it did) with `thaw` in reverse order, then
 //! `--post`, and runs every one of them even if one fails. Unlike qemu-ga's `fsfreeze-hook`,
 //! which thaws in the same order it froze, a database is thawed before the filesystem under it.
@@ -32,14 +32,12 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::hardening;
 use crate::hook_wait::{Ended, KILL_WAIT, Killed, Overrun, wait_within};
 use crate::marker::{self, Recorded};
 use crate::output::clean;
 use crate::say;
 use felhom_agentapi::{CancelToken, MAX_JOB_ID_LEN};
-
-/// Variables no hook is given: the token is for the agent alone, and so is where it is kept.
-const WITHHELD_ENV: [&str; 2] = ["FELHOM_AGENT_TOKEN", "FELHOM_AGENT_TOKEN_FILE"];
 
 /// How long a hook that overran its time limit has between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
@@ -59,7 +57,7 @@ pub const JOB_ID_ENV: &str = "FELHOM_BACKUP_JOB_ID";
 /// One hook to run.
 #[derive(Debug, Clone)]
 enum Hook {
-    /// `--pre` / `--post`: a command line for `sh -c`.
+    /// `--pre` / `--post`: a command line for `/bin/sh -c`.
     Shell { flag: &'static str, command: String },
     /// An executable in `--hooks-dir`, called with `freeze` or `thaw`.
     File(PathBuf),
@@ -90,7 +88,7 @@ impl Hook {
     fn command(&self, argument: &str) -> Command {
         match self {
             Hook::Shell { command, .. } => {
-                let mut c = Command::new("sh");
+                let mut c = Command::new(hardening::SHELL);
                 c.arg("-c").arg(command);
                 c
             }
@@ -185,6 +183,7 @@ impl Hooks {
                         ));
                     }
                 }
+                hardening::check_hooks(dir, &found.hooks)?;
                 found.hooks.into_iter().map(Hook::File).collect()
             }
         };
@@ -422,6 +421,9 @@ impl Hooks {
             Stage::Freeze => "freeze",
             Stage::Thaw { .. } => "thaw",
         };
+        if let Hook::File(path) = hook {
+            hardening::check_hook(path).map_err(|e| HookFailure(format!("{e}: not run")))?;
+        }
         let mut command = hook.command(argument);
         command.env(PHASE_ENV, phase);
         command.env_remove(JOB_ID_ENV);
@@ -431,9 +433,8 @@ impl Hooks {
                 command.env(JOB_ID_ENV, id);
             }
         }
-        for var in WITHHELD_ENV {
-            command.env_remove(var);
-        }
+        // The token is for the agent alone, and so is where it is kept.
+        hardening::scrub(&mut command);
         // Standard output carries this tool's JSON: a hook's output goes to standard error,
         // or nowhere if it cannot be handed over.
         command.stdin(Stdio::null()).stdout(stderr_for_child());

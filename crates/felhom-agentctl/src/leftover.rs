@@ -23,7 +23,7 @@ pub fn main(cli: &Cli, args: &BackupThawArgs) -> u8 {
         Some(path) => path.clone(),
         None => match crate::connect::settings(cli)
             // Normalized as `backup run`'s client has it: the same lock, the same marker.
-            .and_then(|s| Ok(lock::default_path(&s.normalized_endpoint()?)))
+            .and_then(|s| lock::default_path(&s.normalized_endpoint()?))
         {
             Ok(path) => path,
             Err(failure) => {

@@ -9,6 +9,9 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use felhom_agentapi::local_trust::check_directory;
+
+use crate::exit::Failure;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::geteuid;
@@ -22,10 +25,20 @@ pub enum LockError {
     Io(io::Error),
 }
 
-/// Where the lock is unless `--lock` says otherwise: one per agent endpoint, in `/run/lock`
-/// (shared by every user of the machine, so a run from a shell and one from a timer see each
-/// other), or in the temporary directory where there is no `/run/lock`.
-pub fn default_path(endpoint: &str) -> PathBuf {
+/// Where the lock is unless `--lock` says otherwise: one per agent endpoint, in the private
+/// run-time directory (`runtime_dir`), where no other user can create it first.
+pub fn default_path(endpoint: &str) -> Result<PathBuf, Failure> {
+    match crate::runtime_dir::private_dir() {
+        Ok(dir) => Ok(dir.join(file_name(endpoint))),
+        Err(why) => Err(Failure::Usage(format!(
+            "cannot use the private directory for the lock: {}; choose a lock file with --lock",
+            crate::output::clean(&why)
+        ))),
+    }
+}
+
+/// The lock's file name for `endpoint`.
+fn file_name(endpoint: &str) -> String {
     let safe: String = endpoint
         .chars()
         .map(|c| match c {
@@ -33,16 +46,11 @@ pub fn default_path(endpoint: &str) -> PathBuf {
             _ => '_',
         })
         .collect();
-    let run_lock = Path::new("/run/lock");
-    let dir = if run_lock.is_dir() {
-        run_lock.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    };
-    dir.join(format!("felhom-agentctl-backup-{safe}.lock"))
+    format!("felhom-agentctl-backup-{safe}.lock")
 }
 
-/// Takes the lock at `path` without waiting, creating the file if needed.
+/// Takes the lock at `path` without waiting, creating the file if needed, in a directory that
+/// passes `local_trust` (only root or this user can change it; sticky `/run/lock` passes).
 ///
 /// The file is created with `O_EXCL` (which never follows a symbolic link) and mode 0600, so
 /// that no other user can open it: `flock` needs only a read-only descriptor, and whoever can
@@ -50,6 +58,17 @@ pub fn default_path(endpoint: &str) -> PathBuf {
 /// `O_NONBLOCK` (a symbolic link fails, a FIFO does not block the open), then must be a regular
 /// file, owned by root or this user, that no other user can open.
 pub fn acquire(path: &Path) -> Result<File, LockError> {
+    // A directory others could change lets them replace the lock file under a held lock.
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    check_directory(dir).map_err(|e| {
+        LockError::Io(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            e.describe("its directory"),
+        ))
+    })?;
     let created = OpenOptions::new()
         .read(true)
         .write(true)
@@ -133,17 +152,10 @@ mod tests {
 
     #[test]
     fn default_paths_are_one_file_name_per_endpoint() {
-        let v4 = default_path("127.0.0.1:8443");
-        assert!(
-            v4.ends_with("felhom-agentctl-backup-127.0.0.1_8443.lock"),
-            "{v4:?}"
-        );
-        let v6 = default_path("[::1]:8443");
-        assert!(
-            v6.ends_with("felhom-agentctl-backup-___1__8443.lock"),
-            "{v6:?}"
-        );
-        assert_eq!(v4.parent(), v6.parent());
+        let v4 = file_name("127.0.0.1:8443");
+        assert_eq!(v4, "felhom-agentctl-backup-127.0.0.1_8443.lock");
+        let v6 = file_name("[::1]:8443");
+        assert_eq!(v6, "felhom-agentctl-backup-___1__8443.lock");
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod check;
 mod connect;
 mod exit;
 mod generate;
+mod hardening;
 mod hook_wait;
 mod hooks;
 mod leftover;
@@ -38,6 +39,7 @@ mod probe;
 mod prometheus;
 mod record;
 mod report;
+mod runtime_dir;
 mod say;
 mod signals;
 mod usage;
@@ -63,7 +65,11 @@ fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let cli = match parse(&argv) {
-        Ok(Parsed::Run(cli)) => cli,
+        Ok(Parsed::Run(cli)) => {
+            // Before anything of this process's own is open; `--token-fd` until it is read.
+            hardening::close_inherited_descriptors(cli.token.token_fd);
+            cli
+        }
         // A monitoring plugin's every run prints a status line, usage errors included.
         Err(Failure::Usage(message)) if check_requested(&argv) => {
             return check::usage_error(&message);

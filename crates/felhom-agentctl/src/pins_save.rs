@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use felhom_agentapi::{Fingerprint, read_pins_file, write_pins_file};
+use felhom_agentapi::local_trust::{Secrecy, TrustedFile, check_directory};
+use felhom_agentapi::{Error, Fingerprint, read_pins_file, write_pins_file};
 
 use crate::exit::Failure;
 
@@ -24,7 +25,15 @@ pub fn save(
     endpoint: &str,
     force: bool,
 ) -> Result<Saved, Failure> {
-    if path.exists() && !force && !holds_no_pin(path) {
+    // The directory must pass the rules a pins file is read with, or the file saved could
+    // not be used; an existing file is read through them too (no FIFO, no planted link).
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    check_directory(dir).map_err(|e| config(e.describe("the directory of pins file")))?;
+    let existing = path.symlink_metadata().is_ok();
+    if existing && !force && !holds_no_pin(path)? {
         let held = read_pins_file(path)?;
         if held.contains(&presented) {
             return Ok(Saved::AlreadyThere);
@@ -48,10 +57,20 @@ pub fn save(
 }
 
 /// Whether the file at `path` is empty or holds only comments and blank lines (as a pins file
-/// reads them): it holds no other pin for this one to replace, so no `--force` is needed.
-fn holds_no_pin(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| {
-        text.lines()
-            .all(|line| line.split('#').next().unwrap_or_default().trim().is_empty())
-    })
+/// reads them): it holds no other pin for this one to replace, so no `--force` is needed. Read
+/// as a pins file is, bounded, through the rules of `local_trust`.
+fn holds_no_pin(path: &Path) -> Result<bool, Failure> {
+    let text = TrustedFile::open(path, Secrecy::Public)
+        .and_then(|file| file.read_to_string(MAX_PINS_FILE_BYTES))
+        .map_err(|e| config(e.describe("pins file")))?;
+    Ok(text
+        .lines()
+        .all(|line| line.split('#').next().unwrap_or_default().trim().is_empty()))
+}
+
+/// As the library reads a pins file.
+const MAX_PINS_FILE_BYTES: u64 = 64 * 1024;
+
+fn config(message: String) -> Failure {
+    Failure::from(Error::Config { message })
 }

@@ -513,6 +513,7 @@ impl DevAgentBuilder {
 }
 
 #[cfg(test)]
+#[path = "../../../src/layering.rs"] // the library's checker, shared
 mod layering;
 #[cfg(test)]
 mod tests;

@@ -36,10 +36,11 @@ fn tool(agent: &DevAgent, state: &Path) -> Invocation {
 }
 
 fn backup_run(agent: &DevAgent, state: &Path) -> Outcome {
-    let lock = state.join("run.lock");
+    // The lock in a directory of its own: the state directory may be one the test spoils.
+    let locks = TempDir::new();
     tool(agent, state)
         .args(["-q", "backup", "run", "--poll", "10ms", "--lock"])
-        .arg_path(&lock)
+        .arg_path(&locks.path().join("run.lock"))
         .run()
 }
 

@@ -13,23 +13,13 @@ use felhom_agentapi::Client;
 use crate::agent::Settings;
 use crate::placement::{Pinned, Placement};
 use crate::stats::{Figures, median, process_cpu_ns, quantile, thread_cpu_ns};
+use crate::suite::{
+    FRESH_BATCH_CALLS, FRESH_BATCHES, KEPT_BATCH_CALLS, KEPT_BATCHES, PINNED_BATCHES,
+    THREAD_BATCH_CALLS, THREAD_BATCHES, THREADS, TIMED_CALLS,
+};
 
 /// Calls made on a new client before anything is measured (connection, page faults, caches).
 const WARMUP_CALLS: usize = 300;
-/// Kept-alive batches per repetition, and calls per batch.
-pub const KEPT_BATCHES: usize = 7;
-pub const KEPT_BATCH_CALLS: usize = 1000;
-/// Kept-alive batches per repetition with pinned threads.
-pub const PINNED_BATCHES: usize = 5;
-/// Calls timed one by one, for the percentiles.
-pub const TIMED_CALLS: usize = 2000;
-/// Threads sharing one client; batches and calls per thread per batch.
-pub const THREADS: usize = 8;
-pub const THREAD_BATCHES: usize = 7;
-pub const THREAD_BATCH_CALLS: usize = 400;
-/// Fresh-connection batches, and calls per batch.
-pub const FRESH_BATCHES: usize = 5;
-pub const FRESH_BATCH_CALLS: usize = 50;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 

@@ -36,10 +36,12 @@
 mod agent;
 mod calls;
 mod floor;
+mod once;
 mod oneshot;
 mod placement;
 mod report;
 mod stats;
+mod suite;
 mod system;
 
 use std::error::Error;
@@ -149,15 +151,7 @@ fn child_calls(n: usize, threads: usize) -> Result<()> {
 }
 
 fn bench() -> Result<()> {
-    let repetitions: usize = match std::env::var("AGENTAPI_BENCH_REPEAT") {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or("AGENTAPI_BENCH_REPEAT must be a positive number")?,
-        Err(_) => 3,
-    };
+    let repetitions = repetitions()?;
     stats::thread_cpu_ns().map_err(|e| format!("cannot read this thread's CPU time: {e}"))?;
 
     let target = system::target_dir();
@@ -200,56 +194,28 @@ fn bench() -> Result<()> {
     let mut figures = Figures::default();
     for rep in 1..=repetitions {
         eprintln!("agentapi bench: repetition {rep}/{repetitions}");
-        calls::kept_alive_one(&settings, agent.pid(), &mut figures)?;
-        for placement in [
-            placement::Placement::SameCpu,
-            placement::Placement::OtherCpus,
-        ] {
-            if let Err(e) =
-                calls::kept_alive_pinned(&settings, agent.pid(), placement, &mut figures)
-            {
-                eprintln!("agentapi bench: kept-alive calls pinned {placement:?} skipped: {e}");
-            }
-            for like_ureq in [false, true] {
-                if let Err(e) = floor::measure(&echo, placement, like_ureq, &mut figures) {
-                    eprintln!(
-                        "agentapi bench: bare TCP round trips pinned {placement:?} skipped: {e}"
-                    );
-                }
-            }
-        }
-        calls::kept_alive_threads(&settings, &mut figures)?;
-        calls::fresh(&settings, &mut figures)?;
-        oneshot.measure(&mut figures)?;
-        check.measure(&mut figures)?;
-        eprintln!(
-            "agentapi bench:   kept-alive CPU {:.1} µs/call (1 thread; pinned: {:.1} on one CPU, \
-             {:.1} on two), {:.1} µs/call ({} threads); CLI/curl wall {:.2}",
-            figures.values("ka1.cpu_us").last().unwrap_or(&f64::NAN),
-            figures.values("same.cpu_us").last().unwrap_or(&f64::NAN),
-            figures.values("cross.cpu_us").last().unwrap_or(&f64::NAN),
-            figures.values("kan.cpu_us").last().unwrap_or(&f64::NAN),
-            calls::THREADS,
-            figures
-                .values("ratio.wall_paired")
-                .last()
-                .unwrap_or(&f64::NAN),
-        );
+        repetition(
+            &settings,
+            agent.pid(),
+            &echo,
+            [&oneshot, &check],
+            &mut figures,
+        )?;
     }
     eprintln!("agentapi bench: strace over {STRACE_CALLS} kept-alive calls, 1 thread");
     let syscalls =
         system::syscalls(&settings, &scratch, STRACE_CALLS, 1).map_err(|e| e.to_string());
     eprintln!(
         "agentapi bench: strace over {STRACE_CALLS} kept-alive calls per thread, {} threads",
-        calls::THREADS
+        suite::THREADS
     );
-    let syscalls_threads = system::syscalls(&settings, &scratch, STRACE_CALLS, calls::THREADS)
+    let syscalls_threads = system::syscalls(&settings, &scratch, STRACE_CALLS, suite::THREADS)
         .map_err(|e| e.to_string());
     drop(echo);
     let load_after = system::loadavg();
     let agent_last_words = agent.stop();
 
-    let once = report::Once {
+    let once = once::Once {
         machine,
         date,
         command: COMMAND.to_string(),
@@ -272,5 +238,61 @@ fn bench() -> Result<()> {
         report::write(&path, &section)?;
         eprintln!("agentapi bench: wrote {}", path.display());
     }
+    Ok(())
+}
+
+/// `AGENTAPI_BENCH_REPEAT`, 3 when it is not set.
+fn repetitions() -> Result<usize> {
+    match std::env::var("AGENTAPI_BENCH_REPEAT") {
+        Ok(v) => Ok(v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or("AGENTAPI_BENCH_REPEAT must be a positive number")?),
+        Err(_) => Ok(3),
+    }
+}
+
+/// One repetition of the suite: every measurement once, then a line of its headline figures.
+fn repetition(
+    settings: &agent::Settings,
+    agent_pid: u32,
+    echo: &floor::EchoProcess,
+    oneshots: [&oneshot::OneShot; 2],
+    figures: &mut Figures,
+) -> Result<()> {
+    calls::kept_alive_one(settings, agent_pid, figures)?;
+    for placement in [
+        placement::Placement::SameCpu,
+        placement::Placement::OtherCpus,
+    ] {
+        if let Err(e) = calls::kept_alive_pinned(settings, agent_pid, placement, figures) {
+            eprintln!("agentapi bench: kept-alive calls pinned {placement:?} skipped: {e}");
+        }
+        for like_ureq in [false, true] {
+            if let Err(e) = floor::measure(echo, placement, like_ureq, figures) {
+                eprintln!("agentapi bench: bare TCP round trips pinned {placement:?} skipped: {e}");
+            }
+        }
+    }
+    calls::kept_alive_threads(settings, figures)?;
+    calls::fresh(settings, figures)?;
+    for call in oneshots {
+        call.measure(figures)?;
+    }
+    eprintln!(
+        "agentapi bench:   kept-alive CPU {:.1} µs/call (1 thread; pinned: {:.1} on one CPU, \
+         {:.1} on two), {:.1} µs/call ({} threads); CLI/curl wall {:.2}",
+        figures.values("ka1.cpu_us").last().unwrap_or(&f64::NAN),
+        figures.values("same.cpu_us").last().unwrap_or(&f64::NAN),
+        figures.values("cross.cpu_us").last().unwrap_or(&f64::NAN),
+        figures.values("kan.cpu_us").last().unwrap_or(&f64::NAN),
+        suite::THREADS,
+        figures
+            .values("ratio.wall_paired")
+            .last()
+            .unwrap_or(&f64::NAN),
+    );
     Ok(())
 }

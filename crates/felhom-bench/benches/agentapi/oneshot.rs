@@ -18,12 +18,10 @@ use serde_json::Value;
 
 use crate::agent::{Scratch, Settings};
 use crate::stats::{Figures, median};
+use crate::suite::{RSS_ROUNDS, WALL_ROUNDS};
 
-/// Timed invocations of each, alternating, per repetition; and untimed warm-up ones before.
-pub const WALL_ROUNDS: usize = 40;
+/// Untimed invocations of each before the timed ones (`WALL_ROUNDS`).
 const WARMUP_ROUNDS: usize = 3;
-/// Invocations of each under `/usr/bin/time`, alternating, per repetition.
-pub const RSS_ROUNDS: usize = 12;
 /// curl's exit status when the public key does not match the pin.
 const CURL_PIN_MISMATCH: i32 = 90;
 /// GNU time, for the peak RSS of a child (`%M`, in KiB).

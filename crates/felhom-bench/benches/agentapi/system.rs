@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::agent::{Scratch, Settings};
+use crate::once::{Machine, Syscalls};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -114,22 +115,6 @@ pub fn dependency_count(package: &str) -> Result<usize> {
     Ok(crates.len())
 }
 
-/// Syscalls of kept-alive calls, from `strace -f -c` over this bench binary's child mode.
-pub struct Syscalls {
-    /// Threads sharing the client.
-    pub threads: usize,
-    /// Calls measured per thread (beyond the warm-up both runs make).
-    pub calls: usize,
-    /// All syscalls per call.
-    pub per_call: f64,
-    /// clone/clone3/fork/vfork in the whole run with `calls` calls (start-up included).
-    pub clones_total: u64,
-    /// The same, less the run with no measured calls.
-    pub clones_extra: i64,
-    /// Syscalls per call by name, most frequent first.
-    pub by_name: Vec<(String, f64)>,
-}
-
 /// Runs the child mode under strace with 0 and with `calls` calls per thread, and takes the
 /// difference, which leaves out start-up, thread start, connection set-up and warm-up.
 pub fn syscalls(s: &Settings, scratch: &Scratch, calls: usize, threads: usize) -> Result<Syscalls> {
@@ -202,15 +187,6 @@ fn parse_strace_summary(text: &str) -> Result<BTreeMap<String, u64>> {
         return Err("strace wrote no summary".into());
     }
     Ok(counts)
-}
-
-/// The machine, for the report.
-pub struct Machine {
-    pub nproc: usize,
-    pub cpu: String,
-    pub kernel: String,
-    pub rustc: String,
-    pub curl: String,
 }
 
 pub fn machine() -> Machine {
