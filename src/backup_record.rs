@@ -11,8 +11,9 @@
 //! `/var/lib/felhom-agentctl` for root and `$XDG_STATE_HOME/felhom-agentctl` (by default
 //! `~/.local/state/felhom-agentctl`) for other users. It is written atomically (a temporary
 //! file created exclusively in the same directory, then renamed over the record), and it is
-//! trusted only when neither it nor its directory is owned by another user (root excepted) or
-//! writable by group or others: whoever could edit it could make an old backup look fresh.
+//! trusted only under [`local_trust`](crate::local_trust)'s rule: neither it nor any directory
+//! above it owned by another user (root excepted) or writable by group or others. Whoever could
+//! edit it could make an old backup look fresh.
 //!
 //! ```
 //! use felhom_agentapi::backup_record::{self, BackupRecord};
@@ -82,12 +83,13 @@ pub enum RecordError {
     /// No state directory can be chosen: none of `STATE_DIRECTORY`, `XDG_STATE_HOME` or `HOME`
     /// is set for a user other than root.
     NoStateDirectory,
-    /// The file or its directory could be changed by someone else, or is not a plain file or
-    /// directory: it is not trusted.
+    /// The file, its directory or a directory above them could be changed by someone else,
+    /// or is not a plain file or directory: it is not trusted
+    /// ([`local_trust`](crate::local_trust)'s rule).
     Untrusted {
         /// The file or directory.
         path: PathBuf,
-        /// What is wrong, and the fix.
+        /// The whole message: what is wrong, where, and the fix.
         reason: String,
     },
     /// The file is not a record this version can read.
@@ -113,9 +115,7 @@ impl fmt::Display for RecordError {
                 "no state directory for the backup record: set STATE_DIRECTORY (or \
                  XDG_STATE_HOME or HOME)",
             ),
-            RecordError::Untrusted { path, reason } => {
-                write!(f, "backup record {}: {reason}", path.display())
-            }
+            RecordError::Untrusted { reason, .. } => f.write_str(reason),
             RecordError::Corrupt { path, message } => write!(
                 f,
                 "backup record {}: {message}; remove it to start a new record",

@@ -104,7 +104,7 @@
 //   pin            certificate fingerprint
 //   wire           shell
 //   local_trust    shell
-//   backup_record  shell terminal
+//   backup_record  local_trust terminal
 //   error          call fingerprint shell terminal wire
 //   health         backup_record terminal wire
 //   prometheus     backup_record terminal wire

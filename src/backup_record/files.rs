@@ -1,33 +1,29 @@
-//! Careful file handling for the backup record: every check that decides whether the record is
-//! trusted is in [`read_trusted`] and [`check_dir`], so that a shared "trusted file" module can
-//! replace them later in one place.
-//!
-//! The rule is OpenSSH's `StrictModes`, for the record and its directory: owned by root or the
-//! effective user, not writable by group or others, a plain file (never a symbolic link, a FIFO
-//! or a device), checked on the handle that was opened, and read with a size bound.
+//! File handling for the backup record. Whether the record and its directory are trusted is
+//! decided by [`crate::local_trust`], the StrictModes rule every file that decides trust
+//! follows: the record and every directory above it owned by root or the effective user and
+//! not writable by group or others, a regular file, links followed only when root or this
+//! user made them, checked on the handle that was opened, and read with a size bound.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
 
 use super::RecordError;
+use crate::local_trust::{self, Problem, Secrecy, TrustError, TrustedFile};
 
 /// A record is a few hundred bytes; anything larger is not one.
 const MAX_RECORD_BYTES: u64 = 64 * 1024;
 
-/// The process's effective user id, from `/proc/self/status` (the library has no system-call
-/// crate of its own, and `/proc/self` itself is root's once a process is not dumpable).
-/// `None` where there is no such file.
+/// The process's effective user id ([`local_trust::effective_uid`]); `None` if it cannot be
+/// learnt.
 pub(super) fn effective_uid() -> Option<u32> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    let uids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-    uids.split_whitespace().nth(1)?.parse().ok()
+    local_trust::effective_uid().ok()
 }
 
-fn untrusted(path: &Path, reason: String) -> RecordError {
+fn untrusted(e: &TrustError, what: &str) -> RecordError {
     RecordError::Untrusted {
-        path: path.to_path_buf(),
-        reason,
+        path: e.path().to_path_buf(),
+        reason: e.describe(what),
     }
 }
 
@@ -38,100 +34,38 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
     }
 }
 
-/// Refuses metadata owned by someone other than root or the effective user, or writable by
-/// group or others.
-#[cfg(unix)]
-fn check_owner_and_mode(path: &Path, meta: &fs::Metadata) -> Result<(), RecordError> {
-    use std::os::unix::fs::MetadataExt;
-    let me = effective_uid();
-    let owner = meta.uid();
-    if owner != 0 && Some(owner) != me {
-        let who = me.map_or_else(|| "root".to_string(), |u| format!("root or user {u}"));
-        return Err(untrusted(
-            path,
-            format!(
-                "it is owned by user {owner}, not {who}, who could make an old backup look \
-                 fresh: chown it to the user that runs the backups"
-            ),
-        ));
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(untrusted(
-            path,
-            format!(
-                "it has mode {mode:04o}, so other users may change it: chmod go-w {}",
-                crate::shell::quote(&path.to_string_lossy())
-            ),
-        ));
-    }
-    Ok(())
+fn not_found(e: &TrustError) -> bool {
+    matches!(e.problem(), Problem::Io(io) if io.kind() == io::ErrorKind::NotFound)
 }
 
-#[cfg(not(unix))]
-fn check_owner_and_mode(_: &Path, _: &fs::Metadata) -> Result<(), RecordError> {
-    Ok(())
-}
-
-/// `dir` must be a directory that passes the owner and mode rule.
+/// `dir` must be a directory that passes the rule.
 pub(super) fn check_dir(dir: &Path) -> Result<(), RecordError> {
-    let meta = fs::metadata(dir).map_err(io_error(dir))?;
-    if !meta.is_dir() {
-        return Err(untrusted(dir, "it is not a directory".to_string()));
-    }
-    check_owner_and_mode(dir, &meta)
+    local_trust::check_directory(dir)
+        .map(drop)
+        .map_err(|e| untrusted(&e, "the backup record's directory"))
 }
 
 /// The content of `path` in `dir`, or `None` when the directory or the file does not exist.
 pub(super) fn read_trusted(dir: &Path, path: &Path) -> Result<Option<String>, RecordError> {
-    match fs::metadata(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        _ => check_dir(dir)?,
+    match local_trust::check_directory(dir) {
+        Err(e) if not_found(&e) => return Ok(None),
+        Err(e) => return Err(untrusted(&e, "the backup record's directory")),
+        Ok(_) => {}
     }
-    // Looked at without following a link; the directory, which only trusted users may
-    // change, keeps the file from being swapped for something else before the open.
-    let seen = match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        other => other.map_err(io_error(path))?,
+    let file = match TrustedFile::open(path, Secrecy::Public) {
+        Err(e) if not_found(&e) => return Ok(None),
+        other => other.map_err(|e| untrusted(&e, "backup record"))?,
     };
-    if !seen.file_type().is_file() {
-        return Err(untrusted(
-            path,
-            "it is not a regular file (a symbolic link, a directory or a device): remove it"
-                .to_string(),
-        ));
+    match file.read_to_string(MAX_RECORD_BYTES) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) => match e.problem() {
+            Problem::TooLarge { .. } | Problem::NotUtf8 => Err(RecordError::Corrupt {
+                path: path.to_path_buf(),
+                message: e.describe("it"),
+            }),
+            _ => Err(untrusted(&e, "backup record")),
+        },
     }
-    check_owner_and_mode(path, &seen)?;
-    let file = File::open(path).map_err(io_error(path))?;
-    let opened = file.metadata().map_err(io_error(path))?;
-    if !same_file(&seen, &opened) {
-        return Err(untrusted(
-            path,
-            "it was replaced while being opened: try again".to_string(),
-        ));
-    }
-    let mut text = String::new();
-    // Not UTF-8 is an error (InvalidData), as it should be for a record.
-    io::Read::read_to_string(&mut io::Read::take(file, MAX_RECORD_BYTES + 1), &mut text)
-        .map_err(io_error(path))?;
-    if text.len() as u64 > MAX_RECORD_BYTES {
-        return Err(RecordError::Corrupt {
-            path: path.to_path_buf(),
-            message: format!("larger than {MAX_RECORD_BYTES} bytes"),
-        });
-    }
-    Ok(Some(text))
-}
-
-#[cfg(unix)]
-fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    a.dev() == b.dev() && a.ino() == b.ino()
-}
-
-#[cfg(not(unix))]
-fn same_file(_: &fs::Metadata, _: &fs::Metadata) -> bool {
-    true
 }
 
 /// Creates `dir` (and its parents) with mode 0755 when it is missing, then checks it.

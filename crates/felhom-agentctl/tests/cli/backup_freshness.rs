@@ -218,7 +218,7 @@ fn a_record_that_cannot_be_written_warns_and_keeps_the_exit_status() {
     assert!(
         out.stderr.contains(
             "warning: how this run ended was not recorded, so check --backup and metrics \
-             cannot see it: backup record "
+             cannot see it: the backup record's directory "
         ) && out.stderr.contains("mode 0777"),
         "{out:#?}"
     );
@@ -252,30 +252,32 @@ fn a_record_others_may_change_is_refused_not_believed() {
     );
     assert!(!out.stdout.contains("felhom_backup_last_"), "{out:#?}");
     assert!(out.stdout.contains("felhom_backup_due{"), "{out:#?}");
-    // A symbolic link in its place is not followed.
+    // Owned by another user (who could rewrite it), or a link to such a file: refused, even
+    // with a mode no one else may write.
+    let record = fs::read(&file).unwrap();
     fs::remove_file(&file).unwrap();
     let elsewhere = state.path().join("elsewhere.json");
-    fs::write(&elsewhere, "{}").unwrap();
-    std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
-    let p = check(&agent, state.path(), &[]);
-    assert_eq!(p.code, 3, "{p:#?}");
-    assert!(p.summary.contains("not a regular file"), "{p:#?}");
-    // Owned by another user (who could rewrite it): refused, even with a private mode.
-    fs::remove_file(&file).unwrap();
-    fs::write(&file, fs::read(&elsewhere).unwrap()).unwrap();
-    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
-    if std::os::unix::fs::chown(&file, Some(65534), None).is_err() {
+    fs::write(&elsewhere, &record).unwrap();
+    fs::set_permissions(&elsewhere, fs::Permissions::from_mode(0o644)).unwrap();
+    if std::os::unix::fs::chown(&elsewhere, Some(65534), None).is_err() {
         eprintln!("note: not root, so a record owned by another user is not tried");
         return;
     }
-    let p = check(&agent, state.path(), &[]);
-    assert_eq!(p.code, 3, "{p:#?}");
-    assert!(
-        std::iter::once(&p.summary)
-            .chain(&p.long)
-            .any(|l| l.contains("owned by user 65534")),
-        "{p:#?}"
-    );
+    let refused = |what: &str| {
+        let p = check(&agent, state.path(), &[]);
+        assert_eq!(p.code, 3, "{what}: {p:#?}");
+        assert!(
+            std::iter::once(&p.summary)
+                .chain(&p.long)
+                .any(|l| l.contains("belongs to uid 65534")),
+            "{what}: {p:#?}"
+        );
+    };
+    std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+    refused("a link to the file");
+    fs::remove_file(&file).unwrap();
+    fs::rename(&elsewhere, &file).unwrap();
+    refused("the file itself");
 }
 
 #[test]
