@@ -70,6 +70,9 @@
 //! [`health`] judges [`Client::host_metrics`] against thresholds, the way a monitoring plugin
 //! does ([`HostMetricsResponse::assess`]); [`prometheus`] writes the same answer in the
 //! Prometheus text format.
+//! [`backup_record`] keeps the guest's own record of its last backup attempt and success
+//! (the agent's status has no time), so that [`health::backup_age`] can judge how old the last
+//! good backup is.
 //!
 //! # Features
 //!
@@ -101,9 +104,10 @@
 //   pin            certificate fingerprint
 //   wire           shell
 //   local_trust    shell
+//   backup_record  local_trust terminal
 //   error          call fingerprint shell terminal wire
-//   health         terminal wire
-//   prometheus     terminal wire
+//   health         backup_record terminal wire
+//   prometheus     backup_record terminal wire
 //   transport      certificate fingerprint observe pin
 //   answer         call error redact terminal wire
 //   backup_report  error terminal wire
@@ -118,6 +122,7 @@
 //                  fingerprint first_use observe request settings wire
 
 mod answer;
+pub mod backup_record;
 mod backup_report;
 mod backup_run;
 mod call;

@@ -7,7 +7,14 @@
 //! agent sent as `null` is left out, never written as 0, and so is the capacity of a storage
 //! target that is not reachable (Go's zero values). Two families are always there, so that a
 //! failed collection shows: `felhom_agent_up` (1 when the agent answered, 0 when it did not)
-//! and `felhom_agent_scrape_duration_seconds`. Samples carry no timestamps.
+//! and `felhom_agent_scrape_duration_seconds`. Samples carry no timestamps. For a reachable
+//! lvmthin target, `felhom_storage_thin_pool_measured{part="data"|"metadata"}` says whether
+//! its thin-pool figures are there at all, so that "unwatched" can be alerted on.
+//!
+//! [`Scrape`] adds what one program's textfile needs beyond that: an `agent="HOST:PORT"` label
+//! on every series (two agents' files must not make the same series), the guest's backup
+//! series (from [`crate::backup_record`], `GET /backup/status` and `GET /backup/due`), and a
+//! `_build_info` family.
 //!
 //! ```
 //! use std::time::Duration;
@@ -33,31 +40,141 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::backup_record::BackupRecord;
 use crate::terminal;
-use crate::{HostMetricsResponse, StorageTarget};
+use crate::{DueResponse, HostMetricsResponse, StatusResponse, StorageTarget};
+
+mod backup;
 
 /// The SMART health values the agent documents; each gets a sample, 1 for the current one.
 const SMART_STATES: [&str; 3] = ["PASSED", "FAILING", "UNKNOWN"];
 
 /// The exposition of `metrics` (`None` when the agent could not be asked), plus how long the
-/// collection took.
+/// collection took. [`Scrape`] adds the agent label, the backup series and build information.
 pub fn render(metrics: Option<&HostMetricsResponse>, scrape_duration: Duration) -> String {
-    let mut out = Exposition::default();
-    out.family(
-        "felhom_agent_up",
-        "Whether the Felhom host agent answered GET /host/metrics (1) or not (0).",
-        vec![(Labels::none(), number(u8::from(metrics.is_some())))],
-    );
-    out.family(
-        "felhom_agent_scrape_duration_seconds",
-        "How long asking the Felhom host agent took, successful or not.",
-        vec![(Labels::none(), scrape_duration.as_secs_f64().to_string())],
-    );
-    if let Some(metrics) = metrics {
-        host(&mut out, metrics);
-        storage(&mut out, metrics);
+    Scrape::new(metrics, scrape_duration).render()
+}
+
+/// One collection to render, with what [`render`] leaves out: an `agent` label on every series
+/// (so that two agents' files never make the same series), the guest's backup series, and a
+/// program's `_build_info`.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use felhom_agentapi::prometheus::Scrape;
+/// use felhom_agentapi::{DueResponse, HostMetricsResponse};
+///
+/// let metrics = HostMetricsResponse::default();
+/// let mut due = DueResponse::default();
+/// due.due = true;
+/// let text = Scrape::new(Some(&metrics), Duration::from_millis(12))
+///     .agent("10.0.0.1:8443")
+///     .backup_due(Some(&due))
+///     .build_info("felhom_agentctl", "0.1.0")
+///     .render();
+/// assert!(text.contains("felhom_agent_up{agent=\"10.0.0.1:8443\"} 1\n"));
+/// assert!(text.contains("felhom_backup_due{agent=\"10.0.0.1:8443\"} 1\n"));
+/// assert!(text.contains("felhom_agentctl_build_info{agent=\"10.0.0.1:8443\",version=\"0.1.0\"} 1\n"));
+/// // Nothing recorded, status not asked: left out, never 0.
+/// assert!(!text.contains("felhom_backup_last_success_timestamp_seconds"));
+/// assert!(!text.contains("felhom_backup_running"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Scrape<'a> {
+    metrics: Option<&'a HostMetricsResponse>,
+    scrape_duration: Duration,
+    agent: Option<&'a str>,
+    backup: backup::Backup<'a>,
+    build_info: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> Scrape<'a> {
+    /// `metrics` (`None` when the agent could not be asked), and how long collecting took.
+    pub fn new(metrics: Option<&'a HostMetricsResponse>, scrape_duration: Duration) -> Self {
+        Scrape {
+            metrics,
+            scrape_duration,
+            ..Scrape::default()
+        }
     }
-    out.text
+
+    /// Labels every series `agent="ENDPOINT"`.
+    pub fn agent(mut self, endpoint: &'a str) -> Self {
+        self.agent = Some(endpoint);
+        self
+    }
+
+    /// The guest's own backup record ([`crate::backup_record`]): the last attempt, whether it
+    /// succeeded, and the last success (left out when there was none).
+    pub fn backup_record(mut self, record: Option<&'a BackupRecord>) -> Self {
+        self.backup.record = record;
+        self
+    }
+
+    /// `GET /backup/status`, for `felhom_backup_running`; `None` leaves it out.
+    pub fn backup_status(mut self, status: Option<&'a StatusResponse>) -> Self {
+        self.backup.status = status;
+        self
+    }
+
+    /// `GET /backup/due`, for `felhom_backup_due`; `None` leaves it out.
+    pub fn backup_due(mut self, due: Option<&'a DueResponse>) -> Self {
+        self.backup.due = due;
+        self
+    }
+
+    /// `PROGRAM_build_info{version="VERSION"} 1`. `program` must be a valid metric name
+    /// (letters, digits and `_`); another is left out.
+    pub fn build_info(mut self, program: &'a str, version: &'a str) -> Self {
+        self.build_info = Some((program, version));
+        self
+    }
+
+    /// The exposition.
+    pub fn render(&self) -> String {
+        let mut out = Exposition {
+            text: String::new(),
+            base: match self.agent {
+                Some(agent) => Labels::none().with("agent", agent),
+                None => Labels::none(),
+            },
+        };
+        let metrics = self.metrics;
+        out.family(
+            "felhom_agent_up",
+            "Whether the Felhom host agent answered GET /host/metrics (1) or not (0).",
+            vec![(Labels::none(), number(u8::from(metrics.is_some())))],
+        );
+        out.family(
+            "felhom_agent_scrape_duration_seconds",
+            "How long asking the Felhom host agent took, successful or not.",
+            vec![(
+                Labels::none(),
+                self.scrape_duration.as_secs_f64().to_string(),
+            )],
+        );
+        if let Some((program, version)) = self.build_info {
+            let valid = !program.is_empty()
+                && program
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !program.starts_with(|c: char| c.is_ascii_digit());
+            if valid {
+                out.family(
+                    &format!("{program}_build_info"),
+                    "The program that wrote this exposition: always 1, with its version.",
+                    vec![(Labels::none().with("version", version), number(1))],
+                );
+            }
+        }
+        if let Some(metrics) = metrics {
+            host(&mut out, metrics);
+            storage(&mut out, metrics);
+        }
+        backup::families(&mut out, &self.backup);
+        out.text
+    }
 }
 
 fn host(out: &mut Exposition, m: &HostMetricsResponse) {
@@ -195,12 +312,13 @@ const STORAGE_GAUGES: [StorageGauge; 9] = [
 ];
 
 fn storage(out: &mut Exposition, m: &HostMetricsResponse) {
-    // Two targets of one name would make duplicate series, which a scraper refuses whole:
-    // the first one wins, and the rest are named in a comment.
+    // Two targets with the same labels would make duplicate series, which a scraper refuses
+    // whole: the first one wins, and the rest are named in a comment. Compared as rendered,
+    // which is what the scraper compares.
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
     for s in &m.storage_targets {
-        if seen.insert(s.name.as_str()) {
+        if seen.insert(Labels::storage(&m.host.node, s).0) {
             targets.push(s);
         } else {
             let _ = writeln!(
@@ -218,6 +336,31 @@ fn storage(out: &mut Exposition, m: &HostMetricsResponse) {
             .collect();
         out.family(name, help, samples);
     }
+    // Which thin-pool measures a reachable lvmthin target lacks: a missing ratio can never
+    // cross an alert's threshold, so "not measured" needs a series of its own.
+    let mut measured = Vec::new();
+    for s in targets
+        .iter()
+        .filter(|s| s.reachable && s.kind == "lvmthin")
+    {
+        let pool = s.thin_pool.as_ref();
+        let parts = [
+            ("data", pool.is_some()),
+            (
+                "metadata",
+                pool.is_some_and(|p| p.metadata_used_fraction.is_some()),
+            ),
+        ];
+        for (part, known) in parts {
+            measured.push((labels(s).with("part", part), number(u8::from(known))));
+        }
+    }
+    out.family(
+        "felhom_storage_thin_pool_measured",
+        "Whether the agent reports an lvmthin storage target's thin-pool data or metadata use \
+         (1) or not (0); only for reachable targets.",
+        measured,
+    );
     let mut smart = Vec::new();
     for s in targets.iter().filter(|s| !s.smart.health.is_empty()) {
         let health = s.smart.health.as_str();
@@ -289,16 +432,24 @@ impl Labels {
     }
 }
 
-/// A quoted label value: the agent's text with control characters escaped as text (so the
-/// file is safe to show on a terminal), then `\`, `"` and line feeds escaped as the format
-/// requires.
+/// A quoted label value, one-to-one: the agent's text with `\` doubled and control characters
+/// written as text (`\u{1b}`, so the file is safe to show on a terminal), then `\` and `"`
+/// escaped as the format requires. Doubling the backslash first keeps a name that holds an
+/// escape character apart from one that literally reads `\u{1b}`.
 fn label_value(value: &str) -> String {
+    let mut text = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => text.push_str("\\\\"),
+            c if terminal::could_rewrite(c) => text.extend(c.escape_default()),
+            c => text.push(c),
+        }
+    }
     let mut quoted = String::from("\"");
-    for c in terminal::escape(value).chars() {
+    for c in text.chars() {
         match c {
             '\\' => quoted.push_str("\\\\"),
             '"' => quoted.push_str("\\\""),
-            '\n' => quoted.push_str("\\n"),
             c => quoted.push(c),
         }
     }
@@ -306,9 +457,10 @@ fn label_value(value: &str) -> String {
     quoted
 }
 
-#[derive(Default)]
 struct Exposition {
     text: String,
+    /// Labels every sample carries first (`agent`).
+    base: Labels,
 }
 
 impl Exposition {
@@ -320,10 +472,16 @@ impl Exposition {
         let _ = writeln!(self.text, "# HELP {name} {help}");
         let _ = writeln!(self.text, "# TYPE {name} gauge");
         for (labels, value) in samples {
-            if labels.0.is_empty() {
+            let sep = if self.base.0.is_empty() || labels.0.is_empty() {
+                ""
+            } else {
+                ","
+            };
+            let all = format!("{}{sep}{}", self.base.0, labels.0);
+            if all.is_empty() {
                 let _ = writeln!(self.text, "{name} {value}");
             } else {
-                let _ = writeln!(self.text, "{name}{{{}}} {value}", labels.0);
+                let _ = writeln!(self.text, "{name}{{{all}}} {value}");
             }
         }
     }
@@ -401,6 +559,10 @@ felhom_storage_thin_pool_data_used_ratio{node="pve-1",storage="local-lvm",type="
 # HELP felhom_storage_nvme_wear_ratio NVMe percentage used over 100: 1 when the rated endurance is used up (may exceed 1).
 # TYPE felhom_storage_nvme_wear_ratio gauge
 felhom_storage_nvme_wear_ratio{node="pve-1",storage="local-lvm",type="lvmthin"} 0.03
+# HELP felhom_storage_thin_pool_measured Whether the agent reports an lvmthin storage target's thin-pool data or metadata use (1) or not (0); only for reachable targets.
+# TYPE felhom_storage_thin_pool_measured gauge
+felhom_storage_thin_pool_measured{node="pve-1",storage="local-lvm",type="lvmthin",part="data"} 1
+felhom_storage_thin_pool_measured{node="pve-1",storage="local-lvm",type="lvmthin",part="metadata"} 0
 # HELP felhom_storage_smart_health SMART health of the drive behind the storage target: 1 for the agent's current value.
 # TYPE felhom_storage_smart_health gauge
 felhom_storage_smart_health{node="pve-1",storage="local-lvm",type="lvmthin",health="PASSED"} 1
@@ -462,7 +624,7 @@ felhom_storage_smart_health{node="pve-1",storage="local-lvm",type="lvmthin",heal
         let text = render(Some(&m), Duration::ZERO);
         assert!(!text.contains('\u{1b}'));
         assert!(
-            text.contains(r#"felhom_host_cpu_used_ratio{node="a\"b\\c\\nd\\u{1b}[2J"} 0"#),
+            text.contains(r#"felhom_host_cpu_used_ratio{node="a\"b\\\\c\\nd\\u{1b}[2J"} 0"#),
             "{text}"
         );
         assert!(text.contains(r#"health="WEIRD\""} 1"#), "{text}");
@@ -470,5 +632,23 @@ felhom_storage_smart_health{node="pve-1",storage="local-lvm",type="lvmthin",heal
         // The duplicate name is left out, and said so in a comment.
         assert_eq!(text.matches("felhom_storage_reachable{").count(), 1);
         assert!(text.contains("# felhom: a second storage target named \"x\" is left out\n"));
+    }
+
+    #[test]
+    fn an_escape_character_and_its_written_form_are_two_series() {
+        let m = metrics(json!({
+            "storage_targets": [
+                {"name": "a\u{1b}b", "reachable": true},
+                {"name": "a\\u{1b}b", "reachable": true}
+            ]
+        }));
+        let text = render(Some(&m), Duration::ZERO);
+        assert!(!text.contains("left out"), "{text}");
+        let reachable: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("felhom_storage_reachable{"))
+            .collect();
+        assert_eq!(reachable.len(), 2, "{text}");
+        assert_ne!(reachable[0], reachable[1]);
     }
 }

@@ -1,5 +1,8 @@
 //! The assessment: which fields of the agent's answer are judged, and how.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::backup_record::BackupRecord;
 use crate::health::{Finding, Health, Measure, Observation, State, Target, Thresholds};
 use crate::{BackupPhase, HostMetricsResponse, StatusResponse, StorageTarget};
 
@@ -90,6 +93,45 @@ impl StatusResponse {
     }
 }
 
+/// Judges the age of this guest's last successful backup, from its own record (`None`: nothing
+/// recorded), at `now`: [`Measure::BackupAge`] against `thresholds`, and a warning when no
+/// success was ever recorded. `vmid` names the guest in the finding.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+///
+/// use felhom_agentapi::health::{self, State, Thresholds};
+///
+/// let now = UNIX_EPOCH + Duration::from_secs(1_700_100_000);
+/// let none = health::backup_age(None, 101, now, &Thresholds::default());
+/// assert_eq!(none.state, State::Warning);
+/// assert_eq!(
+///     none.to_string(),
+///     "backup of guest 101: no successful backup recorded on this guest (no attempt recorded either)"
+/// );
+/// ```
+pub fn backup_age(
+    record: Option<&BackupRecord>,
+    vmid: i64,
+    now: SystemTime,
+    thresholds: &Thresholds,
+) -> Finding {
+    let target = Target::Backup { vmid };
+    let Some(success) = record.and_then(|r| r.last_success_at) else {
+        return Finding {
+            target,
+            observation: Observation::NoSuccessfulBackup {
+                last_outcome: record.map(|r| r.last_outcome.clone()),
+            },
+            state: State::Warning,
+        };
+    };
+    let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    // A success "in the future" (the clock was set back) is as fresh as it gets.
+    let age = now.saturating_sub(success) as f64;
+    level(target, Measure::BackupAge, age, thresholds)
+}
+
 /// A fraction as percent, rounded to a millionth of a percent so that `0.29` is 29 and not
 /// 28.999999999999996, which would miss a threshold of 29.
 fn percent(fraction: f64) -> f64 {
@@ -153,6 +195,14 @@ fn storage(s: &StorageTarget, thresholds: &Thresholds) -> Vec<Finding> {
         if let Some(value) = value {
             findings.push(level(target(), measure, value, thresholds));
         }
+    }
+    // A reachable lvmthin target without thin-pool figures: the headline risk is unwatched.
+    if s.reachable && s.kind == "lvmthin" && s.thin_pool.is_none() {
+        findings.push(Finding {
+            target: target(),
+            observation: Observation::NotMeasured { what: "thin pool" },
+            state: thresholds.unmeasured(),
+        });
     }
     let smart_state = match s.smart.health.as_str() {
         // Nothing reported: not measured.

@@ -14,7 +14,13 @@
 //! a zero. The capacity of a storage target that is not reachable, and a capacity whose total
 //! is 0, are not measured either: the agent fills them with Go's zero values.
 //!
-//! [`StatusResponse::assess`](crate::StatusResponse::assess) judges the last backup job.
+//! An lvmthin storage target whose thin pool is not measured at all is a finding of its own
+//! ([`Observation::NotMeasured`], [`State::Warning`] unless [`Thresholds::set_unmeasured`]
+//! says otherwise): a full thin pool corrupts every guest on it, and nobody watches this one.
+//!
+//! [`StatusResponse::assess`](crate::StatusResponse::assess) judges the last backup job, and
+//! [`backup_age`] the age of the last successful backup in the guest's own
+//! [`backup_record`](crate::backup_record).
 //!
 //! ```
 //! use felhom_agentapi::HostMetricsResponse;
@@ -41,6 +47,8 @@
 
 mod assess;
 mod thresholds;
+
+pub use assess::backup_age;
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -187,6 +195,17 @@ pub enum Observation {
         /// The agent's `smart.health`.
         health: String,
     },
+    /// Something the assessment needs was not sent: an lvmthin storage target without
+    /// thin-pool figures is unwatched, and a full pool corrupts every guest on it.
+    NotMeasured {
+        /// What is missing, in words (`thin pool`).
+        what: &'static str,
+    },
+    /// This guest's backup record holds no successful run.
+    NoSuccessfulBackup {
+        /// How the last recorded attempt ended, if one was recorded.
+        last_outcome: Option<String>,
+    },
     /// The guest's current or last backup job.
     Backup {
         /// Its phase.
@@ -247,9 +266,12 @@ impl fmt::Display for Finding {
                 value,
                 limits,
             } => {
+                if measure.unit() == Unit::Seconds {
+                    return self.fmt_age(f, *value, limits);
+                }
                 let unit = match measure.unit() {
-                    Unit::Percent => "%",
                     Unit::Celsius => " C",
+                    _ => "%",
                 };
                 write!(f, "{} {}{unit}", measure.describe(), number(*value))?;
                 match self.state {
@@ -270,6 +292,14 @@ impl fmt::Display for Finding {
                     Ok(())
                 } else {
                     write!(f, " (state {})", terminal::escape(state))
+                }
+            }
+            Observation::NotMeasured { what } => write!(f, "{what} not measured"),
+            Observation::NoSuccessfulBackup { last_outcome } => {
+                f.write_str("no successful backup recorded on this guest")?;
+                match last_outcome {
+                    Some(outcome) => write!(f, " (last attempt: {})", terminal::escape(outcome)),
+                    None => f.write_str(" (no attempt recorded either)"),
                 }
             }
             Observation::Smart { health } => match self.state {
@@ -304,6 +334,42 @@ impl fmt::Display for Finding {
                 }
             }
         }
+    }
+}
+
+impl Finding {
+    /// `last successful backup 3h 20m ago (warning at 26h)`.
+    fn fmt_age(&self, f: &mut fmt::Formatter<'_>, age: f64, limits: &Limits) -> fmt::Result {
+        write!(f, "{} {} ago", Measure::BackupAge.describe(), duration(age))?;
+        match self.state {
+            State::Critical => write!(f, " (critical at {})", duration(limits.critical())),
+            State::Warning => write!(f, " (warning at {})", duration(limits.warning())),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Seconds as people write a duration: `3h 20m`, `45s`, `2d 1h`; whole seconds.
+pub(crate) fn duration(seconds: f64) -> String {
+    let total = seconds.max(0.0).round() as u64;
+    let (d, h, m, s) = (
+        total / 86400,
+        total / 3600 % 24,
+        total / 60 % 60,
+        total % 60,
+    );
+    let parts = [(d, "d"), (h, "h"), (m, "m"), (s, "s")];
+    let text: Vec<String> = parts
+        .iter()
+        .skip_while(|(n, _)| *n == 0)
+        .take(2)
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if text.is_empty() {
+        "0s".to_string()
+    } else {
+        text.join(" ")
     }
 }
 
@@ -358,3 +424,6 @@ pub(crate) fn number(value: f64) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod unwatched_tests;

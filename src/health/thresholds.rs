@@ -39,6 +39,9 @@ pub enum Measure {
     DiskTemperature,
     /// The host's CPU temperature (`cpu_temp_c`), °C.
     CpuTemperature,
+    /// The age of this guest's last successful backup, from its own record
+    /// ([`crate::backup_record`]), in seconds.
+    BackupAge,
 }
 
 /// The unit a [`Measure`] and its thresholds are in.
@@ -49,11 +52,26 @@ pub enum Unit {
     Percent,
     /// Degrees Celsius.
     Celsius,
+    /// Seconds (`felhom-agentctl check` also takes durations such as `26h`).
+    Seconds,
 }
 
 impl Measure {
     /// Every measure, in the order findings about one target are listed.
-    pub const ALL: [Measure; 8] = [
+    pub const ALL: [Measure; 9] = [
+        Measure::ThinPoolData,
+        Measure::ThinPoolMetadata,
+        Measure::StorageUsed,
+        Measure::Memory,
+        Measure::RootDisk,
+        Measure::NvmeWear,
+        Measure::DiskTemperature,
+        Measure::CpuTemperature,
+        Measure::BackupAge,
+    ];
+
+    /// The measures of `GET /host/metrics`: [`Measure::ALL`] but [`Measure::BackupAge`].
+    pub const HOST_METRICS: [Measure; 8] = [
         Measure::ThinPoolData,
         Measure::ThinPoolMetadata,
         Measure::StorageUsed,
@@ -65,7 +83,7 @@ impl Measure {
     ];
 
     /// The measure's name: `thin-pool-data`, `thin-pool-metadata`, `storage-used`, `memory`,
-    /// `root-disk`, `nvme-wear`, `disk-temperature` or `cpu-temperature`.
+    /// `root-disk`, `nvme-wear`, `disk-temperature`, `cpu-temperature` or `backup-age`.
     pub fn name(self) -> &'static str {
         match self {
             Measure::ThinPoolData => "thin-pool-data",
@@ -76,6 +94,7 @@ impl Measure {
             Measure::NvmeWear => "nvme-wear",
             Measure::DiskTemperature => "disk-temperature",
             Measure::CpuTemperature => "cpu-temperature",
+            Measure::BackupAge => "backup-age",
         }
     }
 
@@ -90,6 +109,7 @@ impl Measure {
             Measure::NvmeWear => "NVMe wear",
             Measure::DiskTemperature => "disk temperature",
             Measure::CpuTemperature => "CPU temperature",
+            Measure::BackupAge => "last successful backup",
         }
     }
 
@@ -97,6 +117,7 @@ impl Measure {
     pub fn unit(self) -> Unit {
         match self {
             Measure::DiskTemperature | Measure::CpuTemperature => Unit::Celsius,
+            Measure::BackupAge => Unit::Seconds,
             _ => Unit::Percent,
         }
     }
@@ -263,6 +284,11 @@ impl std::error::Error for ThresholdError {}
 /// | `nvme-wear` | 80% | 100% | the NVMe specification's *Percentage Used*: 100 means the drive's rated endurance is used up (the value may go past 100) |
 /// | `disk-temperature` | 60 °C | 70 °C | 60 °C is the top of the operating range in common hard-disk data sheets; around 70 °C is the usual NVMe *warning composite temperature*, where drives start to throttle |
 /// | `cpu-temperature` | 80 °C | 90 °C | sustained load stays below 80 °C on a well-cooled host; desktop and server CPUs throttle near 95–100 °C |
+/// | `backup-age` | 26 h | 50 h | a daily backup policy: one missed run plus slack for a slow job is a warning, two missed runs are critical |
+///
+/// An lvmthin storage target whose thin pool the agent does not measure is
+/// [`State::Warning`] by default ([`Thresholds::set_unmeasured`]): a pool nobody watches can fill
+/// up unnoticed.
 ///
 /// ```
 /// use felhom_agentapi::health::{Limits, Measure, Thresholds};
@@ -275,13 +301,14 @@ impl std::error::Error for ThresholdError {}
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
-    limits: [Limits; 8],
+    limits: [Limits; 9],
+    unmeasured: State,
 }
 
 impl Default for Thresholds {
     fn default() -> Thresholds {
         let l = |warning, critical| Limits { warning, critical };
-        let mut limits = [l(0.0, 0.0); 8];
+        let mut limits = [l(0.0, 0.0); 9];
         for m in Measure::ALL {
             limits[m.index()] = match m {
                 Measure::ThinPoolData | Measure::ThinPoolMetadata => l(80.0, 90.0),
@@ -290,9 +317,13 @@ impl Default for Thresholds {
                 Measure::NvmeWear => l(80.0, 100.0),
                 Measure::DiskTemperature => l(60.0, 70.0),
                 Measure::CpuTemperature => l(80.0, 90.0),
+                Measure::BackupAge => l(26.0 * 3600.0, 50.0 * 3600.0),
             };
         }
-        Thresholds { limits }
+        Thresholds {
+            limits,
+            unmeasured: State::Warning,
+        }
     }
 }
 
@@ -305,5 +336,17 @@ impl Thresholds {
     /// Replaces the thresholds of `measure`.
     pub fn set(&mut self, measure: Measure, limits: Limits) {
         self.limits[measure.index()] = limits;
+    }
+
+    /// The state of an lvmthin storage target whose thin pool is not measured (default
+    /// [`State::Warning`]).
+    pub fn unmeasured(&self) -> State {
+        self.unmeasured
+    }
+
+    /// Sets the state of an lvmthin storage target whose thin pool is not measured;
+    /// [`State::Ok`] still lists the finding, but never raises the verdict.
+    pub fn set_unmeasured(&mut self, state: State) {
+        self.unmeasured = state;
     }
 }

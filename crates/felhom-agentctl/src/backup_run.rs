@@ -119,6 +119,7 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
         })
         .on_progress(|p| reporter.progress(p))
         .run();
+    crate::record::save(client.endpoint(), &result, false);
     finish(result, &watch, mode, format)
 }
 
@@ -150,6 +151,7 @@ pub fn wait(cli: &Cli, args: &BackupWaitArgs, mode: Mode) -> u8 {
         .cancel_token(token)
         .on_progress(|p| reporter.progress(p))
         .wait();
+    crate::record::save(client.endpoint(), &result, true);
     finish(result, &watch, mode, format)
 }
 

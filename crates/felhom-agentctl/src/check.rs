@@ -10,7 +10,11 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Args;
-use felhom_agentapi::health::{Health, Limits, Measure, State, Thresholds};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use felhom_agentapi::backup_record;
+use felhom_agentapi::health::{self, Health, Limits, Measure, State, Thresholds, Unit};
 use felhom_agentapi::{Client, HostMetricsResponse};
 
 use crate::exit::Failure;
@@ -22,7 +26,8 @@ pub struct CheckArgs {
     /// Warning threshold of a measure, e.g. thin-pool-data=85; repeatable
     ///
     /// Measures: thin-pool-data, thin-pool-metadata, storage-used, memory, root-disk,
-    /// nvme-wear (percent) and disk-temperature, cpu-temperature (degrees C). A value at or
+    /// nvme-wear (percent), disk-temperature, cpu-temperature (degrees C) and, with --backup,
+    /// backup-age (a duration: 26h, 1d12h, or seconds; defaults 26h and 50h). A value at or
     /// above the threshold triggers it.
     #[arg(
         long = "warn",
@@ -40,9 +45,34 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NAME")]
     pub ignore: Vec<String>,
 
-    /// Also report this guest's last backup job (failed: WARNING; running: OK, with a note).
-    #[arg(long)]
+    /// Also judge this guest's backups: the age of the last success in its own record
+    /// (backup-age; none recorded: WARNING), the agent's last job (failed: WARNING), and
+    /// whether a backup is due (a note).
+    #[arg(long, verbatim_doc_comment)]
     pub backup: bool,
+
+    /// The state of an lvmthin storage target whose thin pool the agent does not measure.
+    #[arg(long, value_name = "STATE", value_enum, default_value_t = Unmeasured::Warning)]
+    pub unmeasured: Unmeasured,
+
+    /// Where backup run keeps its record of the last backups (for --backup)
+    ///
+    /// Default: $STATE_DIRECTORY, otherwise /var/lib/felhom-agentctl for root and
+    /// $XDG_STATE_HOME/felhom-agentctl for other users. A check that runs as another user
+    /// than the backups (nagios) needs it: --state-dir /var/lib/felhom-agentctl.
+    #[arg(long, value_name = "DIR", verbatim_doc_comment)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `--unmeasured`: what a thin pool nobody measures counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unmeasured {
+    /// Listed, but never raises the verdict.
+    Ok,
+    /// WARNING (the default).
+    Warning,
+    /// CRITICAL.
+    Critical,
 }
 
 impl CheckArgs {
@@ -80,6 +110,11 @@ impl CheckArgs {
             })?;
             thresholds.set(measure, limits);
         }
+        thresholds.set_unmeasured(match self.unmeasured {
+            Unmeasured::Ok => State::Ok,
+            Unmeasured::Warning => State::Warning,
+            Unmeasured::Critical => State::Critical,
+        });
         Ok(thresholds)
     }
 }
@@ -90,6 +125,10 @@ fn parse_threshold(s: &str) -> Result<(Measure, f64), String> {
         .split_once('=')
         .ok_or_else(|| format!("expected MEASURE=N, like memory=85, not {s:?}"))?;
     let measure: Measure = name.trim().parse().map_err(|e| format!("{e}"))?;
+    if measure.unit() == Unit::Seconds {
+        let age = felhom_agentapi::parse_duration(value).map_err(|e| format!("{measure}: {e}"))?;
+        return Ok((measure, age.as_secs_f64()));
+    }
     let value: f64 = value
         .trim()
         .parse()
@@ -102,7 +141,13 @@ fn parse_threshold(s: &str) -> Result<(Measure, f64), String> {
 /// Runs the check and prints its result; the exit status is the plugin state.
 pub fn main(args: &CheckArgs, connect: impl FnOnce() -> Result<Client, Failure>) -> ExitCode {
     let report = match verdict(args, connect) {
-        Ok(v) => plugin::render(&v.health, &v.metrics, &args.ignore, &v.ignored_missing),
+        Ok(v) => plugin::render(
+            &v.health,
+            &v.metrics,
+            &args.ignore,
+            &v.ignored_missing,
+            &v.notes,
+        ),
         Err(failure) => plugin::unknown(&describe(&failure)),
     };
     finish(&report.text);
@@ -127,6 +172,8 @@ struct Verdict {
     metrics: HostMetricsResponse,
     /// `--ignore` names the agent did not report (probably typos), to say so.
     ignored_missing: Vec<String>,
+    /// Notes for the long output: whether a backup is due.
+    notes: Vec<String>,
 }
 
 fn verdict(
@@ -142,18 +189,43 @@ fn verdict(
         .filter(|name| !metrics.storage_targets.iter().any(|t| &&t.name == name))
         .cloned()
         .collect();
+    let mut notes = Vec::new();
     metrics
         .storage_targets
         .retain(|t| !args.ignore.contains(&t.name));
     let mut health = metrics.assess(&thresholds);
     if args.backup {
-        health.push(client.backup_status()?.assess());
+        let status = client.backup_status()?;
+        let due = client.backup_due()?;
+        let dir = match &args.state_dir {
+            Some(dir) => dir.clone(),
+            None => backup_record::state_dir().map_err(record_failure)?,
+        };
+        let record = backup_record::read(&dir, client.endpoint()).map_err(record_failure)?;
+        health.push(status.assess());
+        health.push(health::backup_age(
+            record.as_ref(),
+            status.vmid,
+            SystemTime::now(),
+            &thresholds,
+        ));
+        notes.push(format!(
+            "backup due: {} ({})",
+            if due.due { "yes" } else { "no" },
+            due.reason
+        ));
     }
     Ok(Verdict {
         health,
         metrics,
         ignored_missing,
+        notes,
     })
+}
+
+/// A record that cannot be trusted or read: no verdict on the backups' age.
+fn record_failure(e: backup_record::RecordError) -> Failure {
+    Failure::Internal(e.to_string())
 }
 
 /// What stopped the check, for the UNKNOWN status line.

@@ -21,6 +21,7 @@
 
 mod args;
 mod backup_run;
+mod backup_series;
 mod check;
 mod connect;
 mod exit;
@@ -37,6 +38,7 @@ mod pins_save;
 mod plugin;
 mod probe;
 mod prometheus;
+mod record;
 mod report;
 mod runtime_dir;
 mod safe_write;

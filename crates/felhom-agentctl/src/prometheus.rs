@@ -14,6 +14,7 @@ use clap::{Args, ValueEnum};
 use felhom_agentapi::Client;
 
 use crate::args::ErrorFormat;
+use crate::backup_series;
 use crate::exit::{self, Failure};
 use crate::output::Mode;
 use crate::report;
@@ -33,6 +34,13 @@ pub struct MetricsArgs {
     /// agent cannot be asked, FILE still gets a document saying felhom_agent_up 0.
     #[arg(long, value_name = "FILE", verbatim_doc_comment)]
     pub output: Option<PathBuf>,
+
+    /// With --format prometheus: where backup run keeps its record of the last backups
+    ///
+    /// Default: $STATE_DIRECTORY, otherwise /var/lib/felhom-agentctl for root and
+    /// $XDG_STATE_HOME/felhom-agentctl for other users.
+    #[arg(long, value_name = "DIR", verbatim_doc_comment)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// What `metrics` prints.
@@ -52,12 +60,14 @@ impl MetricsArgs {
 
     /// `--output` writes only the Prometheus format.
     pub fn check_json(&self) -> Result<(), Failure> {
-        match &self.output {
-            Some(_) => Err(Failure::Usage(
-                "--output writes the Prometheus text format: add --format prometheus".to_string(),
-            )),
-            None => Ok(()),
-        }
+        let flag = match (&self.output, &self.state_dir) {
+            (Some(_), _) => "--output writes",
+            (None, Some(_)) => "--state-dir is for",
+            (None, None) => return Ok(()),
+        };
+        Err(Failure::Usage(format!(
+            "{flag} the Prometheus text format: add --format prometheus"
+        )))
     }
 }
 
@@ -68,8 +78,23 @@ pub fn main(
     connect: impl FnOnce() -> Result<Client, Failure>,
 ) -> ExitCode {
     let started = Instant::now();
-    let answer = connect().and_then(|client| Ok(client.host_metrics()?));
-    let text = felhom_agentapi::prometheus::render(answer.as_ref().ok(), started.elapsed());
+    let (answer, client) = match connect() {
+        Ok(client) => (client.host_metrics().map_err(Failure::from), Some(client)),
+        Err(failure) => (Err(failure), None),
+    };
+    let elapsed = started.elapsed();
+    // The backup series only beside numbers from the agent: with felhom_agent_up 0, nothing
+    // else may look current.
+    let backup = match (&client, &answer) {
+        (Some(client), Ok(_)) => backup_series::collect(client, args.state_dir.as_deref()),
+        _ => backup_series::Collected::default(),
+    };
+    let mut scrape = felhom_agentapi::prometheus::Scrape::new(answer.as_ref().ok(), elapsed)
+        .build_info("felhom_agentctl", env!("CARGO_PKG_VERSION"));
+    if let Some(client) = &client {
+        scrape = scrape.agent(client.endpoint());
+    }
+    let text = backup.add_to(scrape).render();
     let written = match &args.output {
         Some(path) => safe_write::write_atomically(path, text.as_bytes()).map_err(|e| {
             format!(
@@ -86,6 +111,9 @@ pub fn main(
         }
     };
     let mut stderr = io::stderr();
+    for note in &backup.notes {
+        crate::say::note(note);
+    }
     if let Err(message) = &written {
         let _ = writeln!(stderr, "felhom-agentctl: {message}");
     }

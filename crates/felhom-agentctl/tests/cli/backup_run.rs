@@ -127,6 +127,8 @@ pub(crate) fn tool(agent: &DevAgent) -> Command {
     for var in TOOL_ENV {
         command.env_remove(var);
     }
+    // Backup records in the test run's directory, never /var/lib.
+    command.env("STATE_DIRECTORY", crate::harness::shared_state_dir());
     command
         .env("FELHOM_AGENT_TOKEN", agent.token())
         .args(["--endpoint", &agent.endpoint()])
@@ -1040,6 +1042,7 @@ fn hooks_do_not_inherit_the_token_descriptor() {
     );
     let mut sh = Command::new("sh");
     sh.args(["-c", &script, BIN, &post])
+        .env("STATE_DIRECTORY", crate::harness::shared_state_dir())
         .env_remove("FELHOM_AGENT_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1,12 +1,15 @@
 //! `check`: the monitoring-plugin output, each state, each measure, each reason for UNKNOWN.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use felhom_agentapi::backup_record;
 
 use felhom_agentapi::health::{Measure, Thresholds};
 use felhom_devagent::{BackupOutcome, DevAgent, Fault, MetricsProfile};
 use serde_json::{Value, json};
 
-use crate::harness::{Invocation, Outcome, agent_with as agent, dead_endpoint};
+use crate::harness::{Invocation, Outcome, TempDir, agent_with as agent, dead_endpoint};
+use crate::plugin_output::{Plugin, plugin};
 
 fn run<I, S>(agent: &DevAgent, args: I) -> Outcome
 where
@@ -24,123 +27,6 @@ fn tool(token: &str, endpoint: Option<(&str, &str)>) -> Invocation {
     match endpoint {
         Some((endpoint, pin)) => tool.args(["--endpoint", endpoint, "--fingerprint", pin]),
         None => tool,
-    }
-}
-
-/// One performance-data item, `'label'=value[UOM];warn;crit;min;max`.
-#[derive(Debug, PartialEq)]
-struct Perf {
-    label: String,
-    value: f64,
-    uom: String,
-    warn: Option<f64>,
-    crit: Option<f64>,
-    min: Option<f64>,
-    max: Option<f64>,
-}
-
-/// Plugin output, checked against the guidelines as it is parsed.
-#[derive(Debug)]
-struct Plugin {
-    code: i32,
-    state: String,
-    summary: String,
-    long: Vec<String>,
-    perf: Vec<Perf>,
-}
-
-impl Plugin {
-    fn perf(&self, label: &str) -> Option<&Perf> {
-        self.perf.iter().find(|p| p.label == label)
-    }
-
-    fn labels(&self) -> Vec<&str> {
-        self.perf.iter().map(|p| p.label.as_str()).collect()
-    }
-}
-
-fn number(text: &str, item: &str) -> Option<f64> {
-    if text.is_empty() {
-        return None;
-    }
-    assert!(
-        text.chars()
-            .all(|c| c.is_ascii_digit() || c == '-' || c == '.'),
-        "{text:?} in {item:?} is not in [-0-9.]"
-    );
-    Some(
-        text.parse()
-            .unwrap_or_else(|e| panic!("{text:?} in {item:?}: {e}")),
-    )
-}
-
-fn parse_perf(item: &str) -> Perf {
-    let rest = item
-        .strip_prefix('\'')
-        .unwrap_or_else(|| panic!("unquoted label {item:?}"));
-    let (label, rest) = rest
-        .split_once("'=")
-        .unwrap_or_else(|| panic!("no '= in {item:?}"));
-    assert!(
-        !label.contains(['\'', '=', ' ', '|', ';']),
-        "label {label:?}"
-    );
-    let fields: Vec<&str> = rest.split(';').collect();
-    assert!(fields.len() <= 5, "too many fields in {item:?}");
-    let value_end = fields[0]
-        .find(|c: char| !(c.is_ascii_digit() || c == '-' || c == '.'))
-        .unwrap_or(fields[0].len());
-    let (value, uom) = fields[0].split_at(value_end);
-    assert!(["", "%", "B"].contains(&uom), "unit {uom:?} in {item:?}");
-    let field = |i: usize| fields.get(i).and_then(|f| number(f, item));
-    Perf {
-        label: label.to_string(),
-        value: number(value, item).unwrap_or_else(|| panic!("no value in {item:?}")),
-        uom: uom.to_string(),
-        warn: field(1),
-        crit: field(2),
-        min: field(3),
-        max: field(4),
-    }
-}
-
-/// Parses a run's standard output as plugin output, checking the format on the way: ASCII
-/// only, the status line first, `|` nowhere but at the start of the last line.
-fn plugin(outcome: &Outcome) -> Plugin {
-    let out = &outcome.stdout;
-    assert!(out.is_ascii(), "not ASCII: {outcome:#?}");
-    assert!(out.ends_with('\n'), "{outcome:#?}");
-    let mut lines: Vec<&str> = out.lines().collect();
-    let status = lines.remove(0);
-    let (head, summary) = status
-        .split_once(" - ")
-        .unwrap_or_else(|| panic!("status line {status:?}"));
-    let state = head
-        .strip_prefix("FELHOM ")
-        .unwrap_or_else(|| panic!("status line {status:?}"));
-    let expected_code = match state {
-        "OK" => 0,
-        "WARNING" => 1,
-        "CRITICAL" => 2,
-        "UNKNOWN" => 3,
-        other => panic!("state {other:?}"),
-    };
-    assert_eq!(outcome.code, Some(expected_code), "{outcome:#?}");
-    let mut perf = Vec::new();
-    if let Some(last) = lines.last().and_then(|l| l.strip_prefix("| ")) {
-        perf = last.split(' ').map(parse_perf).collect();
-        lines.pop();
-    }
-    assert!(!summary.contains('|'), "{status:?}");
-    for line in &lines {
-        assert!(!line.contains('|'), "a '|' in the long output: {line:?}");
-    }
-    Plugin {
-        code: expected_code,
-        state: state.to_string(),
-        summary: summary.to_string(),
-        long: lines.iter().map(|l| l.to_string()).collect(),
-        perf,
     }
 }
 
@@ -183,7 +69,7 @@ fn healthy_host_is_ok_with_perfdata_for_what_was_measured() {
         (wear.value, wear.warn, wear.crit, wear.max),
         (3.0, Some(80.0), Some(100.0), None)
     );
-    let used = p.perf("local-lvm:used").unwrap();
+    let used = p.perf("local-lvm:storage-used-bytes").unwrap();
     assert_eq!(
         (used.value, used.uom.as_str(), used.max),
         ((244u64 << 30) as f64, "B", Some((400u64 << 30) as f64))
@@ -234,11 +120,13 @@ fn a_nearly_full_thin_pool_is_critical_worst_first() {
         "{}",
         p.summary
     );
+    // The third problem does not fit the short status line: counted there, listed below.
+    assert!(p.summary.ends_with(", and 1 more"), "{}", p.summary);
     assert!(
-        p.summary
-            .ends_with("storage local-lvm: thin pool metadata 83% (warning at 80%)"),
-        "{}",
-        p.summary
+        p.long.contains(
+            &"[WARNING] storage local-lvm: thin pool metadata 83% (warning at 80%)".into()
+        ),
+        "{p:#?}"
     );
     let states: Vec<&str> = p
         .long
@@ -277,7 +165,7 @@ fn an_unreachable_storage_is_critical_and_its_capacity_is_left_out() {
         "{:?}",
         p.labels()
     );
-    assert!(p.perf("nfs-backup:used").is_none());
+    assert!(p.perf("nfs-backup:storage-used-bytes").is_none());
     assert!(p.perf("usb-archive:storage-used").is_some());
 }
 
@@ -285,7 +173,8 @@ fn an_unreachable_storage_is_critical_and_its_capacity_is_left_out() {
 fn every_optional_measure_null_gives_no_finding_and_no_perfdata() {
     let agent = agent(MetricsProfile::AllOptionalNull);
     let p = check(&agent, &[]);
-    assert_eq!(p.code, 0);
+    // WARNING: the thin pool is not measured (backup_freshness has that test).
+    assert_eq!(p.code, 1);
     let labels = p.labels();
     for measure in [
         Measure::ThinPoolData,
@@ -352,7 +241,7 @@ fn every_measure_is_ok_warning_and_critical_at_its_thresholds() {
     let baseline = check(&agent, &[]);
     assert_eq!(baseline.code, 0, "{baseline:#?}");
     let defaults = Thresholds::default();
-    for measure in Measure::ALL {
+    for measure in Measure::HOST_METRICS {
         let (value, label) = measured(measure);
         let perf = baseline.perf(label).unwrap_or_else(|| panic!("no {label}"));
         assert_eq!(perf.value, value, "{label}");
@@ -419,15 +308,22 @@ fn a_warning_threshold_above_the_critical_one_is_unknown() {
             "{}",
             p.summary
         );
+        // The whole message, hint included, is in the long output.
+        assert!(
+            std::iter::once(&p.summary)
+                .chain(&p.long)
+                .any(|l| l.contains("give a critical threshold")),
+            "{p:#?}"
+        );
     }
     // A warning raised above the default critical threshold names that default.
     let p = check(&agent, &["--warn", "thin-pool-data=95"]);
     assert_eq!(p.code, 3);
     assert!(
-        p.summary
-            .contains("(90 is the default critical threshold: --crit thin-pool-data=N)"),
-        "{}",
-        p.summary
+        p.long
+            .iter()
+            .any(|l| l.contains("(90 is the default critical threshold: --crit thin-pool-data=N)")),
+        "{p:#?}"
     );
     // Nothing was asked: the arguments are checked first.
     assert!(agent.requests().is_empty());
@@ -453,7 +349,7 @@ fn bad_arguments_are_unknown_with_a_status_line_on_stdout() {
             p.summary
         );
         assert!(p.summary.contains(says), "{args:?}: {}", p.summary);
-        assert!(p.long.is_empty() && p.perf.is_empty());
+        assert!(p.perf.is_empty());
     }
     // A global option's bad value, before the subcommand, is a usage error of `check` too.
     let p = plugin(
@@ -494,7 +390,7 @@ fn could_not_ask_is_unknown_never_critical() {
         let p = plugin(&tool.secret(agent.token()).args(["check"]).run());
         assert_eq!((p.code, p.state.as_str()), (3, "UNKNOWN"), "{says}: {p:#?}");
         assert!(p.summary.contains(says), "{says:?} not in {:?}", p.summary);
-        assert!(p.perf.is_empty() && p.long.is_empty(), "{p:#?}");
+        assert!(p.perf.is_empty(), "{p:#?}");
     };
     unknown(
         tool(agent.token(), Some((&dead, &pin))),
@@ -560,8 +456,18 @@ fn backup_running_is_ok_with_a_note_and_failed_warns() {
         .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
         .start()
         .unwrap();
+    // A recent success on record, so that the age of the last backup is no problem here.
+    let state = TempDir::new();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    backup_record::record_outcome(state.path(), &agent.endpoint(), now, "done", Some("job-0"))
+        .unwrap();
+    let dir = state.path().to_str().unwrap();
+    let backup = ["--backup", "--state-dir", dir];
     // No job yet: OK, and said in the long output.
-    let p = check(&agent, &["--backup"]);
+    let p = check(&agent, &backup);
     assert_eq!(p.code, 0);
     assert!(
         p.long
@@ -575,16 +481,16 @@ fn backup_running_is_ok_with_a_note_and_failed_warns() {
     )
     .unwrap();
     client.start_backup().unwrap();
-    let p = check(&agent, &["--backup"]);
+    let p = check(&agent, &backup);
     assert_eq!(p.code, 0, "{p:#?}");
     assert!(
         p.summary
-            .ends_with("; backup of guest 101: job job-1 is running"),
+            .ends_with(", backup of guest 101: job job-1 is running"),
         "{}",
         p.summary
     );
     agent.finish_backup();
-    let p = check(&agent, &["--backup"]);
+    let p = check(&agent, &backup);
     assert_eq!((p.code, p.state.as_str()), (1, "WARNING"));
     assert_eq!(
         p.summary,
@@ -620,7 +526,7 @@ fn agent_names_are_escaped_to_ascii_everywhere() {
     // `plugin` checks: ASCII only, no '|' but before the performance data.
     let p = plugin(&outcome);
     assert_eq!(p.code, 2);
-    let escaped = "evil\\u{7c}'x'=1;\\u{1b}[2J\\u{202e}\\u{e4} b";
+    let escaped = "evil\\u{7c}'x'=1,\\u{1b}[2J\\u{202e}\\u{e4} b";
     assert!(
         p.summary.starts_with(&format!(
             "storage {escaped}: not reachable (state gone\\u{{7c}}\\r)"

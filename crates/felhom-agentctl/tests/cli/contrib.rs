@@ -59,6 +59,11 @@ fn the_service_takes_the_token_as_a_credential_and_the_timer_runs_if_due() {
         service.contains("KillMode=mixed"),
         "SIGTERM must reach the tool alone"
     );
+    // The backup record goes where check --backup and metrics look by default.
+    assert!(
+        service.contains("StateDirectory=felhom-agentctl\n"),
+        "{service}"
+    );
     let timer = read(&contrib("systemd/felhom-backup.timer"));
     assert!(timer.contains("OnCalendar="), "{timer}");
     assert!(timer.contains("WantedBy=timers.target"), "{timer}");
@@ -171,6 +176,7 @@ fn stub_path(sandbox: &Sandbox, fail: Option<&str>) -> String {
 
 fn backup_run_with_contrib_hooks(agent: &DevAgent, sandbox: &Sandbox, path: &str) -> i32 {
     let out = Command::new(BIN)
+        .env("STATE_DIRECTORY", crate::harness::shared_state_dir())
         .env_remove("FELHOM_AGENT_TOKEN_FILE")
         .env("FELHOM_AGENT_TOKEN", agent.token())
         .env("FELHOM_AGENT_ENDPOINT", agent.endpoint())

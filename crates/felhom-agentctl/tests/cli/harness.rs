@@ -67,6 +67,9 @@ impl Invocation {
         for var in TOOL_ENV {
             command.env_remove(var);
         }
+        // Backup records go to a directory of this test run's, never to /var/lib; a test that
+        // looks at them gives its own with `.env("STATE_DIRECTORY", ..)`.
+        command.env("STATE_DIRECTORY", shared_state_dir());
         command.stdin(Stdio::null());
         Invocation {
             command,
@@ -263,6 +266,22 @@ impl Outcome {
     }
 }
 
+/// The state directory every run gets unless its test sets one: one directory under Cargo's
+/// scratch space for integration tests (`target/tmp`), kept between runs so nothing piles up
+/// in /tmp. No test looks at the records there; those that do give their own directory.
+pub fn shared_state_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("felhom-agentctl-state");
+        fs::create_dir_all(&path).expect("create the shared state directory");
+        // Whatever the umask: a directory others may write is refused as a record's home.
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod 755");
+        path
+    })
+    .clone()
+}
+
 /// A fresh directory for token files, removed on drop.
 pub struct TempDir(PathBuf);
 
@@ -275,6 +294,9 @@ impl TempDir {
             std::process::id()
         ));
         fs::create_dir(&path).expect("create temp dir");
+        // 0755 whatever the umask: a backup record's directory must not be writable by others.
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod temp dir");
         TempDir(path)
     }
 

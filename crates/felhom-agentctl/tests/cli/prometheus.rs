@@ -33,7 +33,8 @@ fn every_profile_is_valid_exposition_with_up_1() {
         assert_eq!(outcome.stderr, "");
         let families = exposition::validate(&outcome.stdout);
         let up = family(&families, "felhom_agent_up").unwrap();
-        assert_eq!(up.samples, [(vec![], 1.0)], "{profile}");
+        let agent_label = vec![("agent".to_string(), agent.endpoint())];
+        assert_eq!(up.samples, [(agent_label, 1.0)], "{profile}");
         assert!(family(&families, "felhom_agent_scrape_duration_seconds").is_some());
         for f in &families {
             let unit_ok = [
@@ -47,7 +48,11 @@ fn every_profile_is_valid_exposition_with_up_1() {
             .iter()
             .any(|u| f.name.ends_with(u))
                 || f.name.starts_with("felhom_host_load")
-                || f.name == "felhom_storage_smart_health";
+                || f.name == "felhom_storage_smart_health"
+                // 0 or 1, and the build information.
+                || ["_measured", "_running", "_due", "_success", "_build_info"]
+                    .iter()
+                    .any(|u| f.name.ends_with(u));
             assert!(unit_ok, "{profile}: {} has no base unit", f.name);
         }
         let reachable = family(&families, "felhom_storage_reachable").unwrap();
@@ -56,7 +61,7 @@ fn every_profile_is_valid_exposition_with_up_1() {
             .iter()
             .map(|(k, _)| k.as_str())
             .collect();
-        assert_eq!(labels, ["node", "storage", "type"], "{profile}");
+        assert_eq!(labels, ["agent", "node", "storage", "type"], "{profile}");
     }
 }
 
@@ -156,7 +161,7 @@ fn hostile_names_stay_valid_exposition() {
             "storage_targets": [
                 {"name": "a\"b\\c\nd", "type": "t}{,=", "reachable": true,
                  "smart": {"health": "NEW\"VALUE"}},
-                {"name": "a\"b\\c\nd", "reachable": true}
+                {"name": "a\"b\\c\nd", "type": "t}{,=", "reachable": true}
             ]
         }})
         .to_string(),
@@ -168,13 +173,14 @@ fn hostile_names_stay_valid_exposition() {
     let reachable = family(&families, "felhom_storage_reachable").unwrap();
     // The duplicate is left out; the names survive, control characters as visible text.
     assert_eq!(reachable.samples.len(), 1);
+    // A backslash is doubled, so that a written-out escape stays apart from a real one.
     let labels = &reachable.samples[0].0;
     assert_eq!(
-        labels[0],
-        ("node".into(), "pve \"1\"\\\\n\\u{1b}[2J".into())
+        labels[1],
+        ("node".into(), "pve \"1\"\\\\\\n\\u{1b}[2J".into())
     );
-    assert_eq!(labels[1], ("storage".into(), "a\"b\\c\\nd".into()));
-    assert_eq!(labels[2], ("type".into(), "t}{,=".into()));
+    assert_eq!(labels[2], ("storage".into(), "a\"b\\\\c\\nd".into()));
+    assert_eq!(labels[3], ("type".into(), "t}{,=".into()));
 }
 
 #[test]
@@ -237,12 +243,16 @@ fn output_file_is_written_atomically_mode_0644_and_a_failure_writes_up_0() {
     let families = exposition::validate(&text);
     assert_eq!(
         family(&families, "felhom_agent_up").unwrap().samples,
-        [(vec![], 0.0)]
+        [(vec![("agent".to_string(), endpoint.clone())], 0.0)]
     );
     let names: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(
         names,
-        ["felhom_agent_up", "felhom_agent_scrape_duration_seconds"]
+        [
+            "felhom_agent_up",
+            "felhom_agent_scrape_duration_seconds",
+            "felhom_agentctl_build_info"
+        ]
     );
     assert_eq!(
         fs::metadata(&file).unwrap().permissions().mode() & 0o777,
@@ -265,7 +275,7 @@ fn a_failure_on_stdout_is_up_0_with_the_error_on_stderr() {
     let families = exposition::validate(&out.stdout);
     assert_eq!(
         family(&families, "felhom_agent_up").unwrap().samples,
-        [(vec![], 0.0)]
+        [(vec![("agent".to_string(), agent.endpoint())], 0.0)]
     );
 }
 

@@ -30,6 +30,8 @@ fn backup_thaw(sandbox: &Sandbox) -> Command {
     for var in TOOL_ENV {
         command.env_remove(var);
     }
+    // A test turns this into a `backup run`: its backup record goes to the test run's directory.
+    command.env("STATE_DIRECTORY", crate::harness::shared_state_dir());
     command
         .args(["backup", "thaw", "--lock"])
         .arg(sandbox.lock())
