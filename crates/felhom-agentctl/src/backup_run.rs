@@ -23,6 +23,7 @@ use crate::lock;
 use crate::marker;
 use crate::output::{self, Answer, Mode, clean};
 use crate::report::{self, ErrorJson};
+use crate::say::{self, Level};
 use crate::signals::{self, SignalWatch};
 
 /// `backup run`: returns the exit status.
@@ -80,14 +81,14 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
                 // A timer asks every few minutes: the answer on standard output is the one
                 // line the journal gets, unless -v.
                 if !quiet && cli.output.verbose > 0 {
-                    note(&format!("no backup is due: {}", clean(&due.reason)));
+                    say::note(&format!("no backup is due: {}", clean(&due.reason)));
                 }
                 print_answer(mode, &due, || Answer::Due(due.clone()));
                 return exit::SUCCESS;
             }
             Ok(due) => {
                 if !quiet {
-                    note(&format!("a backup is due: {}", clean(&due.reason)));
+                    say::note(&format!("a backup is due: {}", clean(&due.reason)));
                 }
             }
             Err(e) => return report_failure(&e.into(), mode, format),
@@ -275,7 +276,7 @@ fn finish(
         _ => (clean(&message), exit::AGENT_ERROR),
     };
     match format {
-        ErrorFormat::Text => note(&text),
+        ErrorFormat::Text => say::error(&text),
         ErrorFormat::Json => {
             let agent = match &failure {
                 BackupRunFailure::Agent(e) => Some(e),
@@ -317,7 +318,7 @@ impl Refusal {
     /// Prints it as `--error-format` says; returns the exit status.
     pub fn report(&self, format: ErrorFormat) -> u8 {
         match format {
-            ErrorFormat::Text => note(&self.text),
+            ErrorFormat::Text => say::error(&self.text),
             ErrorFormat::Json => {
                 let doc = ErrorJson {
                     kind: self.kind,
@@ -357,10 +358,6 @@ fn print_answer<T: Serialize>(mode: Mode, value: &T, answer: impl FnOnce() -> An
     };
     // Nothing useful can be done if standard output is gone; the exit status still tells.
     let _ = printed.and_then(|()| out.flush());
-}
-
-fn note(message: &str) {
-    crate::say::note(message);
 }
 
 /// The final status on standard output: the agent's last status of the job, and how the run
@@ -439,7 +436,13 @@ impl Reporter {
             _ => None,
         };
         if let Some(line) = always {
-            note(&line);
+            // The job id a person needs to follow the job, and retried polls: said even
+            // with -q; a retry is a warning.
+            let level = match p.event {
+                ProgressEvent::PollFailed { .. } => Level::Warning,
+                _ => Level::Info,
+            };
+            say::say(level, &line);
             return;
         }
         if self.quiet {
@@ -467,6 +470,6 @@ impl Reporter {
             ProgressEvent::Thawed { ok: false, .. } => "thawing failed".to_string(),
             _ => return,
         };
-        note(&format!("[{:.1}s] {line}", p.elapsed.as_secs_f64()));
+        say::note(&format!("[{:.1}s] {line}", p.elapsed.as_secs_f64()));
     }
 }

@@ -163,7 +163,7 @@ pub fn usage_error(message: &str) -> ExitCode {
         .unwrap_or("the command line could not be parsed");
     let report = plugin::unknown(&format!("bad arguments: {first}"));
     finish(&report.text);
-    crate::say::note(message);
+    crate::say::error(message);
     ExitCode::from(State::Unknown.exit_code())
 }
 

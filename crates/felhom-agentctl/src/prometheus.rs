@@ -115,7 +115,7 @@ pub fn main(
         crate::say::note(note);
     }
     if let Err(message) = &written {
-        let _ = writeln!(stderr, "felhom-agentctl: {message}");
+        crate::say::error(message);
     }
     match answer {
         Err(failure) => {

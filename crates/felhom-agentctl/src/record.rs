@@ -41,10 +41,11 @@ pub fn save(endpoint: &str, result: &Result<BackupReport, BackupRunError>, attac
         )
     });
     if let Err(e) = saved {
-        crate::say::note(&format!(
+        let text = format!(
             "warning: how this run ended was not recorded, so check --backup and metrics \
              cannot see it: {}",
             clean(&e.to_string())
-        ));
+        );
+        crate::say::say(crate::say::Level::Warning, &text);
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::args::ErrorFormat;
 use crate::exit::Failure;
 use crate::output::{self, Mode, clean};
+use crate::say::{self, Level};
 
 /// Prints `failure` and returns the exit status.
 pub fn report(
@@ -55,11 +56,7 @@ pub fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
 fn write_text(err: &mut dyn Write, lines: &[String]) -> io::Result<()> {
     for line in lines {
         // Indented lines continue the message above them.
-        let prefix = if line.starts_with(' ') {
-            ""
-        } else {
-            "felhom-agentctl: "
-        };
+        let prefix = say::prefix(Level::Error, line.starts_with(' '));
         writeln!(err, "{prefix}{line}")?;
     }
     Ok(())
@@ -78,8 +75,10 @@ pub struct ErrorJson<'a> {
 }
 
 impl ErrorJson<'_> {
-    /// Writes the line to `err`.
+    /// Writes the line to `err` (with the journal's error priority where stderr is the
+    /// journal: the message journald stores is the JSON alone).
     pub fn write(&self, err: &mut dyn Write) -> io::Result<()> {
+        err.write_all(say::prefix(Level::Error, true).as_bytes())?;
         output::json(err, false, self)
     }
 }

@@ -37,5 +37,5 @@ fn millis(d: Duration) -> String {
 }
 
 fn say(line: &str) {
-    crate::say::line(&crate::output::clean(line));
+    crate::say::line(crate::say::Level::Info, &crate::output::clean(line));
 }

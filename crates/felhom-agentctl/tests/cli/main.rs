@@ -40,6 +40,7 @@ mod frozen;
 mod habits;
 mod hook_trust;
 mod invisible;
+mod journal;
 mod local_trust;
 mod man_pages;
 mod marker_trust;
