@@ -228,8 +228,9 @@ EOF
     T=60 in_machine systemctl start felhom-metrics.service || true
     check "felhom-metrics.service: success 0 ($(unit_show felhom-metrics.service))" \
         test "$(unit_show felhom-metrics.service)" = "success 0"
+    # Every series carries the agent's label (two agents' files must not collide).
     check "felhom-metrics.service wrote felhom_agent_up 1" \
-        grep -q '^felhom_agent_up 1$' "$mroot/var/lib/prometheus/node-exporter/felhom.prom"
+        grep -Eq '^felhom_agent_up\{agent="[^"]+"\} 1$' "$mroot/var/lib/prometheus/node-exporter/felhom.prom"
 
     part "systemd: upgrade and removal"
     in_machine systemctl start felhom-backup.timer

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use felhom_agentapi::Fingerprint;
+use felhom_agentapi::health::{Measure, Unit};
 
-use crate::check::CheckArgs;
+use crate::exit::Failure;
 use crate::output::Mode;
-use crate::prometheus::MetricsArgs;
 
 const ABOUT: &str =
     "Talk to the Felhom host agent from a guest: storage, backups, disks, host health.";
@@ -800,5 +800,130 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         command().debug_assert();
+    }
+}
+
+/// `check`'s own options.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Warning threshold of a measure, e.g. thin-pool-data=85; repeatable
+    ///
+    /// Measures: thin-pool-data, thin-pool-metadata, storage-used, memory, root-disk,
+    /// nvme-wear (percent), disk-temperature, cpu-temperature (degrees C) and, with --backup,
+    /// backup-age (a duration: 26h, 1d12h, or seconds; defaults 26h and 50h). A value at or
+    /// above the threshold triggers it.
+    #[arg(
+        long = "warn",
+        value_name = "MEASURE=N",
+        value_parser = parse_threshold,
+        verbatim_doc_comment
+    )]
+    pub warn: Vec<(Measure, f64)>,
+
+    /// Critical threshold of a measure, e.g. thin-pool-data=95; repeatable.
+    #[arg(long = "crit", value_name = "MEASURE=N", value_parser = parse_threshold)]
+    pub crit: Vec<(Measure, f64)>,
+
+    /// Leave this storage target out of the check; repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub ignore: Vec<String>,
+
+    /// Also judge this guest's backups: the age of the last success in its own record
+    /// (backup-age; none recorded: WARNING), the agent's last job (failed: WARNING), and
+    /// whether a backup is due (a note).
+    #[arg(long, verbatim_doc_comment)]
+    pub backup: bool,
+
+    /// The state of an lvmthin storage target whose thin pool the agent does not measure.
+    #[arg(long, value_name = "STATE", value_enum, default_value_t = Unmeasured::Warning)]
+    pub unmeasured: Unmeasured,
+
+    /// Where backup run keeps its record of the last backups (for --backup)
+    ///
+    /// Default: $STATE_DIRECTORY, otherwise /var/lib/felhom-agentctl for root and
+    /// $XDG_STATE_HOME/felhom-agentctl for other users. A check that runs as another user
+    /// than the backups (nagios) needs it: --state-dir /var/lib/felhom-agentctl.
+    #[arg(long, value_name = "DIR", verbatim_doc_comment)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `--unmeasured`: what a thin pool nobody measures counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unmeasured {
+    /// Listed, but never raises the verdict.
+    Ok,
+    /// WARNING (the default).
+    Warning,
+    /// CRITICAL.
+    Critical,
+}
+
+/// `MEASURE=N`.
+fn parse_threshold(s: &str) -> Result<(Measure, f64), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected MEASURE=N, like memory=85, not {s:?}"))?;
+    let measure: Measure = name.trim().parse().map_err(|e| format!("{e}"))?;
+    if measure.unit() == Unit::Seconds {
+        let age = felhom_agentapi::parse_duration(value).map_err(|e| format!("{measure}: {e}"))?;
+        return Ok((measure, age.as_secs_f64()));
+    }
+    let value: f64 = value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| format!("{measure}: {value:?} is not a number"))?;
+    Ok((measure, value))
+}
+
+/// `metrics`'s own options.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The output format: the agent's JSON, or the Prometheus text format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+
+    /// With --format prometheus: write this file atomically instead of standard output
+    ///
+    /// For node_exporter's textfile collector: the text goes to a temporary file in the same
+    /// directory, which then replaces FILE (mode 0644, so the exporter can read it). If the
+    /// agent cannot be asked, FILE still gets a document saying felhom_agent_up 0.
+    #[arg(long, value_name = "FILE", verbatim_doc_comment)]
+    pub output: Option<PathBuf>,
+
+    /// With --format prometheus: where backup run keeps its record of the last backups
+    ///
+    /// Default: $STATE_DIRECTORY, otherwise /var/lib/felhom-agentctl for root and
+    /// $XDG_STATE_HOME/felhom-agentctl for other users.
+    #[arg(long, value_name = "DIR", verbatim_doc_comment)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// What `metrics` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The agent's answer as JSON.
+    Json,
+    /// The Prometheus text exposition format.
+    Prometheus,
+}
+
+impl MetricsArgs {
+    /// Whether this module handles the run (the JSON answer goes through `output`).
+    pub fn is_prometheus(&self) -> bool {
+        self.format == Format::Prometheus
+    }
+
+    /// `--output` writes only the Prometheus format.
+    pub fn check_json(&self) -> Result<(), Failure> {
+        let flag = match (&self.output, &self.state_dir) {
+            (Some(_), _) => "--output writes",
+            (None, Some(_)) => "--state-dir is for",
+            (None, None) => return Ok(()),
+        };
+        Err(Failure::Usage(format!(
+            "{flag} the Prometheus text format: add --format prometheus"
+        )))
     }
 }

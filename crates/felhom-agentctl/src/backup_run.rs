@@ -10,8 +10,8 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use felhom_agentapi::{
-    BackupPhase, BackupReport, BackupRunError, BackupRunFailure, CancelToken, Client, Error,
-    Progress, ProgressEvent, StatusResponse, Stopped, ThawCause, ThawReport,
+    BackupPhase, BackupReport, BackupRunError, BackupRunFailure, Client, Error, Progress,
+    ProgressEvent, StatusResponse, Stopped, ThawCause, ThawReport,
 };
 use serde::Serialize;
 
@@ -22,9 +22,9 @@ use crate::leftover;
 use crate::lock;
 use crate::marker;
 use crate::output::{self, Answer, Mode, clean};
-use crate::report::{self, ErrorJson};
+use crate::report::{ErrorJson, report_failure};
 use crate::say::{self, Level};
-use crate::signals::{self, SignalWatch};
+use crate::signals::{self, SignalWatch, watch_signals};
 
 /// `backup run`: returns the exit status.
 pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
@@ -304,48 +304,6 @@ fn finish(
         }
     }
     code
-}
-
-/// A refusal of `backup run` or `backup thaw` that is no library error: its JSON `kind`, the
-/// message and the exit status.
-pub struct Refusal {
-    pub kind: &'static str,
-    pub text: String,
-    pub code: u8,
-}
-
-impl Refusal {
-    /// Prints it as `--error-format` says; returns the exit status.
-    pub fn report(&self, format: ErrorFormat) -> u8 {
-        match format {
-            ErrorFormat::Text => say::error(&self.text),
-            ErrorFormat::Json => {
-                let doc = ErrorJson {
-                    kind: self.kind,
-                    call: None,
-                    message: self.text.clone(),
-                    http_status: None,
-                    may_have_reached_agent: false,
-                    exit: self.code,
-                };
-                let _ = doc.write(&mut io::stderr());
-            }
-        }
-        self.code
-    }
-}
-
-/// A cancel token that the signals of `signals` trigger, and the watch that does it.
-pub fn watch_signals() -> Result<(CancelToken, SignalWatch), Failure> {
-    let token = CancelToken::new();
-    let watch = SignalWatch::start(token.clone())
-        .map_err(|e| Failure::Internal(format!("cannot watch for signals: {e}")))?;
-    Ok((token, watch))
-}
-
-pub fn report_failure(failure: &Failure, mode: Mode, format: ErrorFormat) -> u8 {
-    let stdout = io::stdout();
-    report::report(failure, mode, format, &mut stdout.lock(), &mut io::stderr())
 }
 
 /// The JSON document, or with `--human` the summary of `answer` (the job's status, for people).

@@ -6,74 +6,19 @@
 //! writes the output. Whatever prevents a verdict, bad arguments included, is UNKNOWN (3):
 //! "could not ask" is never CRITICAL.
 
+mod plugin;
+
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Args;
-use std::path::PathBuf;
 use std::time::SystemTime;
 
 use felhom_agentapi::backup_record;
-use felhom_agentapi::health::{self, Health, Limits, Measure, State, Thresholds, Unit};
+use felhom_agentapi::health::{self, Health, Limits, Measure, State, Thresholds};
 use felhom_agentapi::{Client, HostMetricsResponse};
 
+use crate::args::{CheckArgs, Unmeasured};
 use crate::exit::Failure;
-use crate::plugin;
-
-/// `check`'s own options.
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Warning threshold of a measure, e.g. thin-pool-data=85; repeatable
-    ///
-    /// Measures: thin-pool-data, thin-pool-metadata, storage-used, memory, root-disk,
-    /// nvme-wear (percent), disk-temperature, cpu-temperature (degrees C) and, with --backup,
-    /// backup-age (a duration: 26h, 1d12h, or seconds; defaults 26h and 50h). A value at or
-    /// above the threshold triggers it.
-    #[arg(
-        long = "warn",
-        value_name = "MEASURE=N",
-        value_parser = parse_threshold,
-        verbatim_doc_comment
-    )]
-    pub warn: Vec<(Measure, f64)>,
-
-    /// Critical threshold of a measure, e.g. thin-pool-data=95; repeatable.
-    #[arg(long = "crit", value_name = "MEASURE=N", value_parser = parse_threshold)]
-    pub crit: Vec<(Measure, f64)>,
-
-    /// Leave this storage target out of the check; repeatable.
-    #[arg(long, value_name = "NAME")]
-    pub ignore: Vec<String>,
-
-    /// Also judge this guest's backups: the age of the last success in its own record
-    /// (backup-age; none recorded: WARNING), the agent's last job (failed: WARNING), and
-    /// whether a backup is due (a note).
-    #[arg(long, verbatim_doc_comment)]
-    pub backup: bool,
-
-    /// The state of an lvmthin storage target whose thin pool the agent does not measure.
-    #[arg(long, value_name = "STATE", value_enum, default_value_t = Unmeasured::Warning)]
-    pub unmeasured: Unmeasured,
-
-    /// Where backup run keeps its record of the last backups (for --backup)
-    ///
-    /// Default: $STATE_DIRECTORY, otherwise /var/lib/felhom-agentctl for root and
-    /// $XDG_STATE_HOME/felhom-agentctl for other users. A check that runs as another user
-    /// than the backups (nagios) needs it: --state-dir /var/lib/felhom-agentctl.
-    #[arg(long, value_name = "DIR", verbatim_doc_comment)]
-    pub state_dir: Option<PathBuf>,
-}
-
-/// `--unmeasured`: what a thin pool nobody measures counts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Unmeasured {
-    /// Listed, but never raises the verdict.
-    Ok,
-    /// WARNING (the default).
-    Warning,
-    /// CRITICAL.
-    Critical,
-}
 
 impl CheckArgs {
     /// The default thresholds with the command line's changes; a warning above the critical
@@ -117,25 +62,6 @@ impl CheckArgs {
         });
         Ok(thresholds)
     }
-}
-
-/// `MEASURE=N`.
-fn parse_threshold(s: &str) -> Result<(Measure, f64), String> {
-    let (name, value) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected MEASURE=N, like memory=85, not {s:?}"))?;
-    let measure: Measure = name.trim().parse().map_err(|e| format!("{e}"))?;
-    if measure.unit() == Unit::Seconds {
-        let age = felhom_agentapi::parse_duration(value).map_err(|e| format!("{measure}: {e}"))?;
-        return Ok((measure, age.as_secs_f64()));
-    }
-    let value: f64 = value
-        .trim()
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| format!("{measure}: {value:?} is not a number"))?;
-    Ok((measure, value))
 }
 
 /// Runs the check and prints its result; the exit status is the plugin state.

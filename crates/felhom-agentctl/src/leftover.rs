@@ -7,13 +7,14 @@ use std::path::Path;
 use felhom_agentapi::CancelToken;
 
 use crate::args::{BackupThawArgs, Cli, ErrorFormat};
-use crate::backup_run::{self, Refusal};
 use crate::exit::{self, Failure};
 use crate::hooks::Hooks;
 use crate::lock::{self, LockError};
 use crate::marker;
 use crate::output::{Mode, clean};
+use crate::report::{self, Refusal};
 use crate::say;
+use crate::signals;
 
 /// `backup thaw`: returns the exit status.
 pub fn main(cli: &Cli, args: &BackupThawArgs) -> u8 {
@@ -27,15 +28,15 @@ pub fn main(cli: &Cli, args: &BackupThawArgs) -> u8 {
         {
             Ok(path) => path,
             Err(failure) => {
-                return backup_run::report_failure(&failure, Mode::Json { pretty: false }, format);
+                return report::report_failure(&failure, Mode::Json { pretty: false }, format);
             }
         },
     };
     // Signals are caught and change nothing: the thaw runs on its budget already.
-    let (_token, _watch) = match backup_run::watch_signals() {
+    let (_token, _watch) = match signals::watch_signals() {
         Ok(parts) => parts,
         Err(failure) => {
-            return backup_run::report_failure(&failure, Mode::Json { pretty: false }, format);
+            return report::report_failure(&failure, Mode::Json { pretty: false }, format);
         }
     };
     let _lock = match take_lock(&lock_path, format, "it thaws what it froze itself") {
@@ -73,7 +74,7 @@ pub fn take_lock(path: &Path, format: ErrorFormat, held: &str) -> Result<std::fs
             code: exit::BUSY,
         }
         .report(format)),
-        Err(LockError::Io(e)) => Err(backup_run::report_failure(
+        Err(LockError::Io(e)) => Err(report::report_failure(
             &Failure::Usage(format!(
                 "cannot take the lock {}: {e}; choose another file with --lock",
                 shown(path)

@@ -1,15 +1,15 @@
 //! `felhom-agentctl`: the Felhom host agent's guest API from the shell.
 //!
 //! A thin layer over the `felhom_agentapi` library, which makes every connection and owns the
-//! configuration rules (`Settings`, reached through `connect`): this binary parses arguments
-//! (`args`, in clap's errors `usage`), makes one library call, and prints the answer
-//! (`output`) or the failure (`report`) with its exit status (`exit`). The `fingerprint`
-//! subcommand is in `probe` and `pins_save`, the monitoring plugin in `check` and `plugin`,
-//! `metrics --format prometheus` in `prometheus`, `-v` in `verbose`, completions and the man
-//! page in `generate`; `backup run` and `backup wait` are in `backup_run`, with their `hooks`
-//! (`hook_wait` for their processes), `lock` and `signals`; the thaw marker is `marker`, and
-//! `backup thaw` (what a killed run left frozen) is `leftover`. Notes on standard error go
-//! through `say`, which cannot panic.
+//! configuration rules (`Settings`, reached through `connect`). Every flag is declared in
+//! `args` (clap's errors are worded in `usage`); `main` parses, then [`dispatch`] sends each
+//! subcommand to the file named after it: `fingerprint` (with `fingerprint/save.rs` for
+//! `--save`), `check` (with `check/plugin.rs`, the plugin's output), `metrics` (the Prometheus
+//! format), `generate` and `manpage`, `backup_run` (`backup run` and `backup wait`, with their
+//! `hooks`, `hook_wait`, `lock`, `marker`, `signals` and `record`), `leftover` (`backup thaw`).
+//! The other subcommands make one library call, printed by `output`. Failures are printed by
+//! `report`, with the exit status from `exit`; every line on standard error goes through `say`,
+//! which cannot panic and speaks the journal's priorities.
 //! `felhom-agentctl --help` is the user's documentation.
 
 // The doc comments in `args` are --help text written for a terminal (`[IPV6]:PORT`,
@@ -25,6 +25,7 @@ mod backup_series;
 mod check;
 mod connect;
 mod exit;
+mod fingerprint;
 mod generate;
 mod hardening;
 mod hook_wait;
@@ -33,11 +34,8 @@ mod leftover;
 mod lock;
 mod manpage;
 mod marker;
+mod metrics;
 mod output;
-mod pins_save;
-mod plugin;
-mod probe;
-mod prometheus;
 mod record;
 mod report;
 mod runtime_dir;
@@ -52,11 +50,11 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::FromArgMatches;
-use felhom_agentapi::Settings;
+use felhom_agentapi::Client;
 
-use args::{BackupCommand, Cli, Command, DiskCommand, ErrorFormat, FingerprintArgs};
+use args::{BackupCommand, Cli, Command, DiskCommand, ErrorFormat};
 use exit::Failure;
-use output::{Answer, Assigned, Initialized, Mode, Presented};
+use output::{Answer, Assigned, Initialized, Mode};
 
 fn main() -> ExitCode {
     // The token may be in this process's environment or memory: not dumpable, its
@@ -92,51 +90,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match &cli.command {
-        Command::Check(_) if cli.output.human || cli.output.json || cli.output.pretty => {
-            // A monitoring plugin's output has one format, which monitoring systems parse.
-            return check::usage_error(
-                "check prints a monitoring plugin's output, which has one format: drop --human, \
-                 --json and --pretty",
-            );
-        }
-        Command::Check(args) => return check::main(args, || connect::connect(&cli)),
-        Command::Metrics(args) if args.is_prometheus() => {
-            return prometheus::main(args, cli.output.error_format, || connect::connect(&cli));
-        }
-        _ => {}
-    }
-    let mode = cli.output.mode(io::stdout().is_terminal());
-    // They print as they go, and exit with statuses of their own.
-    match &cli.command {
-        Command::Backup(BackupCommand::Run(a)) => {
-            return ExitCode::from(backup_run::run(&cli, a, mode));
-        }
-        Command::Backup(BackupCommand::Wait(a)) => {
-            return ExitCode::from(backup_run::wait(&cli, a, mode));
-        }
-        Command::Backup(BackupCommand::Thaw(a)) => {
-            return ExitCode::from(leftover::main(&cli, a));
-        }
-        _ => {}
-    }
-    let printed = run(&cli, &mut out).and_then(|answer| match answer {
-        None => Ok(()),
-        Some(answer) => output::print(&mut out, mode, &answer)
-            .and_then(|()| out.flush())
-            .or_else(report::ignore_broken_pipe)
-            .map_err(Failure::Output),
-    });
-    match printed {
-        Ok(()) => ExitCode::from(exit::SUCCESS),
-        Err(failure) => ExitCode::from(report::report(
-            &failure,
-            mode,
-            cli.output.error_format,
-            &mut out,
-            &mut io::stderr(),
-        )),
-    }
+    dispatch(&cli, &mut out)
 }
 
 /// Whether the command line clap refused asks for `check`: parsed again leniently, which
@@ -211,59 +165,88 @@ fn error_format_in(argv: &[OsString]) -> ErrorFormat {
     }
 }
 
-/// Checks the configuration, makes the call, and returns the answer to print (`None` when the
-/// subcommand printed its own output).
-fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
-    match &cli.command {
-        Command::Generate(g) => {
-            if g.dir.is_some() && g.what != args::Generated::Man {
-                return Err(Failure::Usage(
-                    "generate: --dir is for 'man' only; completions go to standard output".into(),
-                ));
-            }
-            generate::generate(g.what, g.dir.as_deref(), out)?;
-            return Ok(None);
-        }
-        Command::Completions(c) => {
-            generate::generate(c.shell.into(), None, out)?;
-            return Ok(None);
-        }
-        Command::Man(m) => {
-            generate::generate(args::Generated::Man, m.dir.as_deref(), out)?;
-            return Ok(None);
-        }
-        _ => {}
-    }
-    let settings = connect::settings(cli)?;
+/// The one dispatch: every subcommand to the code that runs it. Those that print as they go
+/// (`check`, Prometheus metrics, `backup run`, `wait` and `thaw`) return their own exit status;
+/// the others give an answer to print, or the failure to report.
+fn dispatch(cli: &Cli, out: &mut dyn Write) -> ExitCode {
+    let mode = cli.output.mode(io::stdout().is_terminal());
+    let connect = || connect::connect(cli);
     let notes = !cli.output.quiet && cli.output.error_format == ErrorFormat::Text;
-    // Built on demand: `fingerprint` needs neither a pin nor a token, and must not read one.
-    let client = || connect::client(cli, &settings);
     let answer = match &cli.command {
-        Command::Generate(_) | Command::Completions(_) | Command::Man(_) => return Ok(None),
-        Command::Fingerprint(args) => fingerprint(&settings, args, notes)?,
-        Command::Storage => Answer::Storage(client()?.storage()?),
-        Command::Disks => Answer::Disks(client()?.disks()?),
-        Command::Metrics(args) => {
-            args.check_json()?;
-            Answer::Metrics(client()?.host_metrics()?)
+        Command::Check(_) if cli.output.human || cli.output.json || cli.output.pretty => {
+            // A monitoring plugin's output has one format, which monitoring systems parse.
+            return check::usage_error(
+                "check prints a monitoring plugin's output, which has one format: drop --human, \
+                 --json and --pretty",
+            );
         }
-        Command::Check(_) => {
-            return Err(Failure::Internal(
-                "check runs in its own module".to_string(),
-            ));
+        Command::Check(args) => return check::main(args, connect),
+        Command::Metrics(args) if args.is_prometheus() => {
+            return metrics::main(args, cli.output.error_format, connect);
         }
-        Command::Backup(BackupCommand::Due) => Answer::Due(client()?.backup_due()?),
-        Command::Backup(BackupCommand::Start) => Answer::Started(client()?.start_backup()?),
-        Command::Backup(BackupCommand::Status) => Answer::Status(client()?.backup_status()?),
-        Command::Backup(
-            BackupCommand::Run(_) | BackupCommand::Wait(_) | BackupCommand::Thaw(_),
-        ) => {
-            return Err(Failure::Internal(
-                "backup run, wait and thaw are handled on their own".to_string(),
-            ));
+        Command::Backup(BackupCommand::Run(a)) => {
+            return ExitCode::from(backup_run::run(cli, a, mode));
         }
-        Command::Disk(DiskCommand::Assign(a)) => {
-            client()?.assign_disk(&a.uuid, &a.where_, &a.fstype, &a.options)?;
+        Command::Backup(BackupCommand::Wait(a)) => {
+            return ExitCode::from(backup_run::wait(cli, a, mode));
+        }
+        Command::Backup(BackupCommand::Thaw(a)) => {
+            return ExitCode::from(leftover::main(cli, a));
+        }
+        Command::Generate(g) if g.dir.is_some() && g.what != args::Generated::Man => {
+            Err(Failure::Usage(
+                "generate: --dir is for 'man' only; completions go to standard output".into(),
+            ))
+        }
+        Command::Generate(g) => generate::generate(g.what, g.dir.as_deref(), out).map(|()| None),
+        Command::Completions(c) => generate::generate(c.shell.into(), None, out).map(|()| None),
+        Command::Man(m) => {
+            generate::generate(args::Generated::Man, m.dir.as_deref(), out).map(|()| None)
+        }
+        // Needs neither a pin nor a token, and must not read one.
+        Command::Fingerprint(args) => {
+            connect::settings(cli).and_then(|s| fingerprint::run(&s, args, notes).map(Some))
+        }
+        Command::Metrics(args) => args
+            .check_json()
+            .and_then(|()| Ok(Some(Answer::Metrics(connect()?.host_metrics()?)))),
+        Command::Storage => connect().and_then(|c| Ok(Some(Answer::Storage(c.storage()?)))),
+        Command::Disks => connect().and_then(|c| Ok(Some(Answer::Disks(c.disks()?)))),
+        Command::Backup(BackupCommand::Due) => {
+            connect().and_then(|c| Ok(Some(Answer::Due(c.backup_due()?))))
+        }
+        Command::Backup(BackupCommand::Start) => {
+            connect().and_then(|c| Ok(Some(Answer::Started(c.start_backup()?))))
+        }
+        Command::Backup(BackupCommand::Status) => {
+            connect().and_then(|c| Ok(Some(Answer::Status(c.backup_status()?))))
+        }
+        Command::Disk(command) => connect().and_then(|c| disk(&c, command, notes).map(Some)),
+    };
+    let printed = answer.and_then(|answer| match answer {
+        None => Ok(()),
+        Some(answer) => output::print(out, mode, &answer)
+            .and_then(|()| out.flush())
+            .or_else(report::ignore_broken_pipe)
+            .map_err(Failure::Output),
+    });
+    match printed {
+        Ok(()) => ExitCode::from(exit::SUCCESS),
+        Err(failure) => ExitCode::from(report::report(
+            &failure,
+            mode,
+            cli.output.error_format,
+            out,
+            &mut io::stderr(),
+        )),
+    }
+}
+
+/// `disk assign`, `eject`, `format` and `init`.
+fn disk(client: &Client, command: &DiskCommand, notes: bool) -> Result<Answer, Failure> {
+    Ok(match command {
+        DiskCommand::Assign(a) => {
+            client.assign_disk(&a.uuid, &a.where_, &a.fstype, &a.options)?;
             Answer::Assigned(Assigned {
                 assigned: true,
                 uuid: a.uuid.clone(),
@@ -272,12 +255,9 @@ fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
                 options: a.options.clone(),
             })
         }
-        Command::Disk(DiskCommand::Eject(a)) => Answer::Ejected(client()?.eject_disk(&a.where_)?),
-        Command::Disk(DiskCommand::Format(a)) => {
-            Answer::Formatted(client()?.format_disk(&a.device, &a.fstype)?)
-        }
-        Command::Disk(DiskCommand::Init(a)) => {
-            let client = client()?;
+        DiskCommand::Eject(a) => Answer::Ejected(client.eject_disk(&a.where_)?),
+        DiskCommand::Format(a) => Answer::Formatted(client.format_disk(&a.device, &a.fstype)?),
+        DiskCommand::Init(a) => {
             if notes {
                 note(&format!(
                     "formatting {}, then mounting its new filesystem at {}",
@@ -292,41 +272,7 @@ fn run(cli: &Cli, out: &mut dyn Write) -> Result<Option<Answer>, Failure> {
                 assigned: true,
             })
         }
-    };
-    Ok(Some(answer))
-}
-
-/// `fingerprint [--expect FP]... [--save FILE [--force]]`: the presented certificate, if it is
-/// one of those expected; saved to a pins file if asked.
-fn fingerprint(
-    settings: &Settings,
-    args: &FingerprintArgs,
-    notes: bool,
-) -> Result<Answer, Failure> {
-    let endpoint = settings.require_endpoint()?;
-    let presented = probe::presented(endpoint, settings.timeout(), settings.connect_timeout())?;
-    if !args.expect.is_empty() && !args.expect.contains(&presented) {
-        return Err(Failure::UnexpectedFingerprint {
-            endpoint: endpoint.to_string(),
-            presented,
-            expected: args.expect.clone(),
-        });
-    }
-    let mut answer = Presented::new(endpoint, presented);
-    if let Some(path) = &args.save {
-        let saved = pins_save::save(path, presented, endpoint, args.force)?;
-        if notes {
-            let shown = path.display();
-            note(&match saved {
-                pins_save::Saved::Written => format!("saved the pin to {shown}"),
-                pins_save::Saved::AlreadyThere => {
-                    format!("{shown} already holds this pin; left it as it is")
-                }
-            });
-        }
-        answer.saved = Some(path.display().to_string());
-    }
-    Ok(Answer::Fingerprint(answer))
+    })
 }
 
 /// A note for whoever watches standard error; `-q` silences notes.

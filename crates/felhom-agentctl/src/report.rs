@@ -318,6 +318,41 @@ fn refusal_message(refusal: &FormatRefused) -> Vec<String> {
     lines
 }
 
+/// A refusal of `backup run` or `backup thaw` that is no library error: its JSON `kind`, the
+/// message and the exit status.
+pub struct Refusal {
+    pub kind: &'static str,
+    pub text: String,
+    pub code: u8,
+}
+
+impl Refusal {
+    /// Prints it as `--error-format` says; returns the exit status.
+    pub fn report(&self, format: ErrorFormat) -> u8 {
+        match format {
+            ErrorFormat::Text => say::error(&self.text),
+            ErrorFormat::Json => {
+                let doc = ErrorJson {
+                    kind: self.kind,
+                    call: None,
+                    message: self.text.clone(),
+                    http_status: None,
+                    may_have_reached_agent: false,
+                    exit: self.code,
+                };
+                let _ = doc.write(&mut io::stderr());
+            }
+        }
+        self.code
+    }
+}
+
+/// Prints `failure` on the real standard output and error; returns the exit status.
+pub fn report_failure(failure: &Failure, mode: Mode, format: ErrorFormat) -> u8 {
+    let stdout = io::stdout();
+    report(failure, mode, format, &mut stdout.lock(), &mut io::stderr())
+}
+
 #[cfg(test)]
 mod tests {
     use felhom_agentapi::{BackupPhase, Client, StatusResponse, terminal};

@@ -24,6 +24,8 @@ use signal_hook::consts::{
 };
 use signal_hook::flag;
 
+use crate::exit::Failure;
+
 /// The standard signals whose default action ends the process and that can be caught safely.
 const ENDING: [i32; 17] = [
     SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU,
@@ -127,6 +129,14 @@ pub fn name(signal: i32) -> String {
         return format!("SIGRTMIN+{}", signal - min);
     }
     Signal::try_from(signal).map_or_else(|_| format!("signal {signal}"), |s| s.as_str().into())
+}
+
+/// A cancel token that the signals of `signals` trigger, and the watch that does it.
+pub fn watch_signals() -> Result<(CancelToken, SignalWatch), Failure> {
+    let token = CancelToken::new();
+    let watch = SignalWatch::start(token.clone())
+        .map_err(|e| Failure::Internal(format!("cannot watch for signals: {e}")))?;
+    Ok((token, watch))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `fingerprint --save FILE`: keep the presented pin in a pins file, for --fingerprint-file.
 //!
-//! Separate from the probe on purpose: whatever handshake `probe` makes, this only decides
+//! Separate from the handshake on purpose: whatever handshake `fingerprint` makes, this only decides
 //! whether the file may be written, and writes it atomically.
 
 use std::path::Path;

@@ -6,70 +6,17 @@
 //! serve forever. The exit status still says what failed.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Args, ValueEnum};
 use felhom_agentapi::Client;
 
-use crate::args::ErrorFormat;
+use crate::args::{ErrorFormat, MetricsArgs};
 use crate::backup_series;
 use crate::exit::{self, Failure};
 use crate::output::Mode;
 use crate::report;
 use crate::safe_write;
-
-/// `metrics`'s own options.
-#[derive(Debug, Args)]
-pub struct MetricsArgs {
-    /// The output format: the agent's JSON, or the Prometheus text format.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    pub format: Format,
-
-    /// With --format prometheus: write this file atomically instead of standard output
-    ///
-    /// For node_exporter's textfile collector: the text goes to a temporary file in the same
-    /// directory, which then replaces FILE (mode 0644, so the exporter can read it). If the
-    /// agent cannot be asked, FILE still gets a document saying felhom_agent_up 0.
-    #[arg(long, value_name = "FILE", verbatim_doc_comment)]
-    pub output: Option<PathBuf>,
-
-    /// With --format prometheus: where backup run keeps its record of the last backups
-    ///
-    /// Default: $STATE_DIRECTORY, otherwise /var/lib/felhom-agentctl for root and
-    /// $XDG_STATE_HOME/felhom-agentctl for other users.
-    #[arg(long, value_name = "DIR", verbatim_doc_comment)]
-    pub state_dir: Option<PathBuf>,
-}
-
-/// What `metrics` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The agent's answer as JSON.
-    Json,
-    /// The Prometheus text exposition format.
-    Prometheus,
-}
-
-impl MetricsArgs {
-    /// Whether this module handles the run (the JSON answer goes through `output`).
-    pub fn is_prometheus(&self) -> bool {
-        self.format == Format::Prometheus
-    }
-
-    /// `--output` writes only the Prometheus format.
-    pub fn check_json(&self) -> Result<(), Failure> {
-        let flag = match (&self.output, &self.state_dir) {
-            (Some(_), _) => "--output writes",
-            (None, Some(_)) => "--state-dir is for",
-            (None, None) => return Ok(()),
-        };
-        Err(Failure::Usage(format!(
-            "{flag} the Prometheus text format: add --format prometheus"
-        )))
-    }
-}
 
 /// Asks the agent, writes the exposition, and returns the exit status.
 pub fn main(
