@@ -412,8 +412,17 @@ impl Health {
     }
 }
 
-/// A number as people write it: at most two decimals, no trailing zeros (`93`, `61.5`).
-pub(crate) fn number(value: f64) -> String {
+/// A number as people write it, and as monitoring plugins' performance data wants it: digits,
+/// `-` and `.` only, at most two decimals, no trailing zeros.
+///
+/// ```
+/// use felhom_agentapi::health::number;
+///
+/// assert_eq!(number(93.0), "93");
+/// assert_eq!(number(61.456), "61.46");
+/// assert_eq!(number(-0.001), "0");
+/// ```
+pub fn number(value: f64) -> String {
     let text = format!("{value:.2}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     match text {

@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use felhom_agentapi::health::{Finding, Health, Measure, Observation, State, Target, Unit};
+use felhom_agentapi::health::{Finding, Health, Measure, Observation, State, Target, Unit, number};
 use felhom_agentapi::{BackupPhase, HostMetricsResponse};
 
 /// The service name at the start of the status line.
@@ -317,16 +317,6 @@ pub fn ascii(text: &str) -> String {
         }
     }
     s
-}
-
-/// A number for performance data: `[-0-9.]` only, at most two decimals, no trailing zeros.
-fn number(value: f64) -> String {
-    let text = format!("{value:.2}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    match text {
-        "-0" | "" => "0".to_string(),
-        t => t.to_string(),
-    }
 }
 
 #[cfg(test)]
