@@ -8,6 +8,7 @@
 //! must end do so in 200 ms; jobs that must not outlast the test are ended by the test (a signal,
 //! `--give-up-after`, `finish_backup`). The tests, by concern, are in the modules below.
 
+mod builder;
 mod sandbox;
 mod watched;
 
@@ -21,6 +22,7 @@ mod outcomes;
 mod signals;
 mod wait;
 
+pub(crate) use builder::BackupTest;
 pub(crate) use sandbox::Sandbox;
 pub(crate) use watched::{
     BIN, CHILD_LIMIT, ENDLESS_JOB, Running, SHORT_JOB, TOOL_ENV, agent_with_jobs_of, backup_run,

@@ -4,28 +4,26 @@ use std::fs;
 use std::thread;
 use std::time::Duration;
 
-use felhom_devagent::{BackupOutcome, DevAgent};
 use serde_json::json;
 
-use super::{ENDLESS_JOB, Running, SHORT_JOB, Sandbox, agent_with_jobs_of, backup_run, posts, run};
+use super::{BackupTest, ENDLESS_JOB, SHORT_JOB};
 
 #[test]
 fn a_failed_pre_hook_starts_no_backup_and_the_post_hook_still_runs() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let log = sandbox.log().display().to_string();
-    let mut command = backup_run(&agent, &sandbox);
-    command
+    let t = BackupTest::new(SHORT_JOB);
+    let log = t.log();
+    let ran = t
+        .backup_run()
         .args(["--pre", &format!("echo pre >> '{log}'; exit 3")])
         .args([
             "--post",
             &format!(
                 r#"echo "post $FELHOM_BACKUP_PHASE ${{FELHOM_BACKUP_JOB_ID:-none}}" >> '{log}'"#
             ),
-        ]);
-    let ran = run(command).status(10);
-    assert_eq!(sandbox.logged(), ["pre", "post error none"]);
-    assert_eq!(posts(&agent), 0, "no POST /backup reached the agent");
+        ])
+        .exits(10);
+    assert_eq!(t.logged(), ["pre", "post error none"]);
+    assert_eq!(t.posts(), 0, "no POST /backup reached the agent");
     assert_eq!(ran.stdout, "", "no job, no status");
     assert!(ran.stderr.contains("exited with status 3"), "{ran:#?}");
     assert!(ran.stderr.contains("no backup was started"), "{ran:#?}");
@@ -33,11 +31,8 @@ fn a_failed_pre_hook_starts_no_backup_and_the_post_hook_still_runs() {
 
 #[test]
 fn a_failed_post_hook_after_a_good_backup_exits_10_and_says_so() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let mut command = backup_run(&agent, &sandbox);
-    command.args(["--post", "exit 4"]);
-    let ran = run(command).status(10);
+    let t = BackupTest::new(SHORT_JOB);
+    let ran = t.backup_run().args(["--post", "exit 4"]).exits(10);
     let v = ran.json();
     assert_eq!(
         (&v["phase"], &v["stopped"]),
@@ -52,20 +47,16 @@ fn a_failed_post_hook_after_a_good_backup_exits_10_and_says_so() {
 
 #[test]
 fn a_freeze_that_outlasts_the_thaw_after_window_starts_no_backup_and_exits_10() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let log = sandbox.log().display().to_string();
-    let mut command = backup_run(&agent, &sandbox);
-    command
+    let t = BackupTest::new(SHORT_JOB);
+    let log = t.log();
+    let ran = t
+        .backup_run()
         .args(["--thaw-after", "100ms"])
         .args(["--pre", &format!("sleep 0.3; echo pre >> '{log}'")])
-        .args([
-            "--post",
-            &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
-        ]);
-    let ran = run(command).status(10);
-    assert_eq!(sandbox.logged(), ["pre", "post error"]);
-    assert_eq!(posts(&agent), 0, "no backup was started");
+        .post_logs_phase()
+        .exits(10);
+    assert_eq!(t.logged(), ["pre", "post error"]);
+    assert_eq!(t.posts(), 0, "no backup was started");
     assert!(ran.stderr.contains("the whole quiesce window"), "{ran:#?}");
 }
 
@@ -82,28 +73,23 @@ fn is_gone(pid: &str) -> bool {
 
 #[test]
 fn a_freeze_hook_that_overruns_is_stopped_with_what_it_started_and_thawed() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let log = sandbox.log().display().to_string();
-    let pid_file = sandbox.path("sleeper.pid");
-    let mut command = backup_run(&agent, &sandbox);
-    command
+    let t = BackupTest::new(SHORT_JOB);
+    let pid_file = t.sandbox.path("sleeper.pid");
+    let ran = t
+        .backup_run()
         .args(["--hook-timeout", "300ms"])
         .args([
             "--pre",
             &format!("sleep 60 & echo $! > '{}'; wait", pid_file.display()),
         ])
-        .args([
-            "--post",
-            &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
-        ]);
-    let ran = run(command).status(10);
+        .post_logs_phase()
+        .exits(10);
     assert_eq!(
-        sandbox.logged(),
+        t.logged(),
         ["post error"],
         "thawed once, as after a failure"
     );
-    assert_eq!(posts(&agent), 0, "no backup was started");
+    assert_eq!(t.posts(), 0, "no backup was started");
     assert!(
         ran.stderr.contains(
             "did not finish within --hook-timeout 0.3s: its process group was sent SIGTERM"
@@ -119,13 +105,12 @@ fn a_freeze_hook_that_overruns_is_stopped_with_what_it_started_and_thawed() {
 
 #[test]
 fn a_hook_that_ignores_sigterm_is_killed_after_the_grace_period() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let mut command = backup_run(&agent, &sandbox);
-    command
+    let t = BackupTest::new(SHORT_JOB);
+    let ran = t
+        .backup_run()
         .args(["--hook-timeout", "200ms"])
-        .args(["--post", "trap '' TERM; sleep 60"]);
-    let ran = run(command).status(10);
+        .args(["--post", "trap '' TERM; sleep 60"])
+        .exits(10);
     assert_eq!(ran.json()["phase"], "done", "the backup itself succeeded");
     assert_eq!(ran.json()["thaw"]["ok"], false);
     assert!(
@@ -139,84 +124,63 @@ fn a_hook_that_ignores_sigterm_is_killed_after_the_grace_period() {
 /// A limit too large for the clock is no limit, not a panic that thaws while the freeze runs.
 #[test]
 fn a_huge_hook_timeout_waits_for_the_hook() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let log = sandbox.log().display().to_string();
-    let mut command = backup_run(&agent, &sandbox);
-    command
+    let t = BackupTest::new(SHORT_JOB);
+    let log = t.log();
+    t.backup_run()
         .args(["--hook-timeout", "10000000000000000000"])
         .args([
             "--pre",
             &format!("echo pre-start >> '{log}'; sleep 0.2; echo pre-end >> '{log}'"),
         ])
-        .args([
-            "--post",
-            &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
-        ]);
-    run(command).status(0);
-    assert_eq!(sandbox.logged(), ["pre-start", "pre-end", "post done"]);
+        .post_logs_phase()
+        .exits(0);
+    assert_eq!(t.logged(), ["pre-start", "pre-end", "post done"]);
 }
 
 /// A member of the hook's group that ignores SIGTERM outlives its leader: it is killed too, so
 /// it cannot go on freezing after the thaw.
 #[test]
 fn what_a_stopped_hook_started_cannot_outlive_the_thaw() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let log = sandbox.log().display().to_string();
-    let mut command = backup_run(&agent, &sandbox);
-    command
+    let t = BackupTest::new(SHORT_JOB);
+    let log = t.log();
+    t.backup_run()
         .args(["--hook-timeout", "200ms"])
         .args([
             "--pre",
             &format!("(trap '' TERM; sleep 1; echo froze-late >> '{log}') & wait"),
         ])
-        .args([
-            "--post",
-            &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
-        ]);
-    run(command).status(10);
+        .post_logs_phase()
+        .exits(10);
     // Longer than the straggler would have needed.
     thread::sleep(Duration::from_millis(1500));
-    assert_eq!(sandbox.logged(), ["post error"]);
+    assert_eq!(t.logged(), ["post error"]);
 }
 
 /// A hook that is suspended (SIGTSTP here; SIGTTOU or SIGTTIN when it touches a terminal) can
 /// never finish: it fails at once, and is woken so that it sees its SIGTERM.
 #[test]
 fn a_suspended_hook_fails_at_once_and_sees_its_sigterm() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let log = sandbox.log().display().to_string();
-    let mut command = backup_run(&agent, &sandbox);
-    command
+    let t = BackupTest::new(SHORT_JOB);
+    let log = t.log();
+    let ran = t
+        .backup_run()
         .args([
             "--pre",
             &format!("trap 'echo got-term >> {log}; exit 1' TERM; kill -TSTP $$; sleep 30"),
         ])
-        .args([
-            "--post",
-            &format!("echo post $FELHOM_BACKUP_PHASE >> '{log}'"),
-        ]);
-    let ran = run(command).status(10);
+        .post_logs_phase()
+        .exits(10);
     assert!(ran.stderr.contains("was suspended by SIGTSTP"), "{ran:#?}");
-    assert_eq!(sandbox.logged(), ["got-term", "post error"]);
-    assert_eq!(posts(&agent), 0);
+    assert_eq!(t.logged(), ["got-term", "post error"]);
+    assert_eq!(t.posts(), 0);
 }
 
 /// A thaw hook that fails leaves the application possibly quiesced: that needs a person before
 /// anything else, so 10 wins over the status the run would otherwise end with.
 #[test]
 fn a_failed_thaw_after_a_failed_backup_exits_10_not_6() {
-    let agent = DevAgent::builder()
-        .backup_duration(SHORT_JOB)
-        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
-        .start()
-        .unwrap();
-    let sandbox = Sandbox::new();
-    let mut command = backup_run(&agent, &sandbox);
-    command.args(["--post", "exit 4"]);
-    let ran = run(command).status(10);
+    let t = BackupTest::failing("vzdump exited with status 2");
+    let ran = t.backup_run().args(["--post", "exit 4"]).exits(10);
     assert_eq!(ran.json()["phase"], "failed");
     assert_eq!(ran.json()["thaw"]["ok"], false);
     assert!(ran.stderr.contains("may still be quiesced"), "{ran:#?}");
@@ -224,16 +188,16 @@ fn a_failed_thaw_after_a_failed_backup_exits_10_not_6() {
 
 #[test]
 fn a_failed_thaw_after_a_signal_exits_10_not_143() {
-    let agent = agent_with_jobs_of(ENDLESS_JOB);
-    let sandbox = Sandbox::new();
-    let log = sandbox.log().display().to_string();
-    let mut command = backup_run(&agent, &sandbox);
-    command.args(["--post", &format!("echo post >> '{log}'; exit 4")]);
-    let mut running = Running::spawn(command);
+    let t = BackupTest::new(ENDLESS_JOB);
+    let log = t.log();
+    let mut running = t
+        .backup_run()
+        .args(["--post", &format!("echo post >> '{log}'; exit 4")])
+        .spawn();
     running.wait_for_stderr("backup job job-1 started");
     running.signal("TERM");
     let ran = running.finish().status(10);
-    assert_eq!(sandbox.logged(), ["post"], "the thaw hook ran once");
+    assert_eq!(t.logged(), ["post"], "the thaw hook ran once");
     assert_eq!(ran.json()["stopped"], "interrupted");
     assert_eq!(ran.json()["thaw"]["ok"], false);
     assert!(ran.stderr.contains("may still be quiesced"), "{ran:#?}");

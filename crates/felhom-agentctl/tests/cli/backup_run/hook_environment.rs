@@ -4,16 +4,15 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
-use super::{BIN, SHORT_JOB, Sandbox, agent_with_jobs_of, backup_run, run};
+use super::{BIN, BackupTest, SHORT_JOB, run};
 
 #[test]
 fn hooks_are_not_given_the_token() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let env = sandbox.path("env.txt");
-    let mut command = backup_run(&agent, &sandbox);
-    let token_file = sandbox.path("agent.token");
-    fs::write(&token_file, agent.token()).unwrap();
+    let t = BackupTest::new(SHORT_JOB);
+    let env = t.sandbox.path("env.txt");
+    let mut command = t.backup_run().command();
+    let token_file = t.sandbox.path("agent.token");
+    fs::write(&token_file, t.agent.token()).unwrap();
     fs::set_permissions(&token_file, fs::Permissions::from_mode(0o600)).unwrap();
     command
         .env_remove("FELHOM_AGENT_TOKEN")
@@ -21,7 +20,7 @@ fn hooks_are_not_given_the_token() {
         .args(["--post", &format!("env > '{}'", env.display())]);
     run(command).status(0);
     let seen = fs::read_to_string(&env).unwrap();
-    assert!(!seen.contains(agent.token()), "a hook saw the token");
+    assert!(!seen.contains(t.agent.token()), "a hook saw the token");
     assert!(
         !seen.contains("FELHOM_AGENT_TOKEN"),
         "a hook saw where it is: {seen}"
@@ -33,13 +32,12 @@ fn hooks_are_not_given_the_token() {
 /// `--token-fd N`: the descriptor was handed over for the token alone, so no hook inherits it.
 #[test]
 fn hooks_do_not_inherit_the_token_descriptor() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let token_file = sandbox.path("token");
-    fs::write(&token_file, agent.token()).unwrap();
+    let t = BackupTest::new(SHORT_JOB);
+    let token_file = t.sandbox.path("token");
+    fs::write(&token_file, t.agent.token()).unwrap();
     fs::set_permissions(&token_file, fs::Permissions::from_mode(0o600)).unwrap();
-    let leak = sandbox.path("leak.txt");
-    let fds = sandbox.path("fds.txt");
+    let leak = t.sandbox.path("leak.txt");
+    let fds = t.sandbox.path("fds.txt");
     let post = format!(
         "ls /proc/$$/fd > '{}'; (cat <&3) > '{}' 2>/dev/null; true",
         fds.display(),
@@ -49,9 +47,9 @@ fn hooks_do_not_inherit_the_token_descriptor() {
     let script = format!(
         "exec \"$0\" --endpoint {} --fingerprint {} --token-fd 3 backup run --poll 20ms \
          --lock '{}' --post \"$1\" 3< '{}'",
-        agent.endpoint(),
-        agent.fingerprint(),
-        sandbox.lock().display(),
+        t.agent.endpoint(),
+        t.agent.fingerprint(),
+        t.sandbox.lock().display(),
         token_file.display()
     );
     let mut sh = Command::new("sh");
@@ -73,7 +71,7 @@ fn hooks_do_not_inherit_the_token_descriptor() {
     );
     let leaked = fs::read_to_string(&leak).unwrap();
     assert!(
-        !leaked.contains(agent.token()),
+        !leaked.contains(t.agent.token()),
         "a hook read the token from fd 3"
     );
 }

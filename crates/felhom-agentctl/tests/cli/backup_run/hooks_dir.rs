@@ -3,19 +3,18 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use super::{SHORT_JOB, Sandbox, agent_with_jobs_of, backup_run, posts, run};
+use super::{BackupTest, SHORT_JOB};
 use crate::harness::calls;
 
 #[test]
 fn hooks_dir_freezes_in_name_order_thaws_in_reverse_and_skips_leftovers() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let log = sandbox.log().display().to_string();
+    let t = BackupTest::new(SHORT_JOB);
+    let log = t.log();
     let body = format!(
         r#"echo "$(basename "$0") $1 $FELHOM_BACKUP_PHASE ${{FELHOM_BACKUP_JOB_ID:-none}}" >> '{log}'"#
     );
     for name in ["20-fs", "10-db"] {
-        sandbox.script("hooks.d", name, &body, 0o755);
+        t.sandbox.script("hooks.d", name, &body, 0o755);
     }
     for name in [
         "15-x~",
@@ -27,10 +26,11 @@ fn hooks_dir_freezes_in_name_order_thaws_in_reverse_and_skips_leftovers() {
         "15-x.rpmsave",
         ".15-hidden",
     ] {
-        sandbox.script("hooks.d", name, &body, 0o755);
+        t.sandbox.script("hooks.d", name, &body, 0o755);
     }
-    sandbox.script("hooks.d", "30-not-executable", &body, 0o644);
-    let dir = sandbox.path("hooks.d");
+    t.sandbox
+        .script("hooks.d", "30-not-executable", &body, 0o644);
+    let dir = t.sandbox.path("hooks.d");
     fs::create_dir(dir.join("35-a-directory")).unwrap();
     fs::set_permissions(
         dir.join("35-a-directory"),
@@ -40,19 +40,19 @@ fn hooks_dir_freezes_in_name_order_thaws_in_reverse_and_skips_leftovers() {
     std::os::unix::fs::symlink(dir.join("10-db"), dir.join("40-link")).unwrap();
     std::os::unix::fs::symlink(dir.join("missing"), dir.join("45-dangling")).unwrap();
 
-    let mut command = backup_run(&agent, &sandbox);
-    command
+    let ran = t
+        .backup_run()
         .arg("--hooks-dir")
         .arg(&dir)
-        .args(sandbox.pre_post());
-    let ran = run(command).status(0);
+        .pre_post()
+        .exits(0);
     assert!(
         ran.stderr
             .contains("30-not-executable: not executable (chmod +x"),
         "{ran:#?}"
     );
     assert_eq!(
-        sandbox.logged(),
+        t.logged(),
         [
             "pre freeze none",
             "10-db freeze freeze none",
@@ -69,38 +69,38 @@ fn hooks_dir_freezes_in_name_order_thaws_in_reverse_and_skips_leftovers() {
 /// A typo in `--hooks-dir` would back up without quiescing and succeed: it is refused first.
 #[test]
 fn a_hooks_dir_that_does_not_exist_is_refused_before_anything_runs() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let mut command = backup_run(&agent, &sandbox);
-    command
+    let t = BackupTest::new(SHORT_JOB);
+    let ran = t
+        .backup_run()
         .arg("--hooks-dir")
-        .arg(sandbox.path("backup-hooks.d-typo"))
-        .args(sandbox.pre_post());
-    let ran = run(command).status(2);
+        .arg(t.sandbox.path("backup-hooks.d-typo"))
+        .pre_post()
+        .exits(2);
     assert!(ran.stderr.contains("no such directory"), "{ran:#?}");
-    assert!(sandbox.logged().is_empty(), "no hook ran");
-    assert_eq!(posts(&agent), 0);
+    assert!(t.logged().is_empty(), "no hook ran");
+    assert_eq!(t.posts(), 0);
 }
 
 #[test]
 fn a_failed_directory_hook_stops_the_freeze_and_thaws_what_was_frozen() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let log = sandbox.log().display().to_string();
+    let t = BackupTest::new(SHORT_JOB);
+    let log = t.log();
     let body = format!(r#"echo "$(basename "$0") $1 $FELHOM_BACKUP_PHASE" >> '{log}'"#);
-    sandbox.script("hooks.d", "10-db", &body, 0o755);
-    sandbox.script(
+    t.sandbox.script("hooks.d", "10-db", &body, 0o755);
+    t.sandbox.script(
         "hooks.d",
         "20-fs",
         &format!("{body}\n[ \"$1\" = freeze ] && exit 1\nexit 0"),
         0o755,
     );
-    sandbox.script("hooks.d", "30-never", &body, 0o755);
-    let mut command = backup_run(&agent, &sandbox);
-    command.arg("--hooks-dir").arg(sandbox.path("hooks.d"));
-    let ran = run(command).status(10);
+    t.sandbox.script("hooks.d", "30-never", &body, 0o755);
+    let ran = t
+        .backup_run()
+        .arg("--hooks-dir")
+        .arg(t.sandbox.path("hooks.d"))
+        .exits(10);
     assert_eq!(
-        sandbox.logged(),
+        t.logged(),
         [
             "10-db freeze freeze",
             "20-fs freeze freeze",
@@ -108,19 +108,16 @@ fn a_failed_directory_hook_stops_the_freeze_and_thaws_what_was_frozen() {
             "10-db thaw error",
         ]
     );
-    assert_eq!(posts(&agent), 0);
+    assert_eq!(t.posts(), 0);
     assert!(ran.stderr.contains("20-fs"), "{ran:#?}");
 }
 
 #[test]
 fn bad_hook_settings_are_usage_errors_before_anything_runs() {
-    let agent = agent_with_jobs_of(SHORT_JOB);
-    let sandbox = Sandbox::new();
-    let not_a_dir = sandbox.path("file");
+    let t = BackupTest::new(SHORT_JOB);
+    let not_a_dir = t.sandbox.path("file");
     fs::write(&not_a_dir, "").unwrap();
-    let mut command = backup_run(&agent, &sandbox);
-    command.arg("--hooks-dir").arg(&not_a_dir);
-    let ran = run(command).status(2);
+    let ran = t.backup_run().arg("--hooks-dir").arg(&not_a_dir).exits(2);
     assert!(ran.stderr.contains("--hooks-dir"), "{ran:#?}");
-    assert_eq!(calls(&agent), Vec::<String>::new());
+    assert_eq!(calls(&t.agent), Vec::<String>::new());
 }

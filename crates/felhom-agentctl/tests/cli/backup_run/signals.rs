@@ -2,29 +2,23 @@
 
 use felhom_agentapi::BackupPhase;
 
-use super::{ENDLESS_JOB, Running, Sandbox, agent_with_jobs_of, backup_run};
+use super::{BackupTest, ENDLESS_JOB};
 use crate::common::client;
 
 /// Sends `signal` once the job runs; the post hook must have run exactly once when it exits.
 fn interrupted_by(signal: &str, code: i32) {
-    let agent = agent_with_jobs_of(ENDLESS_JOB);
-    let sandbox = Sandbox::new();
-    let mut command = backup_run(&agent, &sandbox);
-    command.args(sandbox.pre_post());
-    let mut running = Running::spawn(command);
+    let t = BackupTest::new(ENDLESS_JOB);
+    let mut running = t.backup_run().pre_post().spawn();
     running.wait_for_stderr("backup job job-1 started");
     running.signal(signal);
     let ran = running.finish().status(code);
-    assert_eq!(
-        sandbox.logged(),
-        ["pre freeze none", "post interrupted job-1"]
-    );
+    assert_eq!(t.logged(), ["pre freeze none", "post interrupted job-1"]);
     assert!(ran.stderr.contains("goes on at the agent"), "{ran:#?}");
     assert!(ran.stderr.contains("backup wait"), "{ran:#?}");
     assert_eq!(ran.json()["stopped"], "interrupted");
     assert_eq!(ran.json()["thaw"]["phase"], "interrupted");
     assert_eq!(
-        client(&agent).backup_status().unwrap().phase,
+        client(&t.agent).backup_status().unwrap().phase,
         BackupPhase::Running,
         "the job goes on"
     );
