@@ -25,6 +25,6 @@ mod wait;
 pub(crate) use builder::BackupTest;
 pub(crate) use sandbox::Sandbox;
 pub(crate) use watched::{
-    BIN, CHILD_LIMIT, ENDLESS_JOB, Running, SHORT_JOB, TOOL_ENV, agent_with_jobs_of, backup_run,
+    BIN, CHILD_LIMIT, ENDLESS_JOB, Running, SHORT_JOB, agent_with_jobs_of, backup_run, backup_thaw,
     posts, run, tool,
 };

@@ -5,13 +5,14 @@
 //! token and panic checks.
 
 use std::ffi::OsStr;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use felhom_devagent::{BackupOutcome, DevAgent};
 
 use super::watched::Ran;
-use super::{Running, Sandbox, agent_with_jobs_of, backup_run, posts, run};
+use super::{Running, Sandbox, agent_with_jobs_of, backup_run, posts};
 
 /// A stand-in agent and a sandbox, for one or more runs of `backup run`.
 pub(crate) struct BackupTest {
@@ -95,6 +96,24 @@ impl Flags<'_> {
         self.args(hooks)
     }
 
+    /// The token read from `path` (`FELHOM_AGENT_TOKEN_FILE`), not from the environment.
+    pub(crate) fn token_file(mut self, path: &Path) -> Self {
+        self.command
+            .env_remove("FELHOM_AGENT_TOKEN")
+            .env("FELHOM_AGENT_TOKEN_FILE", path);
+        self
+    }
+
+    /// A `--pre` hook: `shell`, run by `sh -c`.
+    pub(crate) fn pre(self, shell: &str) -> Self {
+        self.args(["--pre", shell])
+    }
+
+    /// A `--post` hook: `shell`, run by `sh -c`.
+    pub(crate) fn post(self, shell: &str) -> Self {
+        self.args(["--post", shell])
+    }
+
     /// A `--post` hook that logs `post $FELHOM_BACKUP_PHASE`.
     pub(crate) fn post_logs_phase(self) -> Self {
         let log = self.test.log();
@@ -106,16 +125,12 @@ impl Flags<'_> {
 
     /// Runs to the end and asserts the exit status.
     pub(crate) fn exits(self, code: i32) -> Ran {
-        run(self.command).status(code)
+        self.spawn().finish().status(code)
     }
 
     /// Starts the run, for a test that acts on it before it ends.
+    /// The agent's token is checked absent from the output however the run is given it.
     pub(crate) fn spawn(self) -> Running {
-        Running::spawn(self.command)
-    }
-
-    /// The command as built, for a test that changes it further.
-    pub(crate) fn command(self) -> Command {
-        self.command
+        Running::spawn(self.command).secret(self.test.agent.token())
     }
 }

@@ -14,13 +14,10 @@ fn a_failed_pre_hook_starts_no_backup_and_the_post_hook_still_runs() {
     let log = t.log();
     let ran = t
         .backup_run()
-        .args(["--pre", &format!("echo pre >> '{log}'; exit 3")])
-        .args([
-            "--post",
-            &format!(
-                r#"echo "post $FELHOM_BACKUP_PHASE ${{FELHOM_BACKUP_JOB_ID:-none}}" >> '{log}'"#
-            ),
-        ])
+        .pre(&format!("echo pre >> '{log}'; exit 3"))
+        .post(&format!(
+            r#"echo "post $FELHOM_BACKUP_PHASE ${{FELHOM_BACKUP_JOB_ID:-none}}" >> '{log}'"#
+        ))
         .exits(10);
     assert_eq!(t.logged(), ["pre", "post error none"]);
     assert_eq!(t.posts(), 0, "no POST /backup reached the agent");
@@ -32,7 +29,7 @@ fn a_failed_pre_hook_starts_no_backup_and_the_post_hook_still_runs() {
 #[test]
 fn a_failed_post_hook_after_a_good_backup_exits_10_and_says_so() {
     let t = BackupTest::new(SHORT_JOB);
-    let ran = t.backup_run().args(["--post", "exit 4"]).exits(10);
+    let ran = t.backup_run().post("exit 4").exits(10);
     let v = ran.json();
     assert_eq!(
         (&v["phase"], &v["stopped"]),
@@ -52,7 +49,7 @@ fn a_freeze_that_outlasts_the_thaw_after_window_starts_no_backup_and_exits_10() 
     let ran = t
         .backup_run()
         .args(["--thaw-after", "100ms"])
-        .args(["--pre", &format!("sleep 0.3; echo pre >> '{log}'")])
+        .pre(&format!("sleep 0.3; echo pre >> '{log}'"))
         .post_logs_phase()
         .exits(10);
     assert_eq!(t.logged(), ["pre", "post error"]);
@@ -78,10 +75,10 @@ fn a_freeze_hook_that_overruns_is_stopped_with_what_it_started_and_thawed() {
     let ran = t
         .backup_run()
         .args(["--hook-timeout", "300ms"])
-        .args([
-            "--pre",
-            &format!("sleep 60 & echo $! > '{}'; wait", pid_file.display()),
-        ])
+        .pre(&format!(
+            "sleep 60 & echo $! > '{}'; wait",
+            pid_file.display()
+        ))
         .post_logs_phase()
         .exits(10);
     assert_eq!(
@@ -109,7 +106,7 @@ fn a_hook_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let ran = t
         .backup_run()
         .args(["--hook-timeout", "200ms"])
-        .args(["--post", "trap '' TERM; sleep 60"])
+        .post("trap '' TERM; sleep 60")
         .exits(10);
     assert_eq!(ran.json()["phase"], "done", "the backup itself succeeded");
     assert_eq!(ran.json()["thaw"]["ok"], false);
@@ -128,10 +125,9 @@ fn a_huge_hook_timeout_waits_for_the_hook() {
     let log = t.log();
     t.backup_run()
         .args(["--hook-timeout", "10000000000000000000"])
-        .args([
-            "--pre",
-            &format!("echo pre-start >> '{log}'; sleep 0.2; echo pre-end >> '{log}'"),
-        ])
+        .pre(&format!(
+            "echo pre-start >> '{log}'; sleep 0.2; echo pre-end >> '{log}'"
+        ))
         .post_logs_phase()
         .exits(0);
     assert_eq!(t.logged(), ["pre-start", "pre-end", "post done"]);
@@ -145,10 +141,9 @@ fn what_a_stopped_hook_started_cannot_outlive_the_thaw() {
     let log = t.log();
     t.backup_run()
         .args(["--hook-timeout", "200ms"])
-        .args([
-            "--pre",
-            &format!("(trap '' TERM; sleep 1; echo froze-late >> '{log}') & wait"),
-        ])
+        .pre(&format!(
+            "(trap '' TERM; sleep 1; echo froze-late >> '{log}') & wait"
+        ))
         .post_logs_phase()
         .exits(10);
     // Longer than the straggler would have needed.
@@ -164,10 +159,9 @@ fn a_suspended_hook_fails_at_once_and_sees_its_sigterm() {
     let log = t.log();
     let ran = t
         .backup_run()
-        .args([
-            "--pre",
-            &format!("trap 'echo got-term >> {log}; exit 1' TERM; kill -TSTP $$; sleep 30"),
-        ])
+        .pre(&format!(
+            "trap 'echo got-term >> {log}; exit 1' TERM; kill -TSTP $$; sleep 30"
+        ))
         .post_logs_phase()
         .exits(10);
     assert!(ran.stderr.contains("was suspended by SIGTSTP"), "{ran:#?}");
@@ -180,7 +174,7 @@ fn a_suspended_hook_fails_at_once_and_sees_its_sigterm() {
 #[test]
 fn a_failed_thaw_after_a_failed_backup_exits_10_not_6() {
     let t = BackupTest::failing("vzdump exited with status 2");
-    let ran = t.backup_run().args(["--post", "exit 4"]).exits(10);
+    let ran = t.backup_run().post("exit 4").exits(10);
     assert_eq!(ran.json()["phase"], "failed");
     assert_eq!(ran.json()["thaw"]["ok"], false);
     assert!(ran.stderr.contains("may still be quiesced"), "{ran:#?}");
@@ -192,7 +186,7 @@ fn a_failed_thaw_after_a_signal_exits_10_not_143() {
     let log = t.log();
     let mut running = t
         .backup_run()
-        .args(["--post", &format!("echo post >> '{log}'; exit 4")])
+        .post(&format!("echo post >> '{log}'; exit 4"))
         .spawn();
     running.wait_for_stderr("backup job job-1 started");
     running.signal("TERM");

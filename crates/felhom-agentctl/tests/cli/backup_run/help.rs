@@ -1,17 +1,15 @@
 //! The backup exit statuses and hooks, as `--help` documents them.
 
-use std::process::{Command, Stdio};
+use crate::harness::Invocation;
 
-use super::{BIN, run};
+/// What `args` prints on standard output, having succeeded.
+fn help(args: &[&str]) -> String {
+    Invocation::bare().args(args).run().status(0).stdout
+}
 
 #[test]
 fn help_documents_the_backup_exit_statuses_and_hooks() {
-    let mut command = Command::new(BIN);
-    command
-        .arg("--help")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let top = run(command).status(0).stdout;
+    let top = help(&["--help"]);
     for needle in [
         "7  'backup run': busy",
         "9  'backup run'",
@@ -20,12 +18,7 @@ fn help_documents_the_backup_exit_statuses_and_hooks() {
     ] {
         assert!(top.contains(needle), "--help lacks {needle:?}:\n{top}");
     }
-    let mut command = Command::new(BIN);
-    command
-        .args(["backup", "run", "--help"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let run_help = run(command).status(0).stdout;
+    let run_help = help(&["backup", "run", "--help"]);
     for needle in [
         "FELHOM_BACKUP_PHASE",
         "FELHOM_BACKUP_JOB_ID",
@@ -38,18 +31,8 @@ fn help_documents_the_backup_exit_statuses_and_hooks() {
             "backup run --help lacks {needle:?}"
         );
     }
-    let wait_help = Command::new(BIN)
-        .args(["backup", "wait", "--help"])
-        .output()
-        .unwrap();
-    assert!(wait_help.status.success());
-    assert!(
-        String::from_utf8(wait_help.stdout)
-            .unwrap()
-            .contains("--give-up-after")
-    );
-    let short = Command::new(BIN).arg("-h").output().unwrap();
-    let short = String::from_utf8(short.stdout).unwrap();
+    assert!(help(&["backup", "wait", "--help"]).contains("--give-up-after"));
+    let short = help(&["-h"]);
     assert!(
         short.contains("7 busy, 8 token rejected, 9 gave up waiting, 10 hook failed"),
         "{short}"

@@ -10,15 +10,13 @@ use super::{BIN, BackupTest, SHORT_JOB, run};
 fn hooks_are_not_given_the_token() {
     let t = BackupTest::new(SHORT_JOB);
     let env = t.sandbox.path("env.txt");
-    let mut command = t.backup_run().command();
     let token_file = t.sandbox.path("agent.token");
     fs::write(&token_file, t.agent.token()).unwrap();
     fs::set_permissions(&token_file, fs::Permissions::from_mode(0o600)).unwrap();
-    command
-        .env_remove("FELHOM_AGENT_TOKEN")
-        .env("FELHOM_AGENT_TOKEN_FILE", &token_file)
-        .args(["--post", &format!("env > '{}'", env.display())]);
-    run(command).status(0);
+    t.backup_run()
+        .token_file(&token_file)
+        .post(&format!("env > '{}'", env.display()))
+        .exits(0);
     let seen = fs::read_to_string(&env).unwrap();
     assert!(!seen.contains(t.agent.token()), "a hook saw the token");
     assert!(

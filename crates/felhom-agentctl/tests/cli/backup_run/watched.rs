@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::Sandbox;
 use crate::harness::calls;
 
-pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
+pub(crate) use crate::harness::BIN;
 
 /// How long any child, line or file is waited for before the test fails.
 pub(crate) const CHILD_LIMIT: Duration = Duration::from_secs(60);
@@ -24,33 +24,22 @@ pub(crate) const SHORT_JOB: Duration = Duration::from_millis(200);
 /// A job that only the test ends.
 pub(crate) const ENDLESS_JOB: Duration = Duration::from_secs(600);
 
-/// Variables the tool reads, removed from each child so the caller's environment cannot leak in.
-pub(crate) const TOOL_ENV: [&str; 8] = [
-    "FELHOM_AGENT_ENDPOINT",
-    "FELHOM_AGENT_FINGERPRINT",
-    "FELHOM_AGENT_TIMEOUT",
-    "FELHOM_AGENT_CONNECT_TIMEOUT",
-    "FELHOM_AGENT_TOKEN_FILE",
-    "FELHOM_AGENT_TOKEN",
-    "FELHOM_BACKUP_PHASE",
-    "FELHOM_BACKUP_JOB_ID",
-];
+/// The tool kept from the caller's environment ([`crate::harness::isolate`]), with its output
+/// piped: no agent, no token.
+pub(crate) fn bare_tool() -> Command {
+    let mut command = Command::new(BIN);
+    crate::harness::isolate(&mut command);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
 
 /// The tool pointed at `agent`, with its token in the environment.
 pub(crate) fn tool(agent: &DevAgent) -> Command {
-    let mut command = Command::new(BIN);
-    for var in TOOL_ENV {
-        command.env_remove(var);
-    }
-    // Backup records in the test run's directory, never /var/lib.
-    command.env("STATE_DIRECTORY", crate::harness::shared_state_dir());
+    let mut command = bare_tool();
     command
         .env("FELHOM_AGENT_TOKEN", agent.token())
         .args(["--endpoint", &agent.endpoint()])
-        .args(["--fingerprint", &agent.fingerprint().to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(["--fingerprint", &agent.fingerprint().to_string()]);
     command
 }
 
@@ -59,6 +48,15 @@ pub(crate) fn backup_run(agent: &DevAgent, sandbox: &Sandbox) -> Command {
     let mut command = tool(agent);
     command
         .args(["backup", "run", "--poll", "20ms", "--lock"])
+        .arg(sandbox.lock());
+    command
+}
+
+/// `backup thaw` with the sandbox's lock; no agent is needed.
+pub(crate) fn backup_thaw(sandbox: &Sandbox) -> Command {
+    let mut command = bare_tool();
+    command
+        .args(["backup", "thaw", "--lock"])
         .arg(sandbox.lock());
     command
 }
@@ -128,6 +126,12 @@ impl Running {
             stderr_lines,
             stderr: Vec::new(),
         }
+    }
+
+    /// Registers `token` as the token in play: it must appear in no output.
+    pub(crate) fn secret(mut self, token: &str) -> Running {
+        self.token = Some(token.to_string());
+        self
     }
 
     /// Waits until standard error has a line containing `needle`.
