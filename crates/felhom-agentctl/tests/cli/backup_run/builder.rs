@@ -9,10 +9,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use felhom_devagent::{BackupOutcome, DevAgent};
+use felhom_devagent::DevAgent;
 
 use super::watched::Ran;
 use super::{Running, Sandbox, agent_with_jobs_of, backup_run, posts};
+use crate::common::failing_agent;
 
 /// A stand-in agent and a sandbox, for one or more runs of `backup run`.
 pub(crate) struct BackupTest {
@@ -35,12 +36,7 @@ impl BackupTest {
 
     /// An agent whose jobs end quickly, failed with `error`.
     pub(crate) fn failing(error: &str) -> BackupTest {
-        let agent = DevAgent::builder()
-            .backup_duration(super::SHORT_JOB)
-            .backup_outcome(BackupOutcome::Failed(error.into()))
-            .start()
-            .unwrap();
-        BackupTest::of(agent)
+        BackupTest::of(failing_agent(super::SHORT_JOB, error))
     }
 
     /// `agent`, set up by the test.
