@@ -3,6 +3,7 @@
 //! `-v` and `-q`; and the library's `Settings` giving the same errors.
 
 use std::fs;
+use std::path::Path;
 use std::process::Command;
 
 use felhom_agentapi::{Error, Fingerprint, Overrides, Settings, TokenSource};
@@ -66,14 +67,22 @@ fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
     assert_eq!(calls(&agent), ["GET /storage", "GET /disks"]);
 }
 
+/// `[GLOBAL] --endpoint ENDPOINT fingerprint [FLAGS] --save PATH`, with no token.
+fn save_pin(global: &[&str], endpoint: &str, flags: &[&str], path: &Path) -> Invocation {
+    Invocation::bare()
+        .args(global)
+        .args(["--endpoint", endpoint, "fingerprint"])
+        .args(flags)
+        .arg("--save")
+        .arg(path)
+}
+
 #[test]
 fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     let agent = agent();
     let dir = TempDir::new();
     let pins = dir.path().join("agent.pins");
-    let out = Invocation::bare()
-        .args(["--endpoint", &agent.endpoint(), "fingerprint", "--save"])
-        .arg(&pins)
+    let out = save_pin(&[], &agent.endpoint(), &[], &pins)
         .run()
         .exit_status(0);
     out.stderr_has("saved the pin to");
@@ -96,24 +105,14 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
         .status(0);
 
     // Saving the same pin again changes nothing.
-    Invocation::bare()
-        .args([
-            "-q",
-            "--endpoint",
-            &agent.endpoint(),
-            "fingerprint",
-            "--save",
-        ])
-        .arg(&pins)
+    save_pin(&["-q"], &agent.endpoint(), &[], &pins)
         .run()
         .status(0);
     assert_eq!(fs::read_to_string(&pins).unwrap(), text);
 
     // Another agent (another certificate) at the address: refused, the file untouched.
     let impostor = DevAgent::start().unwrap();
-    let out = Invocation::bare()
-        .args(["--endpoint", &impostor.endpoint(), "fingerprint", "--save"])
-        .arg(&pins)
+    let out = save_pin(&[], &impostor.endpoint(), &[], &pins)
         .run()
         .failure(4);
     assert!(out.stderr.contains("--force"), "{out:#?}");
@@ -124,16 +123,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     assert_eq!(fs::read_to_string(&pins).unwrap(), text);
     assert_eq!(out.stdout, "");
 
-    let forced = Invocation::bare()
-        .args([
-            "-q",
-            "--endpoint",
-            &impostor.endpoint(),
-            "fingerprint",
-            "--force",
-            "--save",
-        ])
-        .arg(&pins)
+    let forced = save_pin(&["-q"], &impostor.endpoint(), &["--force"], &pins)
         .run()
         .status(0);
     assert_eq!(forced.json()["sha256"], impostor.fingerprint().to_string());
@@ -148,15 +138,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     // A file that holds no pin yet (empty, or comments only) has none to replace: no --force.
     for (name, held) in [("empty.pins", ""), ("comments.pins", "# pins go here\n\n")] {
         let path = dir.file(name, held, 0o644);
-        Invocation::bare()
-            .args([
-                "-q",
-                "--endpoint",
-                &agent.endpoint(),
-                "fingerprint",
-                "--save",
-            ])
-            .arg(&path)
+        save_pin(&["-q"], &agent.endpoint(), &[], &path)
             .run()
             .status(0);
         assert_eq!(

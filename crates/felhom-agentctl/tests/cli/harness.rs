@@ -329,6 +329,21 @@ impl Drop for TempDir {
     }
 }
 
+/// Sets `path`'s permission bits to `mode`.
+pub fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// Makes a FIFO (named pipe) at `path`, as someone planting one would.
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
 /// The requests the agent received, as `METHOD path`.
 pub fn calls(agent: &DevAgent) -> Vec<String> {
     agent

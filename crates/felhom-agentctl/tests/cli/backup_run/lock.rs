@@ -2,14 +2,13 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 use felhom_devagent::{DevAgent, Fault};
 use serde_json::{Value, json};
 
 use super::{BackupTest, ENDLESS_JOB, SHORT_JOB};
 use crate::common::client;
-use crate::harness::calls;
+use crate::harness::{calls, mkfifo};
 
 #[test]
 fn a_running_job_is_busy_exit_7_and_no_hook_runs() {
@@ -103,11 +102,7 @@ fn a_lock_file_others_can_open_or_that_is_no_regular_file_is_refused() {
     );
 
     fs::remove_file(t.sandbox.lock()).unwrap();
-    let made = Command::new("mkfifo")
-        .arg(t.sandbox.lock())
-        .status()
-        .unwrap();
-    assert!(made.success());
+    mkfifo(&t.sandbox.lock());
     let ran = t.backup_run().exits(2);
     assert!(ran.stderr.contains("not a regular file"), "{ran:#?}");
     assert_eq!(t.posts(), 1, "only the first run backed up");
