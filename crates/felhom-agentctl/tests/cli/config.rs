@@ -20,6 +20,11 @@ fn unpinned(agent: &DevAgent) -> Invocation {
         .args(["--endpoint", &agent.endpoint()])
 }
 
+/// [`unpinned`], with the pins read from `pins`.
+fn pinned_by(agent: &DevAgent, pins: &Path) -> Invocation {
+    unpinned(agent).arg("--fingerprint-file").arg(pins)
+}
+
 #[test]
 fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
     let agent = agent();
@@ -30,12 +35,7 @@ fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
         &format!("# the old certificate\n{old}\n"),
         0o644,
     );
-    let out = unpinned(&agent)
-        .arg("--fingerprint-file")
-        .arg(&pins)
-        .arg("storage")
-        .run()
-        .failure(4);
+    let out = pinned_by(&agent, &pins).arg("storage").run().failure(4);
     assert!(out.stderr.contains(&old), "{out:#?}");
     // The rotation: the new pin is added, with a comment.
     fs::write(
@@ -43,12 +43,7 @@ fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
         format!("# old\n{old}\n{:#}  # the new one\n", agent.fingerprint()),
     )
     .unwrap();
-    unpinned(&agent)
-        .arg("--fingerprint-file")
-        .arg(&pins)
-        .arg("storage")
-        .run()
-        .status(0);
+    pinned_by(&agent, &pins).arg("storage").run().status(0);
     unpinned(&agent)
         .env("FELHOM_AGENT_FINGERPRINT_FILE", &pins)
         .arg("disks")
@@ -57,12 +52,7 @@ fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
     // Anyone but its owner able to edit it could choose the server: refused.
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&pins, fs::Permissions::from_mode(0o664)).unwrap();
-    let out = unpinned(&agent)
-        .arg("--fingerprint-file")
-        .arg(&pins)
-        .arg("storage")
-        .run()
-        .failure(2);
+    let out = pinned_by(&agent, &pins).arg("storage").run().failure(2);
     assert!(out.stderr.contains("0664"), "{out:#?}");
     assert_eq!(calls(&agent), ["GET /storage", "GET /disks"]);
 }
@@ -97,12 +87,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     // No temporary file is left beside it.
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     // The saved file pins the agent.
-    unpinned(&agent)
-        .arg("--fingerprint-file")
-        .arg(&pins)
-        .arg("storage")
-        .run()
-        .status(0);
+    pinned_by(&agent, &pins).arg("storage").run().status(0);
 
     // Saving the same pin again changes nothing.
     save_pin(&["-q"], &agent.endpoint(), &[], &pins)

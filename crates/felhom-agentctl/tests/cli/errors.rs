@@ -11,6 +11,14 @@ use serde_json::json;
 use crate::common::{agent, failing_agent};
 use crate::harness::{Invocation, Outcome, TempDir, calls, dead_endpoint, readme};
 
+/// The tool pointed at a port where nothing listens, with some pin and some token.
+fn nowhere() -> Invocation {
+    Invocation::bare()
+        .args(["--endpoint", &dead_endpoint()])
+        .args(["--fingerprint", &"ab".repeat(32)])
+        .env("FELHOM_AGENT_TOKEN", "t")
+}
+
 /// The rows of the README's exit-status table: status and meaning.
 fn readme_exit_table() -> Vec<(i32, String)> {
     let text = readme();
@@ -87,16 +95,7 @@ fn scenario(code: i32) -> Outcome {
             agent.set_fault(Fault::OtherCert);
             Invocation::to(&agent).arg("storage").run()
         }
-        5 => Invocation::bare()
-            .args([
-                "--endpoint",
-                &dead_endpoint(),
-                "--fingerprint",
-                &"ab".repeat(32),
-            ])
-            .env("FELHOM_AGENT_TOKEN", "t")
-            .arg("storage")
-            .run(),
+        5 => nowhere().arg("storage").run(),
         6 => {
             let agent = failing_agent(Duration::ZERO, "vzdump exited with status 2");
             backup_run(&agent, &TempDir::new())
@@ -203,14 +202,7 @@ fn error_format_json_is_one_line_with_every_key() {
     assert_eq!(rejected["exit"], 8);
     assert!(rejected["message"].as_str().unwrap().contains("HTTP 401"));
 
-    let unreachable = Invocation::bare()
-        .args([
-            "--endpoint",
-            &dead_endpoint(),
-            "--fingerprint",
-            &"ab".repeat(32),
-        ])
-        .env("FELHOM_AGENT_TOKEN", "t")
+    let unreachable = nowhere()
         .args(["disks", "--error-format=json"])
         .run()
         .status(5)
