@@ -5,9 +5,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use felhom_agentapi::backup_record;
 
 use felhom_agentapi::health::{Measure, Thresholds};
-use felhom_devagent::{BackupOutcome, DevAgent, Fault, MetricsProfile};
+use felhom_devagent::{DevAgent, Fault, MetricsProfile};
 use serde_json::{Value, json};
 
+use crate::common::failing_agent;
 use crate::harness::{Invocation, Outcome, TempDir, agent_with as agent, dead_endpoint};
 use crate::plugin_output::{Plugin, plugin};
 
@@ -451,11 +452,7 @@ fn ignore_leaves_a_storage_target_out() {
 
 #[test]
 fn backup_running_is_ok_with_a_note_and_failed_warns() {
-    let agent = DevAgent::builder()
-        .backup_duration(std::time::Duration::from_secs(600))
-        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
-        .start()
-        .unwrap();
+    let agent = failing_agent(Duration::from_secs(600), "vzdump exited with status 2");
     // A recent success on record, so that the age of the last backup is no problem here.
     let state = TempDir::new();
     let now = SystemTime::now()

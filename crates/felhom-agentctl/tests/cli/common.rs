@@ -1,8 +1,10 @@
 //! The stand-in agent and a library client of it, for tests that set a scene before running
 //! the tool (a job already running, a pin to compare with).
 
+use std::time::Duration;
+
 use felhom_agentapi::{Client, Fingerprint};
-use felhom_devagent::DevAgent;
+use felhom_devagent::{BackupOutcome, DevAgent};
 
 /// The stand-in agent's pin as the library's `Fingerprint` (the stand-in agent has a type of
 /// its own, since it does not depend on the library).
@@ -20,6 +22,15 @@ impl Pinned for DevAgent {
 /// A stand-in agent with default settings.
 pub fn agent() -> DevAgent {
     DevAgent::start().expect("the stand-in agent starts")
+}
+
+/// A stand-in agent whose backup jobs take `jobs`, then fail with `error`.
+pub fn failing_agent(jobs: Duration, error: &str) -> DevAgent {
+    DevAgent::builder()
+        .backup_duration(jobs)
+        .backup_outcome(BackupOutcome::Failed(error.into()))
+        .start()
+        .expect("the stand-in agent starts")
 }
 
 /// A library client of `agent`, pinned to its certificate.

@@ -3,6 +3,7 @@
 //! `-v` and `-q`; and the library's `Settings` giving the same errors.
 
 use std::fs;
+use std::path::Path;
 use std::process::Command;
 
 use felhom_agentapi::{Error, Fingerprint, Overrides, Settings, TokenSource};
@@ -19,6 +20,11 @@ fn unpinned(agent: &DevAgent) -> Invocation {
         .args(["--endpoint", &agent.endpoint()])
 }
 
+/// [`unpinned`], with the pins read from `pins`.
+fn pinned_by(agent: &DevAgent, pins: &Path) -> Invocation {
+    unpinned(agent).arg("--fingerprint-file").arg(pins)
+}
+
 #[test]
 fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
     let agent = agent();
@@ -29,12 +35,7 @@ fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
         &format!("# the old certificate\n{old}\n"),
         0o644,
     );
-    let out = unpinned(&agent)
-        .arg("--fingerprint-file")
-        .arg(&pins)
-        .arg("storage")
-        .run()
-        .failure(4);
+    let out = pinned_by(&agent, &pins).arg("storage").run().failure(4);
     assert!(out.stderr.contains(&old), "{out:#?}");
     // The rotation: the new pin is added, with a comment.
     fs::write(
@@ -42,12 +43,7 @@ fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
         format!("# old\n{old}\n{:#}  # the new one\n", agent.fingerprint()),
     )
     .unwrap();
-    unpinned(&agent)
-        .arg("--fingerprint-file")
-        .arg(&pins)
-        .arg("storage")
-        .run()
-        .status(0);
+    pinned_by(&agent, &pins).arg("storage").run().status(0);
     unpinned(&agent)
         .env("FELHOM_AGENT_FINGERPRINT_FILE", &pins)
         .arg("disks")
@@ -56,14 +52,19 @@ fn pins_come_from_a_file_and_rotation_is_an_edit_of_it() {
     // Anyone but its owner able to edit it could choose the server: refused.
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&pins, fs::Permissions::from_mode(0o664)).unwrap();
-    let out = unpinned(&agent)
-        .arg("--fingerprint-file")
-        .arg(&pins)
-        .arg("storage")
-        .run()
-        .failure(2);
+    let out = pinned_by(&agent, &pins).arg("storage").run().failure(2);
     assert!(out.stderr.contains("0664"), "{out:#?}");
     assert_eq!(calls(&agent), ["GET /storage", "GET /disks"]);
+}
+
+/// `[GLOBAL] --endpoint ENDPOINT fingerprint [FLAGS] --save PATH`, with no token.
+fn save_pin(global: &[&str], endpoint: &str, flags: &[&str], path: &Path) -> Invocation {
+    Invocation::bare()
+        .args(global)
+        .args(["--endpoint", endpoint, "fingerprint"])
+        .args(flags)
+        .arg("--save")
+        .arg(path)
 }
 
 #[test]
@@ -71,9 +72,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     let agent = agent();
     let dir = TempDir::new();
     let pins = dir.path().join("agent.pins");
-    let out = Invocation::bare()
-        .args(["--endpoint", &agent.endpoint(), "fingerprint", "--save"])
-        .arg(&pins)
+    let out = save_pin(&[], &agent.endpoint(), &[], &pins)
         .run()
         .exit_status(0);
     out.stderr_has("saved the pin to");
@@ -88,32 +87,17 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     // No temporary file is left beside it.
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     // The saved file pins the agent.
-    unpinned(&agent)
-        .arg("--fingerprint-file")
-        .arg(&pins)
-        .arg("storage")
-        .run()
-        .status(0);
+    pinned_by(&agent, &pins).arg("storage").run().status(0);
 
     // Saving the same pin again changes nothing.
-    Invocation::bare()
-        .args([
-            "-q",
-            "--endpoint",
-            &agent.endpoint(),
-            "fingerprint",
-            "--save",
-        ])
-        .arg(&pins)
+    save_pin(&["-q"], &agent.endpoint(), &[], &pins)
         .run()
         .status(0);
     assert_eq!(fs::read_to_string(&pins).unwrap(), text);
 
     // Another agent (another certificate) at the address: refused, the file untouched.
     let impostor = DevAgent::start().unwrap();
-    let out = Invocation::bare()
-        .args(["--endpoint", &impostor.endpoint(), "fingerprint", "--save"])
-        .arg(&pins)
+    let out = save_pin(&[], &impostor.endpoint(), &[], &pins)
         .run()
         .failure(4);
     assert!(out.stderr.contains("--force"), "{out:#?}");
@@ -124,16 +108,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     assert_eq!(fs::read_to_string(&pins).unwrap(), text);
     assert_eq!(out.stdout, "");
 
-    let forced = Invocation::bare()
-        .args([
-            "-q",
-            "--endpoint",
-            &impostor.endpoint(),
-            "fingerprint",
-            "--force",
-            "--save",
-        ])
-        .arg(&pins)
+    let forced = save_pin(&["-q"], &impostor.endpoint(), &["--force"], &pins)
         .run()
         .status(0);
     assert_eq!(forced.json()["sha256"], impostor.fingerprint().to_string());
@@ -148,15 +123,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     // A file that holds no pin yet (empty, or comments only) has none to replace: no --force.
     for (name, held) in [("empty.pins", ""), ("comments.pins", "# pins go here\n\n")] {
         let path = dir.file(name, held, 0o644);
-        Invocation::bare()
-            .args([
-                "-q",
-                "--endpoint",
-                &agent.endpoint(),
-                "fingerprint",
-                "--save",
-            ])
-            .arg(&path)
+        save_pin(&["-q"], &agent.endpoint(), &[], &path)
             .run()
             .status(0);
         assert_eq!(

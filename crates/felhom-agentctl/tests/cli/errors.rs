@@ -5,11 +5,19 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
 
-use felhom_devagent::{BackupOutcome, DevAgent, Fault};
+use felhom_devagent::{DevAgent, Fault};
 use serde_json::json;
 
-use crate::common::agent;
+use crate::common::{agent, failing_agent};
 use crate::harness::{Invocation, Outcome, TempDir, calls, dead_endpoint, readme};
+
+/// The tool pointed at a port where nothing listens, with some pin and some token.
+fn nowhere() -> Invocation {
+    Invocation::bare()
+        .args(["--endpoint", &dead_endpoint()])
+        .args(["--fingerprint", &"ab".repeat(32)])
+        .env("FELHOM_AGENT_TOKEN", "t")
+}
 
 /// The rows of the README's exit-status table: status and meaning.
 fn readme_exit_table() -> Vec<(i32, String)> {
@@ -87,22 +95,9 @@ fn scenario(code: i32) -> Outcome {
             agent.set_fault(Fault::OtherCert);
             Invocation::to(&agent).arg("storage").run()
         }
-        5 => Invocation::bare()
-            .args([
-                "--endpoint",
-                &dead_endpoint(),
-                "--fingerprint",
-                &"ab".repeat(32),
-            ])
-            .env("FELHOM_AGENT_TOKEN", "t")
-            .arg("storage")
-            .run(),
+        5 => nowhere().arg("storage").run(),
         6 => {
-            let agent = DevAgent::builder()
-                .backup_duration(Duration::ZERO)
-                .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
-                .start()
-                .unwrap();
+            let agent = failing_agent(Duration::ZERO, "vzdump exited with status 2");
             backup_run(&agent, &TempDir::new())
                 .args(["--poll", "10ms"])
                 .run()
@@ -207,14 +202,7 @@ fn error_format_json_is_one_line_with_every_key() {
     assert_eq!(rejected["exit"], 8);
     assert!(rejected["message"].as_str().unwrap().contains("HTTP 401"));
 
-    let unreachable = Invocation::bare()
-        .args([
-            "--endpoint",
-            &dead_endpoint(),
-            "--fingerprint",
-            &"ab".repeat(32),
-        ])
-        .env("FELHOM_AGENT_TOKEN", "t")
+    let unreachable = nowhere()
         .args(["disks", "--error-format=json"])
         .run()
         .status(5)
@@ -332,36 +320,30 @@ fn fingerprint_errors_name_the_handshake() {
 fn echoed_input_is_shortened() {
     let agent = agent();
     let long = format!("https://{}:1", "a".repeat(5000));
-    let out = Invocation::to(&agent)
-        .args(["storage", "--endpoint", &long])
-        .run()
-        .failure(2);
-    assert!(
-        out.stderr.len() < 600,
-        "{} bytes: {out:#?}",
-        out.stderr.len()
-    );
+    let out = refused_briefly(&agent, "--endpoint", &long, 600);
     assert!(out.stderr.contains("characters)"), "{out:#?}");
     let typo = "9".repeat(5000) + "x";
-    let out = Invocation::to(&agent)
-        .args(["storage", "--timeout", &typo])
+    refused_briefly(&agent, "--timeout", &typo, 800);
+    assert!(agent.requests().is_empty());
+}
+
+/// `storage` with `flag` set to `value`: a usage error (2) in fewer than `limit` bytes.
+fn refused_briefly(agent: &DevAgent, flag: &str, value: &str, limit: usize) -> Outcome {
+    let out = Invocation::to(agent)
+        .args(["storage", flag, value])
         .run()
         .failure(2);
     assert!(
-        out.stderr.len() < 800,
+        out.stderr.len() < limit,
         "{} bytes: {out:#?}",
         out.stderr.len()
     );
-    assert!(agent.requests().is_empty());
+    out
 }
 
 #[test]
 fn human_applies_to_refusals_and_failed_backups() {
-    let agent = DevAgent::builder()
-        .backup_duration(Duration::ZERO)
-        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
-        .start()
-        .unwrap();
+    let agent = failing_agent(Duration::ZERO, "vzdump exited with status 2");
     let refused = Invocation::to(&agent)
         .args(["--human", "disk", "format", "--device", "/dev/sdb"])
         .run()
@@ -410,11 +392,7 @@ fn backup_run_ends_with_the_json_error_line_too() {
     assert_eq!(line["call"], serde_json::Value::Null);
     assert_eq!(line["may_have_reached_agent"], false);
 
-    let agent = DevAgent::builder()
-        .backup_duration(Duration::ZERO)
-        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
-        .start()
-        .unwrap();
+    let agent = failing_agent(Duration::ZERO, "vzdump exited with status 2");
     let failed = backup_run(&agent, &TempDir::new())
         .args(["--error-format", "json", "--poll", "10ms"])
         .run()

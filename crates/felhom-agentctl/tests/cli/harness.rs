@@ -14,9 +14,9 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_felhom-agentctl");
 
-/// Every variable the tool reads, removed from each child so the caller's environment cannot
-/// leak into a test.
-const TOOL_ENV: [&str; 10] = [
+/// Every variable the tool reads, and those it gives its hooks, removed from each child so the
+/// caller's environment cannot leak into a test.
+const TOOL_ENV: [&str; 12] = [
     "FELHOM_AGENT_ENDPOINT",
     "FELHOM_AGENT_FINGERPRINT",
     "FELHOM_AGENT_FINGERPRINT_FILE",
@@ -27,6 +27,8 @@ const TOOL_ENV: [&str; 10] = [
     "FELHOM_AGENT_CONFIG",
     "CREDENTIALS_DIRECTORY",
     "RUST_BACKTRACE",
+    "FELHOM_BACKUP_PHASE",
+    "FELHOM_BACKUP_JOB_ID",
 ];
 
 /// The filesystem uuid of the stand-in agent's USB drive.
@@ -64,13 +66,7 @@ impl Invocation {
     /// `command` (the tool, or a shell that runs it) with the tool's variables removed from its
     /// environment and an empty standard input.
     pub fn of(mut command: Command) -> Invocation {
-        for var in TOOL_ENV {
-            command.env_remove(var);
-        }
-        // Backup records go to a directory of this test run's, never to /var/lib; a test that
-        // looks at them gives its own with `.env("STATE_DIRECTORY", ..)`.
-        command.env("STATE_DIRECTORY", shared_state_dir());
-        command.stdin(Stdio::null());
+        isolate(&mut command);
         Invocation {
             command,
             secrets: Vec::new(),
@@ -266,6 +262,18 @@ impl Outcome {
     }
 }
 
+/// Keeps `command` (the tool, or a shell that runs it) from the caller's environment: the
+/// tool's variables removed, backup records in this test run's directory (never /var/lib; a
+/// test that looks at them gives its own with `.env("STATE_DIRECTORY", ..)`), and an empty
+/// standard input.
+pub fn isolate(command: &mut Command) {
+    for var in TOOL_ENV {
+        command.env_remove(var);
+    }
+    command.env("STATE_DIRECTORY", shared_state_dir());
+    command.stdin(Stdio::null());
+}
+
 /// The state directory every run gets unless its test sets one: one directory under Cargo's
 /// scratch space for integration tests (`target/tmp`), kept between runs so nothing piles up
 /// in /tmp. No test looks at the records there; those that do give their own directory.
@@ -319,6 +327,21 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
+}
+
+/// Sets `path`'s permission bits to `mode`.
+pub fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// Makes a FIFO (named pipe) at `path`, as someone planting one would.
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo {}", path.display());
 }
 
 /// The requests the agent received, as `METHOD path`.

@@ -4,14 +4,13 @@
 //! runs as root and as uid 65534 ([`identities`]).
 
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, chown, symlink};
+use std::os::unix::fs::{chown, symlink};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use felhom_devagent::DevAgent;
 
-use crate::harness::{BIN, Invocation, TempDir};
+use crate::harness::{BIN, Invocation, TempDir, chmod, mkfifo};
 use crate::local_trust::{Identity, bounded, identities};
 
 fn agent() -> DevAgent {
@@ -19,10 +18,6 @@ fn agent() -> DevAgent {
         .backup_duration(Duration::from_millis(200))
         .start()
         .expect("the stand-in agent starts")
-}
-
-fn chmod(path: &Path, mode: u32) {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// A sandbox for one identity: root's 0755 directory, with a `work` directory `who` owns (the
@@ -333,13 +328,7 @@ fn fingerprint_save_refuses_a_planted_fifo_or_link_instead_of_hanging() {
             )
         };
         let fifo = sandbox.path("work/fifo.pins");
-        assert!(
-            Command::new("mkfifo")
-                .arg(&fifo)
-                .status()
-                .unwrap()
-                .success()
-        );
+        mkfifo(&fifo);
         who.own(&fifo);
         save(&fifo).failure(2).stderr_has("is a FIFO");
         let planted = sandbox.path("work/planted.pins");

@@ -5,7 +5,7 @@
 //! only (issue 20, items 5 and 12).
 
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, chown, lchown, symlink};
+use std::os::unix::fs::{chown, lchown, symlink};
 use std::path::Path;
 use std::process::Command;
 use std::thread;
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use felhom_devagent::DevAgent;
 
 use crate::common::agent;
-use crate::harness::{BIN, Invocation, Outcome, TempDir};
+use crate::harness::{BIN, Invocation, Outcome, TempDir, chmod, mkfifo};
 
 /// A user the tool runs as, and a stranger to it.
 pub struct Identity {
@@ -102,10 +102,6 @@ pub fn bounded(invocation: Invocation) -> Outcome {
         thread::sleep(Duration::from_millis(20));
     }
     running.finish()
-}
-
-fn chmod(path: &Path, mode: u32) {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
 }
 
 fn settings_text(agent: &DevAgent) -> String {
@@ -262,13 +258,7 @@ fn a_fifo_is_refused_at_once_for_every_file_that_decides_trust() {
     for who in identities() {
         let dir = TempDir::new();
         let fifo = dir.path().join("planted");
-        assert!(
-            Command::new("mkfifo")
-                .arg(&fifo)
-                .status()
-                .unwrap()
-                .success()
-        );
+        mkfifo(&fifo);
         chmod(&fifo, 0o600);
         who.own(&fifo);
         let out = bounded(storage_with_token_file(&who, &agent, &fifo)).failure(2);

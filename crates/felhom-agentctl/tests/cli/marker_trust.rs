@@ -3,9 +3,8 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
 
-use crate::backup_run::{BIN, ENDLESS_JOB, Running, Sandbox, TOOL_ENV, agent_with_jobs_of, run};
+use crate::backup_run::{ENDLESS_JOB, Running, Sandbox, agent_with_jobs_of, backup_thaw, run};
 use crate::frozen::run_with_hooks;
 
 #[test]
@@ -24,16 +23,7 @@ fn a_hook_changed_to_world_writable_after_the_freeze_is_not_run_by_the_thaw() {
 
     let changed = sandbox.path("hooks").join("20-b");
     fs::set_permissions(&changed, fs::Permissions::from_mode(0o777)).unwrap();
-    let mut thaw = Command::new(BIN);
-    for var in TOOL_ENV {
-        thaw.env_remove(var);
-    }
-    thaw.args(["backup", "thaw", "--lock"])
-        .arg(sandbox.lock())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let ran = run(thaw).status(10);
+    let ran = run(backup_thaw(&sandbox)).status(10);
     assert!(
         ran.stderr
             .contains(&format!("hook {} has mode 0777", changed.display())),

@@ -4,9 +4,8 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
-use crate::backup_run::{ENDLESS_JOB, Running, Sandbox, TOOL_ENV, agent_with_jobs_of, run};
+use crate::backup_run::{ENDLESS_JOB, Running, Sandbox, agent_with_jobs_of, backup_thaw, run};
 use crate::frozen::{assert_each_freeze_thawed_once, like, marker, run_with_hooks};
 
 const HOOKS: [(&str, &str); 2] = [("10-a", ""), ("20-b", "")];
@@ -22,23 +21,6 @@ fn killed_mid_run(sandbox: &Sandbox) -> felhom_devagent::DevAgent {
     assert_eq!(sandbox.logged(), ["freeze 10-a", "freeze 20-b"]);
     assert!(marker(sandbox).exists(), "the marker outlives the run");
     agent
-}
-
-/// `backup thaw --lock` of the sandbox; no agent is needed.
-fn backup_thaw(sandbox: &Sandbox) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_felhom-agentctl"));
-    for var in TOOL_ENV {
-        command.env_remove(var);
-    }
-    // A test turns this into a `backup run`: its backup record goes to the test run's directory.
-    command.env("STATE_DIRECTORY", crate::harness::shared_state_dir());
-    command
-        .args(["backup", "thaw", "--lock"])
-        .arg(sandbox.lock())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    command
 }
 
 #[test]
