@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use felhom_agentapi::backup_record;
 use felhom_devagent::{BackupOutcome, DevAgent, Fault, MetricsProfile};
 
+use crate::backup_run::agent_with_jobs_of;
 use crate::exposition::{self, Family};
 use crate::harness::{Invocation, Outcome, TempDir};
 use crate::plugin_output::{Plugin, plugin};
@@ -282,10 +283,7 @@ fn a_record_others_may_change_is_refused_not_believed() {
 
 #[test]
 fn backup_wait_records_the_job_it_waited_for_and_a_wait_without_one_records_nothing() {
-    let agent = DevAgent::builder()
-        .backup_duration(Duration::from_secs(600))
-        .start()
-        .unwrap();
+    let agent = agent_with_jobs_of(Duration::from_secs(600));
     let state = TempDir::new();
     let wait = || {
         tool(&agent, state.path())

@@ -24,6 +24,17 @@ pub fn agent() -> DevAgent {
     DevAgent::start().expect("the stand-in agent starts")
 }
 
+/// A stand-in agent whose one backup job has already failed with `error`.
+pub fn failed_backup_agent(error: &str) -> DevAgent {
+    let agent = DevAgent::builder()
+        .backup_outcome(BackupOutcome::Failed(error.into()))
+        .start()
+        .expect("the stand-in agent starts");
+    client(&agent).start_backup().expect("the backup starts");
+    agent.finish_backup();
+    agent
+}
+
 /// A stand-in agent whose backup jobs take `jobs`, then fail with `error`.
 pub fn failing_agent(jobs: Duration, error: &str) -> DevAgent {
     DevAgent::builder()

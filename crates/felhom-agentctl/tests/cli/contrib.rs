@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use felhom_devagent::DevAgent;
 
-use crate::backup_run::Sandbox;
+use crate::backup_run::{Sandbox, agent_with_jobs_of};
 use crate::harness::{BIN, Invocation};
 
 fn contrib(path: &str) -> PathBuf {
@@ -192,10 +192,7 @@ fn backup_run_with_contrib_hooks(agent: &DevAgent, sandbox: &Sandbox, path: &str
 
 #[test]
 fn the_example_hooks_checkpoint_then_freeze_and_thaw_as_a_stack() {
-    let agent = DevAgent::builder()
-        .backup_duration(Duration::from_millis(200))
-        .start()
-        .unwrap();
+    let agent = agent_with_jobs_of(Duration::from_millis(200));
     let sandbox = Sandbox::new();
     let path = stub_path(&sandbox, None);
     assert_eq!(backup_run_with_contrib_hooks(&agent, &sandbox, &path), 0);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use felhom_devagent::{DevAgent, Fault};
 use serde_json::json;
 
+use crate::backup_run::agent_with_jobs_of;
 use crate::common::{agent, failing_agent};
 use crate::harness::{Invocation, Outcome, TempDir, calls, dead_endpoint, readme};
 
@@ -17,6 +18,17 @@ fn nowhere() -> Invocation {
         .args(["--endpoint", &dead_endpoint()])
         .args(["--fingerprint", &"ab".repeat(32)])
         .env("FELHOM_AGENT_TOKEN", "t")
+}
+
+/// The `--error-format json` line of `storage` against `agent` with the variable `var` set,
+/// which exits with `code`.
+fn storage_error_with(agent: &DevAgent, var: (&str, &str), code: i32) -> serde_json::Value {
+    Invocation::to(agent)
+        .env(var.0, var.1)
+        .args(["--error-format", "json", "storage"])
+        .run()
+        .status(code)
+        .error_json()
 }
 
 /// The rows of the README's exit-status table: status and meaning.
@@ -103,10 +115,7 @@ fn scenario(code: i32) -> Outcome {
                 .run()
         }
         7 => {
-            let agent = DevAgent::builder()
-                .backup_duration(Duration::from_secs(600))
-                .start()
-                .unwrap();
+            let agent = agent_with_jobs_of(Duration::from_secs(600));
             Invocation::to(&agent)
                 .args(["backup", "start"])
                 .run()
@@ -118,10 +127,7 @@ fn scenario(code: i32) -> Outcome {
             .arg("storage")
             .run(),
         9 => {
-            let agent = DevAgent::builder()
-                .backup_duration(Duration::from_secs(600))
-                .start()
-                .unwrap();
+            let agent = agent_with_jobs_of(Duration::from_secs(600));
             backup_run(&agent, &TempDir::new())
                 .args(["--poll", "20ms", "--give-up-after", "200ms"])
                 .run()
@@ -189,12 +195,7 @@ fn busy_token_rejected_and_gave_up_say_what_happened() {
 #[test]
 fn error_format_json_is_one_line_with_every_key() {
     let agent = agent();
-    let rejected = Invocation::to(&agent)
-        .env("FELHOM_AGENT_TOKEN", "wrong-token")
-        .args(["--error-format", "json", "storage"])
-        .run()
-        .status(8)
-        .error_json();
+    let rejected = storage_error_with(&agent, ("FELHOM_AGENT_TOKEN", "wrong-token"), 8);
     assert_eq!(rejected["kind"], "http");
     assert_eq!(rejected["call"], "GET /storage");
     assert_eq!(rejected["http_status"], 401);
@@ -213,10 +214,7 @@ fn error_format_json_is_one_line_with_every_key() {
     assert_eq!(unreachable["may_have_reached_agent"], false);
 
     // A second start: the agent's 409 is typed (kind backup_running) and keeps its status.
-    let long = felhom_devagent::DevAgent::builder()
-        .backup_duration(std::time::Duration::from_secs(600))
-        .start()
-        .unwrap();
+    let long = agent_with_jobs_of(Duration::from_secs(600));
     crate::common::client(&long).start_backup().unwrap();
     let busy = Invocation::to(&long)
         .args(["--error-format", "json", "backup", "start"])
@@ -235,12 +233,7 @@ fn error_format_json_is_one_line_with_every_key() {
     assert_eq!(usage["call"], json!(null));
     assert_eq!(usage["exit"], 2);
 
-    let config = Invocation::to(&agent)
-        .env("FELHOM_AGENT_TIMEOUT", "soon")
-        .args(["--error-format", "json", "storage"])
-        .run()
-        .status(2)
-        .error_json();
+    let config = storage_error_with(&agent, ("FELHOM_AGENT_TIMEOUT", "soon"), 2);
     assert_eq!(config["kind"], "config");
     assert_eq!(config["call"], json!(null));
     assert!(

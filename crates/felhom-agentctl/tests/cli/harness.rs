@@ -83,8 +83,12 @@ impl Invocation {
 
     /// Pointed at `agent` with flags before the subcommand, and its token in the environment.
     pub fn to(agent: &DevAgent) -> Invocation {
-        Invocation::authed(agent)
-            .args(["--endpoint", &agent.endpoint()])
+        Invocation::authed(agent).at(agent)
+    }
+
+    /// Adds the flags that point at `agent`: its endpoint and its pin.
+    pub fn at(self, agent: &DevAgent) -> Invocation {
+        self.args(["--endpoint", &agent.endpoint()])
             .args(["--fingerprint", &agent.fingerprint().to_string()])
     }
 
@@ -319,6 +323,14 @@ impl TempDir {
         let path = self.0.join(name);
         fs::write(&path, contents).expect("write token file");
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod token file");
+        path
+    }
+
+    /// Makes a subdirectory with `mode`, and returns its path.
+    pub fn dir(&self, name: &str, mode: u32) -> PathBuf {
+        let path = self.0.join(name);
+        fs::create_dir(&path).expect("create a subdirectory");
+        chmod(&path, mode);
         path
     }
 }

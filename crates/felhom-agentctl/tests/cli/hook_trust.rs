@@ -10,14 +10,12 @@ use std::time::Duration;
 
 use felhom_devagent::DevAgent;
 
+use crate::backup_run::agent_with_jobs_of;
 use crate::harness::{BIN, Invocation, TempDir, chmod, mkfifo};
 use crate::local_trust::{Identity, bounded, identities};
 
 fn agent() -> DevAgent {
-    DevAgent::builder()
-        .backup_duration(Duration::from_millis(200))
-        .start()
-        .expect("the stand-in agent starts")
+    agent_with_jobs_of(Duration::from_millis(200))
 }
 
 /// A sandbox for one identity: root's 0755 directory, with a `work` directory `who` owns (the
@@ -42,6 +40,11 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
+    /// Makes the directory `name` with `mode`, and returns its path.
+    fn dir(&self, name: &str, mode: u32) -> PathBuf {
+        self.dir.dir(name, mode)
+    }
+
     fn log(&self) -> PathBuf {
         self.path("work/hooks.log")
     }
@@ -64,6 +67,22 @@ impl Sandbox {
     }
 }
 
+/// Runs `case` once for each identity, with a fresh agent and sandbox.
+fn each_identity(case: impl Fn(&Identity, &DevAgent, &Sandbox)) {
+    for who in identities() {
+        let agent = agent();
+        let sandbox = Sandbox::new(&who);
+        case(&who, &agent, &sandbox);
+    }
+}
+
+/// `backup run` as `who`, against `agent`, with the lock where the tool puts it by default.
+fn backup_run_default_lock(who: &Identity, agent: &DevAgent) -> Invocation {
+    who.authed(agent)
+        .at(agent)
+        .args(["backup", "run", "--poll", "20ms"])
+}
+
 /// `backup run` as `who`, against `agent`, with a lock in the sandbox.
 fn backup_run(who: &Identity, agent: &DevAgent, sandbox: &Sandbox) -> Invocation {
     backup_run_locked(who, agent, &sandbox.path("work/backup.lock"))
@@ -71,12 +90,8 @@ fn backup_run(who: &Identity, agent: &DevAgent, sandbox: &Sandbox) -> Invocation
 
 /// `backup run` as `who`, against `agent`, with the lock `lock`.
 fn backup_run_locked(who: &Identity, agent: &DevAgent, lock: &Path) -> Invocation {
-    who.tool()
-        .env("FELHOM_AGENT_TOKEN", agent.token())
-        .secret(agent.token())
-        .args(["--endpoint", &agent.endpoint()])
-        .args(["--fingerprint", &agent.fingerprint().to_string()])
-        .args(["backup", "run", "--poll", "20ms", "--lock"])
+    backup_run_default_lock(who, agent)
+        .arg("--lock")
         .arg_path(lock)
 }
 
@@ -88,12 +103,10 @@ fn with_hooks(invocation: Invocation, sandbox: &Sandbox) -> Invocation {
 
 #[test]
 fn a_hook_others_can_change_stops_the_run_before_anything_is_frozen() {
-    for who in identities() {
-        let agent = agent();
-        let sandbox = Sandbox::new(&who);
-        sandbox.hook(&who, "10-good", 0o755);
-        let bad = sandbox.hook(&who, "20-writable", 0o777);
-        let out = with_hooks(backup_run(&who, &agent, &sandbox), &sandbox)
+    each_identity(|who, agent, sandbox| {
+        sandbox.hook(who, "10-good", 0o755);
+        let bad = sandbox.hook(who, "20-writable", 0o777);
+        let out = with_hooks(backup_run(who, agent, sandbox), sandbox)
             .run()
             .failure(2);
         out.stderr_has(&format!("hook {} has mode 0777", bad.display()))
@@ -101,7 +114,7 @@ fn a_hook_others_can_change_stops_the_run_before_anything_is_frozen() {
         assert_eq!(sandbox.logged(), "", "a hook ran");
         assert!(agent.requests().is_empty(), "the agent was asked");
         chmod(&bad, 0o755);
-        with_hooks(backup_run(&who, &agent, &sandbox), &sandbox)
+        with_hooks(backup_run(who, agent, sandbox), sandbox)
             .run()
             .exit_status(0);
         assert!(
@@ -109,14 +122,12 @@ fn a_hook_others_can_change_stops_the_run_before_anything_is_frozen() {
             "{}",
             sandbox.logged()
         );
-    }
+    });
 }
 
 #[test]
 fn a_hook_linked_to_another_user_s_script_or_in_a_writable_directory_is_refused() {
-    for who in identities() {
-        let agent = agent();
-        let sandbox = Sandbox::new(&who);
+    each_identity(|who, agent, sandbox| {
         let theirs = sandbox.path("theirs.sh");
         fs::write(
             &theirs,
@@ -128,34 +139,32 @@ fn a_hook_linked_to_another_user_s_script_or_in_a_writable_directory_is_refused(
         let link = sandbox.path("hooks").join("10-linked");
         symlink(&theirs, &link).unwrap();
         who.own(&link);
-        let out = with_hooks(backup_run(&who, &agent, &sandbox), &sandbox)
+        let out = with_hooks(backup_run(who, agent, sandbox), sandbox)
             .run()
             .failure(2);
-        out.stderr_has(&format!("hook {} ({})", link.display(), theirs.display()))
-            .stderr_has(&format!("belongs to uid {}", who.stranger));
+        who.assert_theirs(
+            &out,
+            &format!("hook {} ({})", link.display(), theirs.display()),
+        );
         assert_eq!(sandbox.logged(), "", "their script ran");
 
         fs::remove_file(&link).unwrap();
-        sandbox.hook(&who, "10-good", 0o755);
+        sandbox.hook(who, "10-good", 0o755);
         chmod(&sandbox.path("hooks"), 0o777);
-        let out = with_hooks(backup_run(&who, &agent, &sandbox), &sandbox)
+        let out = with_hooks(backup_run(who, agent, sandbox), sandbox)
             .run()
             .failure(2);
         out.stderr_has("--hooks-dir").stderr_has("mode 0777");
         assert_eq!(sandbox.logged(), "", "a hook ran");
         assert!(agent.requests().is_empty(), "the agent was asked");
-    }
+    });
 }
 
 #[test]
 fn hooks_see_no_credentials_directory_and_no_inherited_descriptor() {
-    for who in identities() {
-        let agent = agent();
-        let sandbox = Sandbox::new(&who);
+    each_identity(|who, agent, sandbox| {
         // The unit's credential, as systemd hands it over: the tool's token source here.
-        let credentials = sandbox.path("work/credentials");
-        fs::create_dir(&credentials).unwrap();
-        chmod(&credentials, 0o700);
+        let credentials = sandbox.dir("work/credentials", 0o700);
         who.own(&credentials);
         let credential = credentials.join("felhom-agent-token");
         fs::write(&credential, agent.token()).unwrap();
@@ -188,16 +197,13 @@ fn hooks_see_no_credentials_directory_and_no_inherited_descriptor() {
             seen.contains("fd9-closed"),
             "the hook inherited fd 9: {seen}"
         );
-    }
+    });
 }
 
 #[test]
 fn pre_and_post_run_bin_sh_not_the_first_sh_on_path() {
-    for who in identities() {
-        let agent = agent();
-        let sandbox = Sandbox::new(&who);
-        let fake = sandbox.path("fakebin");
-        fs::create_dir(&fake).unwrap();
+    each_identity(|who, agent, sandbox| {
+        let fake = sandbox.dir("fakebin", 0o755);
         let log = sandbox.log().display().to_string();
         fs::write(
             fake.join("sh"),
@@ -205,42 +211,32 @@ fn pre_and_post_run_bin_sh_not_the_first_sh_on_path() {
         )
         .unwrap();
         chmod(&fake.join("sh"), 0o755);
-        backup_run(&who, &agent, &sandbox)
+        backup_run(who, agent, sandbox)
             .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
             .args(["--pre", &format!("echo real >> '{log}'")])
             .run()
             .exit_status(0);
         assert_eq!(sandbox.logged(), "real\n");
-    }
+    });
 }
 
 #[test]
 fn a_lock_another_user_planted_in_run_lock_no_longer_blocks_the_default_path() {
-    for who in identities() {
-        let agent = agent();
+    if !Path::new("/run/lock").is_dir() {
+        println!("NOTE: no /run/lock here; the planted lock is not tried");
+        return;
+    }
+    each_identity(|who, agent, sandbox| {
         let safe = agent.endpoint().replace(':', "_");
         let planted = PathBuf::from(format!("/run/lock/felhom-agentctl-backup-{safe}.lock"));
-        if !Path::new("/run/lock").is_dir() {
-            println!("NOTE: no /run/lock here; the planted lock is not tried");
-            return;
-        }
         fs::write(&planted, "").unwrap();
         chmod(&planted, 0o600);
         chown(&planted, Some(who.stranger), None).unwrap();
-        let sandbox = Sandbox::new(&who);
-        let runtime = sandbox.path("work/runtime");
-        fs::create_dir(&runtime).unwrap();
-        chmod(&runtime, 0o700);
+        let runtime = sandbox.dir("work/runtime", 0o700);
         who.own(&runtime);
         // Root's default without a unit is /run/felhom-agentctl; a user's is $XDG_RUNTIME_DIR.
-        let out = who
-            .tool()
-            .env("FELHOM_AGENT_TOKEN", agent.token())
-            .secret(agent.token())
+        let out = backup_run_default_lock(who, agent)
             .env("XDG_RUNTIME_DIR", &runtime)
-            .args(["--endpoint", &agent.endpoint()])
-            .args(["--fingerprint", &agent.fingerprint().to_string()])
-            .args(["backup", "run", "--poll", "20ms"])
             .run();
         let _ = fs::remove_file(&planted);
         out.exit_status(0);
@@ -257,31 +253,21 @@ fn a_lock_another_user_planted_in_run_lock_no_longer_blocks_the_default_path() {
             private.display()
         );
         let _ = fs::remove_file(private.join(format!("felhom-agentctl-backup-{safe}.lock")));
-    }
+    });
 }
 
 #[test]
 fn a_runtime_directory_of_another_user_is_refused() {
-    for who in identities() {
-        let agent = agent();
-        let sandbox = Sandbox::new(&who);
-        let runtime = sandbox.path("runtime");
-        fs::create_dir(&runtime).unwrap();
-        chmod(&runtime, 0o700);
+    each_identity(|who, agent, sandbox| {
+        let runtime = sandbox.dir("runtime", 0o700);
         chown(&runtime, Some(who.stranger), None).unwrap();
         let var = if who.uid == 0 {
             "RUNTIME_DIRECTORY"
         } else {
             "XDG_RUNTIME_DIR"
         };
-        let out = who
-            .tool()
-            .env("FELHOM_AGENT_TOKEN", agent.token())
-            .secret(agent.token())
+        let out = backup_run_default_lock(who, agent)
             .env(var, &runtime)
-            .args(["--endpoint", &agent.endpoint()])
-            .args(["--fingerprint", &agent.fingerprint().to_string()])
-            .args(["backup", "run", "--poll", "20ms"])
             .run()
             .failure(2);
         out.stderr_has(&format!(
@@ -294,32 +280,26 @@ fn a_runtime_directory_of_another_user_is_refused() {
             !agent.requests().iter().any(|r| r.method == "POST"),
             "a backup was started"
         );
-    }
+    });
 }
 
 #[test]
 fn a_lock_in_a_directory_others_can_change_is_refused() {
-    for who in identities() {
-        let agent = agent();
-        let sandbox = Sandbox::new(&who);
-        let shared = sandbox.path("shared");
-        fs::create_dir(&shared).unwrap();
-        chmod(&shared, 0o777);
+    each_identity(|who, agent, sandbox| {
+        let shared = sandbox.dir("shared", 0o777);
         let lock = shared.join("backup.lock");
-        let out = backup_run_locked(&who, &agent, &lock).run().failure(2);
+        let out = backup_run_locked(who, agent, &lock).run().failure(2);
         out.stderr_has(&format!("its directory {} has mode 0777", shared.display()));
         assert!(!lock.exists(), "the lock was made");
         // Sticky, as /run/lock: accepted.
         chmod(&shared, 0o1777);
-        backup_run_locked(&who, &agent, &lock).run().exit_status(0);
-    }
+        backup_run_locked(who, agent, &lock).run().exit_status(0);
+    });
 }
 
 #[test]
 fn fingerprint_save_refuses_a_planted_fifo_or_link_instead_of_hanging() {
-    for who in identities() {
-        let agent = agent();
-        let sandbox = Sandbox::new(&who);
+    each_identity(|who, agent, sandbox| {
         let save = |path: &Path| {
             bounded(
                 who.tool()
@@ -347,5 +327,5 @@ fn fingerprint_save_refuses_a_planted_fifo_or_link_instead_of_hanging() {
         save(&fresh).exit_status(0);
         let text = fs::read_to_string(&fresh).unwrap();
         assert!(text.contains(&agent.fingerprint().to_string()), "{text}");
-    }
+    });
 }

@@ -2,9 +2,10 @@
 //! Hangul fillers, byte order mark) reach no person unescaped: not in errors, not in `--human`,
 //! not in the `felhom-opsign` command, not in plugin output. JSON keeps the exact text.
 
-use felhom_devagent::{BackupOutcome, DevAgent, Fault};
+use felhom_devagent::{DevAgent, Fault};
 use serde_json::Value;
 
+use crate::common::failed_backup_agent;
 use crate::harness::{Invocation, Outcome};
 
 /// One of each kind the terminal check must escape (not all of them: the unit test has those).
@@ -58,12 +59,7 @@ fn an_opsign_command_with_an_invisible_character_is_not_printed_raw() {
 #[test]
 fn agent_text_in_errors_human_tables_and_plugin_output_is_escaped() {
     let message = hidden("vzdump failed");
-    let agent = DevAgent::builder()
-        .backup_outcome(BackupOutcome::Failed(message.clone()))
-        .start()
-        .unwrap();
-    crate::common::client(&agent).start_backup().unwrap();
-    agent.finish_backup();
+    let agent = failed_backup_agent(&message);
     let json = Invocation::to(&agent)
         .args(["backup", "status"])
         .run()

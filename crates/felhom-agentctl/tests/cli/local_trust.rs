@@ -44,6 +44,20 @@ impl Identity {
         Invocation::of(self.command_for(BIN))
     }
 
+    /// The tool run as this user, with `agent`'s token in the environment.
+    pub fn authed(&self, agent: &DevAgent) -> Invocation {
+        self.tool()
+            .env("FELHOM_AGENT_TOKEN", agent.token())
+            .secret(agent.token())
+    }
+
+    /// Asserts that the run refused `what` for being the stranger's.
+    #[track_caller]
+    pub fn assert_theirs(&self, out: &Outcome, what: &str) {
+        out.stderr_has(what)
+            .stderr_has(&format!("belongs to uid {}", self.stranger));
+    }
+
     /// Makes `path` (a link itself, not its target) this user's.
     pub fn own(&self, path: &Path) {
         lchown(path, Some(self.uid), Some(self.gid)).expect("chown to the identity");
@@ -83,6 +97,13 @@ pub fn identities() -> Vec<Identity> {
     all
 }
 
+/// Runs `case` once for each identity, each with a fresh directory.
+fn each_identity(case: impl Fn(&Identity, &TempDir)) {
+    for who in identities() {
+        case(&who, &TempDir::new());
+    }
+}
+
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     // This test process's own /proc entry belongs to its effective user.
@@ -114,9 +135,7 @@ fn settings_text(agent: &DevAgent) -> String {
 
 /// The tool as `who`, with the agent's token in the environment and the settings in `config`.
 fn storage_with_config(who: &Identity, agent: &DevAgent, config: &Path) -> Invocation {
-    who.tool()
-        .env("FELHOM_AGENT_TOKEN", agent.token())
-        .secret(agent.token())
+    who.authed(agent)
         .arg("--config")
         .arg_path(config)
         .arg("storage")
@@ -126,8 +145,7 @@ fn storage_with_config(who: &Identity, agent: &DevAgent, config: &Path) -> Invoc
 fn storage_with_token_file(who: &Identity, agent: &DevAgent, token_file: &Path) -> Invocation {
     who.tool()
         .secret(agent.token())
-        .args(["--endpoint", &agent.endpoint()])
-        .args(["--fingerprint", &agent.fingerprint().to_string()])
+        .at(agent)
         .arg("--token-file")
         .arg_path(token_file)
         .arg("storage")
@@ -136,107 +154,87 @@ fn storage_with_token_file(who: &Identity, agent: &DevAgent, token_file: &Path) 
 #[test]
 fn a_settings_or_pins_file_another_user_owns_is_refused() {
     let agent = agent();
-    for who in identities() {
-        let dir = TempDir::new();
+    each_identity(|who, dir| {
         let settings = dir.file("agent.env", &settings_text(&agent), 0o644);
         who.give_away(&settings);
         let sent = agent.requests().len();
-        let out = storage_with_config(&who, &agent, &settings)
-            .run()
-            .failure(2);
-        out.stderr_has(&format!("settings file {}", settings.display()))
-            .stderr_has(&format!("belongs to uid {}", who.stranger))
-            .stderr_has("chown root");
+        let out = storage_with_config(who, &agent, &settings).run().failure(2);
+        who.assert_theirs(&out, &format!("settings file {}", settings.display()));
+        out.stderr_has("chown root");
         assert_eq!(agent.requests().len(), sent, "the agent was contacted");
 
         who.own(&settings);
-        storage_with_config(&who, &agent, &settings).run().status(0);
+        storage_with_config(who, &agent, &settings).run().status(0);
 
         let pins = dir.file("agent.pins", &format!("{}\n", agent.fingerprint()), 0o644);
         who.give_away(&pins);
         let out = who
-            .tool()
-            .env("FELHOM_AGENT_TOKEN", agent.token())
-            .secret(agent.token())
+            .authed(&agent)
             .args(["--endpoint", &agent.endpoint(), "--fingerprint-file"])
             .arg_path(&pins)
             .arg("storage")
             .run()
             .failure(2);
-        out.stderr_has(&format!("pins file {}", pins.display()))
-            .stderr_has(&format!("belongs to uid {}", who.stranger));
-    }
+        who.assert_theirs(&out, &format!("pins file {}", pins.display()));
+    });
 }
 
 #[test]
 fn a_world_writable_directory_above_a_settings_file_is_refused_unless_sticky() {
     let agent = agent();
-    for who in identities() {
-        let dir = TempDir::new();
-        let shared = dir.path().join("shared");
-        fs::create_dir(&shared).unwrap();
-        chmod(&shared, 0o777);
+    each_identity(|who, dir| {
+        let shared = dir.dir("shared", 0o777);
         let settings = shared.join("agent.env");
         fs::write(&settings, settings_text(&agent)).unwrap();
         who.own(&settings);
-        let out = storage_with_config(&who, &agent, &settings)
-            .run()
-            .failure(2);
+        let out = storage_with_config(who, &agent, &settings).run().failure(2);
         out.stderr_has(&format!("under the directory {}", shared.display()))
             .stderr_has("mode 0777");
         assert!(!out.stderr.contains("chmod"), "chmod advised: {out:#?}");
         // Sticky, as /tmp: no one may replace another user's file there.
         chmod(&shared, 0o1777);
-        storage_with_config(&who, &agent, &settings).run().status(0);
-    }
+        storage_with_config(who, &agent, &settings).run().status(0);
+    });
 }
 
 #[test]
 fn a_token_file_another_user_owns_is_refused_and_an_own_0640_one_is_not() {
     let agent = agent();
-    for who in identities() {
-        let dir = TempDir::new();
+    each_identity(|who, dir| {
         let token = dir.file("agent.token", agent.token(), 0o640);
         // The group may read it, so `who` can: only its owner is wrong.
         chown(&token, Some(who.stranger), Some(who.gid)).unwrap();
-        let out = storage_with_token_file(&who, &agent, &token)
+        let out = storage_with_token_file(who, &agent, &token)
             .run()
             .failure(2);
-        out.stderr_has(&format!("token file {}", token.display()))
-            .stderr_has(&format!("belongs to uid {}", who.stranger));
+        who.assert_theirs(&out, &format!("token file {}", token.display()));
         who.own(&token);
-        storage_with_token_file(&who, &agent, &token)
-            .run()
-            .status(0);
-    }
+        storage_with_token_file(who, &agent, &token).run().status(0);
+    });
 }
 
 #[test]
 fn a_symlinked_token_file_is_followed_only_when_root_or_the_user_made_the_link() {
     let agent = agent();
-    for who in identities() {
-        let dir = TempDir::new();
+    each_identity(|who, dir| {
         // A sticky, world-writable directory, as /tmp: anyone can put a link there.
-        let public = dir.path().join("public");
-        fs::create_dir(&public).unwrap();
-        chmod(&public, 0o1777);
+        let public = dir.dir("public", 0o1777);
         let token = dir.file("agent.token", agent.token(), 0o600);
         who.own(&token);
 
         let admins = public.join("admins.token");
         symlink(&token, &admins).unwrap();
-        storage_with_token_file(&who, &agent, &admins)
+        storage_with_token_file(who, &agent, &admins)
             .run()
             .status(0);
 
         let planted = public.join("planted.token");
         symlink(&token, &planted).unwrap();
         who.give_away(&planted);
-        let out = storage_with_token_file(&who, &agent, &planted)
+        let out = storage_with_token_file(who, &agent, &planted)
             .run()
             .failure(2);
-        out.stderr_has(&format!("the symbolic link {}", planted.display()))
-            .stderr_has(&format!("belongs to uid {}", who.stranger));
+        who.assert_theirs(&out, &format!("the symbolic link {}", planted.display()));
 
         // The user's own link to a file the stranger owns: the target is refused.
         let theirs = dir.file("theirs.token", agent.token(), 0o640);
@@ -244,29 +242,27 @@ fn a_symlinked_token_file_is_followed_only_when_root_or_the_user_made_the_link()
         let to_theirs = public.join("to-theirs.token");
         symlink(&theirs, &to_theirs).unwrap();
         who.own(&to_theirs);
-        let out = storage_with_token_file(&who, &agent, &to_theirs)
+        let out = storage_with_token_file(who, &agent, &to_theirs)
             .run()
             .failure(2);
-        out.stderr_has(&format!("({})", theirs.display()))
-            .stderr_has(&format!("belongs to uid {}", who.stranger));
-    }
+        who.assert_theirs(&out, &format!("({})", theirs.display()));
+    });
 }
 
 #[test]
 fn a_fifo_is_refused_at_once_for_every_file_that_decides_trust() {
     let agent = agent();
-    for who in identities() {
-        let dir = TempDir::new();
+    each_identity(|who, dir| {
         let fifo = dir.path().join("planted");
         mkfifo(&fifo);
         chmod(&fifo, 0o600);
         who.own(&fifo);
-        let out = bounded(storage_with_token_file(&who, &agent, &fifo)).failure(2);
+        let out = bounded(storage_with_token_file(who, &agent, &fifo)).failure(2);
         out.stderr_has("is a FIFO (named pipe), not a regular file");
-        let out = bounded(storage_with_config(&who, &agent, &fifo)).failure(2);
+        let out = bounded(storage_with_config(who, &agent, &fifo)).failure(2);
         out.stderr_has(&format!("settings file {} is a FIFO", fifo.display()));
         assert!(!out.stderr.contains("chmod"), "{out:#?}");
-    }
+    });
 }
 
 #[test]
@@ -300,14 +296,10 @@ fn chmod_is_advised_for_regular_files_only() {
 fn token_errors_name_where_the_token_came_from() {
     let agent = agent();
     let dir = TempDir::new();
+    // Pointed at the agent, with no token of its own.
+    let to = || Invocation::bare().secret(agent.token()).at(&agent);
     let spaced = dir.file("spaced.token", &format!("{} \n", agent.token()), 0o600);
-    let doubled = dir.file("doubled.token", &format!("{}\n\n", agent.token()), 0o600);
-    let to = |i: Invocation| {
-        i.secret(agent.token())
-            .args(["--endpoint", &agent.endpoint()])
-            .args(["--fingerprint", &agent.fingerprint().to_string()])
-    };
-    let out = to(Invocation::bare())
+    let out = to()
         .arg("--token-file")
         .arg_path(&spaced)
         .arg("storage")
@@ -317,7 +309,8 @@ fn token_errors_name_where_the_token_came_from() {
         "the token from token file {} holds white space",
         spaced.display()
     ));
-    let out = to(Invocation::bare())
+    let doubled = dir.file("doubled.token", &format!("{}\n\n", agent.token()), 0o600);
+    let out = to()
         .env("FELHOM_AGENT_TOKEN_FILE", &doubled)
         .arg("storage")
         .run()
@@ -327,25 +320,24 @@ fn token_errors_name_where_the_token_came_from() {
         doubled.display()
     ))
     .stderr_has("(from FELHOM_AGENT_TOKEN_FILE)");
-    let out = to(Invocation::bare())
+    let out = to()
         .env("FELHOM_AGENT_TOKEN", format!("{} ", agent.token()))
         .arg("storage")
         .run()
         .failure(2);
     out.stderr_has("holds white space")
         .stderr_has("(from FELHOM_AGENT_TOKEN)");
-    let out = to(Invocation::bare())
+    let out = to()
         .stdin(&format!("{} x\n", agent.token()))
         .args(["--token-stdin", "storage"])
         .run()
         .failure(2);
     out.stderr_has("the token from standard input holds white space");
-    let credentials = dir.path().join("credentials");
-    fs::create_dir(&credentials).unwrap();
+    let credentials = dir.dir("credentials", 0o755);
     let credential = credentials.join("felhom-agent-token");
     fs::write(&credential, format!("{}\n\n", agent.token())).unwrap();
     chmod(&credential, 0o400);
-    let out = to(Invocation::bare())
+    let out = to()
         .env("CREDENTIALS_DIRECTORY", &credentials)
         .arg("storage")
         .run()

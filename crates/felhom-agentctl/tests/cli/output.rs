@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::common::agent;
+use crate::common::{agent, failed_backup_agent};
 use crate::harness::Invocation;
 
 #[test]
@@ -72,12 +72,7 @@ fn a_closed_stdout_is_not_an_error() {
 #[test]
 fn json_output_cannot_rewrite_a_terminal_and_keeps_the_agents_text() {
     let message = "vzdump \u{202e}gol.exe\u{202c} \u{9b}2J failed";
-    let agent = felhom_devagent::DevAgent::builder()
-        .backup_outcome(felhom_devagent::BackupOutcome::Failed(message.into()))
-        .start()
-        .unwrap();
-    crate::common::client(&agent).start_backup().unwrap();
-    agent.finish_backup();
+    let agent = failed_backup_agent(message);
     let status = Invocation::to(&agent)
         .args(["backup", "status"])
         .run()
