@@ -10,7 +10,7 @@ use felhom_agentapi::{Error, Fingerprint, Overrides, Settings, TokenSource};
 use felhom_devagent::DevAgent;
 
 use crate::common::{Pinned, agent};
-use crate::harness::{BIN, Invocation, TempDir, calls};
+use crate::harness::{BIN, Invocation, TempDir, assert_every_request_authed, calls};
 
 /// The tool pointed at `agent` with its token in the environment, and no pin.
 fn unpinned(agent: &DevAgent) -> Invocation {
@@ -181,13 +181,7 @@ fn tokens_come_from_systemd_credentials_and_file_descriptors() {
         .run()
         .failure(2);
     assert!(bad_fd.stderr.contains("file descriptor 97"), "{bad_fd:#?}");
-    let expected = format!("Bearer {}", agent.token());
-    assert!(
-        agent
-            .requests()
-            .iter()
-            .all(|r| r.header("authorization") == Some(expected.as_str()))
-    );
+    assert_every_request_authed(&agent);
     assert_eq!(calls(&agent), ["GET /storage", "GET /disks"]);
 }
 
@@ -362,16 +356,16 @@ fn verbose_shows_the_handshake_and_quiet_drops_notes() {
 fn the_library_settings_give_the_cli_s_errors() {
     let agent = agent();
     let bad_pin = "abcd";
-    let cli = Invocation::to(&agent)
-        .args(["storage", "--fingerprint", bad_pin])
-        .run()
-        .failure(2);
     let mut given = Overrides::default();
     given.fingerprints = vec![bad_pin.into()];
     let Err(Error::Config { .. }) = Settings::load(&given).map(|_| ()) else {
         panic!("the library accepted a bad pin");
     };
     let library = Settings::load(&given).unwrap_err().to_string();
+    let cli = Invocation::to(&agent)
+        .args(["storage", "--fingerprint", bad_pin])
+        .run()
+        .failure(2);
     assert_eq!(cli.stderr.trim_end(), format!("felhom-agentctl: {library}"));
 
     // And a daemon configured like the tool talks to the agent like it.

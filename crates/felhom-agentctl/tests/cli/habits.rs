@@ -7,16 +7,10 @@ use crate::harness::{Invocation, TempDir};
 #[test]
 fn repeated_verbose_flags_are_accepted() {
     let agent = agent();
-    let out = Invocation::to(&agent)
-        .args(["-vv", "storage"])
-        .run()
-        .exit_status(0);
-    assert!(out.stderr.contains("TLS 1."), "{out:#?}");
-    let out = Invocation::to(&agent)
-        .args(["-v", "storage", "--verbose"])
-        .run()
-        .exit_status(0);
-    assert!(out.stderr.contains("TLS 1."), "{out:#?}");
+    for args in [&["-vv", "storage"][..], &["-v", "storage", "--verbose"]] {
+        let out = Invocation::to(&agent).args(args).run().exit_status(0);
+        assert!(out.stderr.contains("TLS 1."), "{args:?}: {out:#?}");
+    }
 }
 
 #[test]

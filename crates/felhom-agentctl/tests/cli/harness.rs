@@ -376,6 +376,21 @@ pub fn request_body(agent: &DevAgent, path: &str) -> Value {
     serde_json::from_slice(&request.body).expect("the request body is JSON")
 }
 
+/// Asserts that every request the agent received carried its token.
+#[track_caller]
+pub fn assert_every_request_authed(agent: &DevAgent) {
+    let expected = format!("Bearer {}", agent.token());
+    for request in agent.requests() {
+        assert_eq!(
+            request.header("authorization"),
+            Some(expected.as_str()),
+            "{} {}",
+            request.method,
+            request.path
+        );
+    }
+}
+
 /// Asserts that the agent received no request at all.
 #[track_caller]
 pub fn assert_nothing_sent(agent: &DevAgent) {

@@ -139,11 +139,8 @@ fn a_hook_linked_to_another_user_s_script_or_in_a_writable_directory_is_refused(
         let link = sandbox.path("hooks").join("10-linked");
         symlink(&theirs, &link).unwrap();
         who.own(&link);
-        let out = with_hooks(backup_run(who, agent, sandbox), sandbox)
-            .run()
-            .failure(2);
-        who.assert_theirs(
-            &out,
+        who.refuses_theirs(
+            with_hooks(backup_run(who, agent, sandbox), sandbox),
             &format!("hook {} ({})", link.display(), theirs.display()),
         );
         assert_eq!(sandbox.logged(), "", "their script ran");

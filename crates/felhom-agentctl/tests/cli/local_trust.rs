@@ -51,11 +51,13 @@ impl Identity {
             .secret(agent.token())
     }
 
-    /// Asserts that the run refused `what` for being the stranger's.
+    /// Runs `invocation`, asserting that it refused `what` (exit 2) for being the stranger's.
     #[track_caller]
-    pub fn assert_theirs(&self, out: &Outcome, what: &str) {
+    pub fn refuses_theirs(&self, invocation: Invocation, what: &str) -> Outcome {
+        let out = invocation.run().failure(2);
         out.stderr_has(what)
             .stderr_has(&format!("belongs to uid {}", self.stranger));
+        out
     }
 
     /// Makes `path` (a link itself, not its target) this user's.
@@ -158,8 +160,10 @@ fn a_settings_or_pins_file_another_user_owns_is_refused() {
         let settings = dir.file("agent.env", &settings_text(&agent), 0o644);
         who.give_away(&settings);
         let sent = agent.requests().len();
-        let out = storage_with_config(who, &agent, &settings).run().failure(2);
-        who.assert_theirs(&out, &format!("settings file {}", settings.display()));
+        let out = who.refuses_theirs(
+            storage_with_config(who, &agent, &settings),
+            &format!("settings file {}", settings.display()),
+        );
         out.stderr_has("chown root");
         assert_eq!(agent.requests().len(), sent, "the agent was contacted");
 
@@ -168,14 +172,13 @@ fn a_settings_or_pins_file_another_user_owns_is_refused() {
 
         let pins = dir.file("agent.pins", &format!("{}\n", agent.fingerprint()), 0o644);
         who.give_away(&pins);
-        let out = who
-            .authed(&agent)
-            .args(["--endpoint", &agent.endpoint(), "--fingerprint-file"])
-            .arg_path(&pins)
-            .arg("storage")
-            .run()
-            .failure(2);
-        who.assert_theirs(&out, &format!("pins file {}", pins.display()));
+        who.refuses_theirs(
+            who.authed(&agent)
+                .args(["--endpoint", &agent.endpoint(), "--fingerprint-file"])
+                .arg_path(&pins)
+                .arg("storage"),
+            &format!("pins file {}", pins.display()),
+        );
     });
 }
 
@@ -204,10 +207,10 @@ fn a_token_file_another_user_owns_is_refused_and_an_own_0640_one_is_not() {
         let token = dir.file("agent.token", agent.token(), 0o640);
         // The group may read it, so `who` can: only its owner is wrong.
         chown(&token, Some(who.stranger), Some(who.gid)).unwrap();
-        let out = storage_with_token_file(who, &agent, &token)
-            .run()
-            .failure(2);
-        who.assert_theirs(&out, &format!("token file {}", token.display()));
+        who.refuses_theirs(
+            storage_with_token_file(who, &agent, &token),
+            &format!("token file {}", token.display()),
+        );
         who.own(&token);
         storage_with_token_file(who, &agent, &token).run().status(0);
     });
@@ -221,31 +224,33 @@ fn a_symlinked_token_file_is_followed_only_when_root_or_the_user_made_the_link()
         let public = dir.dir("public", 0o1777);
         let token = dir.file("agent.token", agent.token(), 0o600);
         who.own(&token);
+        let link = |name: &str, target: &Path| {
+            let path = public.join(name);
+            symlink(target, &path).unwrap();
+            path
+        };
 
-        let admins = public.join("admins.token");
-        symlink(&token, &admins).unwrap();
+        let admins = link("admins.token", &token);
         storage_with_token_file(who, &agent, &admins)
             .run()
             .status(0);
 
-        let planted = public.join("planted.token");
-        symlink(&token, &planted).unwrap();
+        let planted = link("planted.token", &token);
         who.give_away(&planted);
-        let out = storage_with_token_file(who, &agent, &planted)
-            .run()
-            .failure(2);
-        who.assert_theirs(&out, &format!("the symbolic link {}", planted.display()));
+        who.refuses_theirs(
+            storage_with_token_file(who, &agent, &planted),
+            &format!("the symbolic link {}", planted.display()),
+        );
 
         // The user's own link to a file the stranger owns: the target is refused.
         let theirs = dir.file("theirs.token", agent.token(), 0o640);
         chown(&theirs, Some(who.stranger), Some(who.gid)).unwrap();
-        let to_theirs = public.join("to-theirs.token");
-        symlink(&theirs, &to_theirs).unwrap();
+        let to_theirs = link("to-theirs.token", &theirs);
         who.own(&to_theirs);
-        let out = storage_with_token_file(who, &agent, &to_theirs)
-            .run()
-            .failure(2);
-        who.assert_theirs(&out, &format!("({})", theirs.display()));
+        who.refuses_theirs(
+            storage_with_token_file(who, &agent, &to_theirs),
+            &format!("({})", theirs.display()),
+        );
     });
 }
 
@@ -296,53 +301,34 @@ fn chmod_is_advised_for_regular_files_only() {
 fn token_errors_name_where_the_token_came_from() {
     let agent = agent();
     let dir = TempDir::new();
-    // Pointed at the agent, with no token of its own.
+    // Pointed at the agent, with no token of its own; a flawed token stops `storage`.
     let to = || Invocation::bare().secret(agent.token()).at(&agent);
+    let storage_refused = |given: Invocation| given.arg("storage").run().failure(2);
     let spaced = dir.file("spaced.token", &format!("{} \n", agent.token()), 0o600);
-    let out = to()
-        .arg("--token-file")
-        .arg_path(&spaced)
-        .arg("storage")
-        .run()
-        .failure(2);
-    out.stderr_has(&format!(
+    storage_refused(to().arg("--token-file").arg_path(&spaced)).stderr_has(&format!(
         "the token from token file {} holds white space",
         spaced.display()
     ));
     let doubled = dir.file("doubled.token", &format!("{}\n\n", agent.token()), 0o600);
-    let out = to()
-        .env("FELHOM_AGENT_TOKEN_FILE", &doubled)
-        .arg("storage")
-        .run()
-        .failure(2);
-    out.stderr_has(&format!(
-        "token file {} holds a line break",
-        doubled.display()
-    ))
-    .stderr_has("(from FELHOM_AGENT_TOKEN_FILE)");
-    let out = to()
-        .env("FELHOM_AGENT_TOKEN", format!("{} ", agent.token()))
-        .arg("storage")
-        .run()
-        .failure(2);
-    out.stderr_has("holds white space")
+    storage_refused(to().env("FELHOM_AGENT_TOKEN_FILE", &doubled))
+        .stderr_has(&format!(
+            "token file {} holds a line break",
+            doubled.display()
+        ))
+        .stderr_has("(from FELHOM_AGENT_TOKEN_FILE)");
+    storage_refused(to().env("FELHOM_AGENT_TOKEN", format!("{} ", agent.token())))
+        .stderr_has("holds white space")
         .stderr_has("(from FELHOM_AGENT_TOKEN)");
-    let out = to()
-        .stdin(&format!("{} x\n", agent.token()))
-        .args(["--token-stdin", "storage"])
-        .run()
-        .failure(2);
-    out.stderr_has("the token from standard input holds white space");
+    storage_refused(
+        to().stdin(&format!("{} x\n", agent.token()))
+            .arg("--token-stdin"),
+    )
+    .stderr_has("the token from standard input holds white space");
     let credentials = dir.dir("credentials", 0o755);
     let credential = credentials.join("felhom-agent-token");
     fs::write(&credential, format!("{}\n\n", agent.token())).unwrap();
     chmod(&credential, 0o400);
-    let out = to()
-        .env("CREDENTIALS_DIRECTORY", &credentials)
-        .arg("storage")
-        .run()
-        .failure(2);
-    out.stderr_has(&format!(
+    storage_refused(to().env("CREDENTIALS_DIRECTORY", &credentials)).stderr_has(&format!(
         "systemd credential {} holds a line break",
         credential.display()
     ));

@@ -1,17 +1,20 @@
 //! Output modes (`--human`, `--pretty`) and a reader that goes away.
 
+use felhom_devagent::DevAgent;
 use serde_json::Value;
 
 use crate::common::{agent, failed_backup_agent};
-use crate::harness::Invocation;
+use crate::harness::{Invocation, Outcome};
+
+/// Runs `args` against `agent`, asserting that it succeeded quietly.
+fn succeeds(agent: &DevAgent, args: &[&str]) -> Outcome {
+    Invocation::to(agent).args(args).run().status(0)
+}
 
 #[test]
 fn human_output_has_tables_and_sizes() {
     let agent = agent();
-    let storage = Invocation::to(&agent)
-        .args(["storage", "--human"])
-        .run()
-        .status(0);
+    let storage = succeeds(&agent, &["storage", "--human"]);
     let header = storage
         .stdout
         .lines()
@@ -24,10 +27,7 @@ fn human_output_has_tables_and_sizes() {
         "--human printed JSON"
     );
 
-    let metrics = Invocation::to(&agent)
-        .args(["--human", "metrics"])
-        .run()
-        .status(0);
+    let metrics = succeeds(&agent, &["--human", "metrics"]);
     assert!(metrics.stdout.contains("STORAGE"), "{metrics:#?}");
     assert!(metrics.stdout.contains("400.0 GiB"), "{metrics:#?}"); // local-lvm's size
     assert!(
@@ -36,10 +36,7 @@ fn human_output_has_tables_and_sizes() {
     );
     assert!(metrics.stdout.contains("61.0%"), "{metrics:#?}"); // its thin pool
 
-    let disks = Invocation::to(&agent)
-        .args(["disks", "--human"])
-        .run()
-        .status(0);
+    let disks = succeeds(&agent, &["disks", "--human"]);
     assert!(disks.stdout.contains("DURABLE ID"), "{disks:#?}");
     assert!(disks.stdout.contains("/dev/sdc"), "{disks:#?}");
 }
@@ -47,11 +44,8 @@ fn human_output_has_tables_and_sizes() {
 #[test]
 fn pretty_output_is_indented_and_the_same_json() {
     let agent = agent();
-    let compact = Invocation::to(&agent).args(["disks"]).run().status(0);
-    let pretty = Invocation::to(&agent)
-        .args(["disks", "--pretty"])
-        .run()
-        .status(0);
+    let compact = succeeds(&agent, &["disks"]);
+    let pretty = succeeds(&agent, &["disks", "--pretty"]);
     assert!(pretty.stdout.lines().count() > 10, "{pretty:#?}");
     assert!(pretty.stdout.contains("\n  \"disks\": ["), "{pretty:#?}");
     let parsed: Value = serde_json::from_str(&pretty.stdout).unwrap();
@@ -73,10 +67,7 @@ fn a_closed_stdout_is_not_an_error() {
 fn json_output_cannot_rewrite_a_terminal_and_keeps_the_agents_text() {
     let message = "vzdump \u{202e}gol.exe\u{202c} \u{9b}2J failed";
     let agent = failed_backup_agent(message);
-    let status = Invocation::to(&agent)
-        .args(["backup", "status"])
-        .run()
-        .status(0);
+    let status = succeeds(&agent, &["backup", "status"]);
     assert!(
         !status
             .stdout

@@ -2,7 +2,7 @@
 //! wrong one: it is never printed.
 
 use crate::common::agent;
-use crate::harness::{Invocation, TempDir, assert_nothing_sent};
+use crate::harness::{Invocation, TempDir, assert_every_request_authed, assert_nothing_sent};
 
 #[test]
 fn a_wrong_token_exits_8_without_showing_either_token() {
@@ -36,8 +36,9 @@ fn a_token_flag_is_refused_without_echoing_it() {
 fn a_private_token_file_is_read_and_its_newline_trimmed() {
     let agent = agent();
     let dir = TempDir::new();
-    let unix = dir.file("token", &format!("{}\n", agent.token()), 0o600);
-    let windows = dir.file("token-crlf", &format!("{}\r\n", agent.token()), 0o400);
+    // A Unix and a Windows line end.
+    let [unix, windows] = [("token", "\n", 0o600), ("token-crlf", "\r\n", 0o400)]
+        .map(|(name, end, mode)| dir.file(name, &format!("{}{end}", agent.token()), mode));
     for path in [&unix, &windows] {
         Invocation::to(&agent)
             .env("FELHOM_AGENT_TOKEN", "wrong-token-from-env")
@@ -53,13 +54,7 @@ fn a_private_token_file_is_read_and_its_newline_trimmed() {
         .args(["storage"])
         .run()
         .status(0);
-    let expected = format!("Bearer {}", agent.token());
-    assert!(
-        agent
-            .requests()
-            .iter()
-            .all(|r| r.header("authorization") == Some(expected.as_str()))
-    );
+    assert_every_request_authed(&agent);
     assert_eq!(agent.requests().len(), 3);
 }
 
