@@ -119,6 +119,26 @@ impl Flags<'_> {
         ])
     }
 
+    /// `--hooks-dir dir`: the directory of executable hooks.
+    pub(crate) fn hooks_dir(self, dir: &Path) -> Self {
+        self.arg("--hooks-dir").arg(dir)
+    }
+
+    /// `--hook-timeout limit`: how long each hook may run.
+    pub(crate) fn hook_timeout(self, limit: &str) -> Self {
+        self.args(["--hook-timeout", limit])
+    }
+
+    /// `--give-up-after limit`: how long the run waits for the job.
+    pub(crate) fn give_up_after(self, limit: &str) -> Self {
+        self.args(["--give-up-after", limit])
+    }
+
+    /// `--thaw-after limit`: how long the guest may stay quiesced.
+    pub(crate) fn thaw_after(self, limit: &str) -> Self {
+        self.args(["--thaw-after", limit])
+    }
+
     /// Runs to the end and asserts the exit status.
     pub(crate) fn exits(self, code: i32) -> Ran {
         self.spawn().finish().status(code)

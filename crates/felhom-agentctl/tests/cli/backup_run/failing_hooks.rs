@@ -12,18 +12,19 @@ use super::{BackupTest, ENDLESS_JOB, SHORT_JOB};
 fn a_failed_pre_hook_starts_no_backup_and_the_post_hook_still_runs() {
     let t = BackupTest::new(SHORT_JOB);
     let log = t.log();
+    let failing = format!("echo pre >> '{log}'; exit 3");
+    let logs_phase_and_job =
+        format!(r#"echo "post $FELHOM_BACKUP_PHASE ${{FELHOM_BACKUP_JOB_ID:-none}}" >> '{log}'"#);
     let ran = t
         .backup_run()
-        .pre(&format!("echo pre >> '{log}'; exit 3"))
-        .post(&format!(
-            r#"echo "post $FELHOM_BACKUP_PHASE ${{FELHOM_BACKUP_JOB_ID:-none}}" >> '{log}'"#
-        ))
+        .pre(&failing)
+        .post(&logs_phase_and_job)
         .exits(10);
     assert_eq!(t.logged(), ["pre", "post error none"]);
     assert_eq!(t.posts(), 0, "no POST /backup reached the agent");
     assert_eq!(ran.stdout, "", "no job, no status");
-    assert!(ran.stderr.contains("exited with status 3"), "{ran:#?}");
-    assert!(ran.stderr.contains("no backup was started"), "{ran:#?}");
+    ran.stderr_has("exited with status 3");
+    ran.stderr_has("no backup was started");
 }
 
 #[test]
@@ -36,10 +37,7 @@ fn a_failed_post_hook_after_a_good_backup_exits_10_and_says_so() {
         (&json!("done"), &json!("done"))
     );
     assert_eq!(v["thaw"]["ok"], false);
-    assert!(
-        ran.stderr.contains("the backup itself succeeded"),
-        "{ran:#?}"
-    );
+    ran.stderr_has("the backup itself succeeded");
 }
 
 #[test]
@@ -48,13 +46,13 @@ fn a_freeze_that_outlasts_the_thaw_after_window_starts_no_backup_and_exits_10() 
     let log = t.log();
     let ran = t
         .backup_run()
-        .args(["--thaw-after", "100ms"])
+        .thaw_after("100ms")
         .pre(&format!("sleep 0.3; echo pre >> '{log}'"))
         .post_logs_phase()
         .exits(10);
     assert_eq!(t.logged(), ["pre", "post error"]);
     assert_eq!(t.posts(), 0, "no backup was started");
-    assert!(ran.stderr.contains("the whole quiesce window"), "{ran:#?}");
+    ran.stderr_has("the whole quiesce window");
 }
 
 /// Whether process `pid` is gone (a zombie waiting for init to reap it counts as gone).
@@ -74,7 +72,7 @@ fn a_freeze_hook_that_overruns_is_stopped_with_what_it_started_and_thawed() {
     let pid_file = t.sandbox.path("sleeper.pid");
     let ran = t
         .backup_run()
-        .args(["--hook-timeout", "300ms"])
+        .hook_timeout("300ms")
         .pre(&format!(
             "sleep 60 & echo $! > '{}'; wait",
             pid_file.display()
@@ -87,12 +85,7 @@ fn a_freeze_hook_that_overruns_is_stopped_with_what_it_started_and_thawed() {
         "thawed once, as after a failure"
     );
     assert_eq!(t.posts(), 0, "no backup was started");
-    assert!(
-        ran.stderr.contains(
-            "did not finish within --hook-timeout 0.3s: its process group was sent SIGTERM"
-        ),
-        "{ran:#?}"
-    );
+    ran.stderr_has("did not finish within --hook-timeout 0.3s: its process group was sent SIGTERM");
     let sleeper = fs::read_to_string(&pid_file).unwrap();
     assert!(
         is_gone(sleeper.trim()),
@@ -105,17 +98,13 @@ fn a_hook_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let t = BackupTest::new(SHORT_JOB);
     let ran = t
         .backup_run()
-        .args(["--hook-timeout", "200ms"])
+        .hook_timeout("200ms")
         .post("trap '' TERM; sleep 60")
         .exits(10);
     assert_eq!(ran.json()["phase"], "done", "the backup itself succeeded");
     assert_eq!(ran.json()["thaw"]["ok"], false);
-    assert!(
-        ran.stderr
-            .contains("was sent SIGTERM, then SIGKILL 5 s later"),
-        "{ran:#?}"
-    );
-    assert!(ran.stderr.contains("may still be quiesced"), "{ran:#?}");
+    ran.stderr_has("was sent SIGTERM, then SIGKILL 5 s later");
+    ran.stderr_has("may still be quiesced");
 }
 
 /// A limit too large for the clock is no limit, not a panic that thaws while the freeze runs.
@@ -124,7 +113,7 @@ fn a_huge_hook_timeout_waits_for_the_hook() {
     let t = BackupTest::new(SHORT_JOB);
     let log = t.log();
     t.backup_run()
-        .args(["--hook-timeout", "10000000000000000000"])
+        .hook_timeout("10000000000000000000")
         .pre(&format!(
             "echo pre-start >> '{log}'; sleep 0.2; echo pre-end >> '{log}'"
         ))
@@ -138,12 +127,13 @@ fn a_huge_hook_timeout_waits_for_the_hook() {
 #[test]
 fn what_a_stopped_hook_started_cannot_outlive_the_thaw() {
     let t = BackupTest::new(SHORT_JOB);
-    let log = t.log();
+    let straggler = format!(
+        "(trap '' TERM; sleep 1; echo froze-late >> '{}') & wait",
+        t.log()
+    );
     t.backup_run()
-        .args(["--hook-timeout", "200ms"])
-        .pre(&format!(
-            "(trap '' TERM; sleep 1; echo froze-late >> '{log}') & wait"
-        ))
+        .hook_timeout("200ms")
+        .pre(&straggler)
         .post_logs_phase()
         .exits(10);
     // Longer than the straggler would have needed.
@@ -157,14 +147,14 @@ fn what_a_stopped_hook_started_cannot_outlive_the_thaw() {
 fn a_suspended_hook_fails_at_once_and_sees_its_sigterm() {
     let t = BackupTest::new(SHORT_JOB);
     let log = t.log();
+    let suspends_itself =
+        format!("trap 'echo got-term >> {log}; exit 1' TERM; kill -TSTP $$; sleep 30");
     let ran = t
         .backup_run()
-        .pre(&format!(
-            "trap 'echo got-term >> {log}; exit 1' TERM; kill -TSTP $$; sleep 30"
-        ))
+        .pre(&suspends_itself)
         .post_logs_phase()
         .exits(10);
-    assert!(ran.stderr.contains("was suspended by SIGTSTP"), "{ran:#?}");
+    ran.stderr_has("was suspended by SIGTSTP");
     assert_eq!(t.logged(), ["got-term", "post error"]);
     assert_eq!(t.posts(), 0);
 }
@@ -177,7 +167,7 @@ fn a_failed_thaw_after_a_failed_backup_exits_10_not_6() {
     let ran = t.backup_run().post("exit 4").exits(10);
     assert_eq!(ran.json()["phase"], "failed");
     assert_eq!(ran.json()["thaw"]["ok"], false);
-    assert!(ran.stderr.contains("may still be quiesced"), "{ran:#?}");
+    ran.stderr_has("may still be quiesced");
 }
 
 #[test]
@@ -194,6 +184,6 @@ fn a_failed_thaw_after_a_signal_exits_10_not_143() {
     assert_eq!(t.logged(), ["post"], "the thaw hook ran once");
     assert_eq!(ran.json()["stopped"], "interrupted");
     assert_eq!(ran.json()["thaw"]["ok"], false);
-    assert!(ran.stderr.contains("may still be quiesced"), "{ran:#?}");
-    assert!(ran.stderr.contains("goes on at the agent"), "{ran:#?}");
+    ran.stderr_has("may still be quiesced");
+    ran.stderr_has("goes on at the agent");
 }

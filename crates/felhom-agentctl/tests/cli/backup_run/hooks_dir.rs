@@ -40,12 +40,7 @@ fn hooks_dir_freezes_in_name_order_thaws_in_reverse_and_skips_leftovers() {
     std::os::unix::fs::symlink(dir.join("10-db"), dir.join("40-link")).unwrap();
     std::os::unix::fs::symlink(dir.join("missing"), dir.join("45-dangling")).unwrap();
 
-    let ran = t
-        .backup_run()
-        .arg("--hooks-dir")
-        .arg(&dir)
-        .pre_post()
-        .exits(0);
+    let ran = t.backup_run().hooks_dir(&dir).pre_post().exits(0);
     assert!(
         ran.stderr
             .contains("30-not-executable: not executable (chmod +x"),
@@ -72,8 +67,7 @@ fn a_hooks_dir_that_does_not_exist_is_refused_before_anything_runs() {
     let t = BackupTest::new(SHORT_JOB);
     let ran = t
         .backup_run()
-        .arg("--hooks-dir")
-        .arg(t.sandbox.path("backup-hooks.d-typo"))
+        .hooks_dir(&t.sandbox.path("backup-hooks.d-typo"))
         .pre_post()
         .exits(2);
     assert!(ran.stderr.contains("no such directory"), "{ran:#?}");
@@ -96,8 +90,7 @@ fn a_failed_directory_hook_stops_the_freeze_and_thaws_what_was_frozen() {
     t.sandbox.script("hooks.d", "30-never", &body, 0o755);
     let ran = t
         .backup_run()
-        .arg("--hooks-dir")
-        .arg(t.sandbox.path("hooks.d"))
+        .hooks_dir(&t.sandbox.path("hooks.d"))
         .exits(10);
     assert_eq!(
         t.logged(),
@@ -117,7 +110,7 @@ fn bad_hook_settings_are_usage_errors_before_anything_runs() {
     let t = BackupTest::new(SHORT_JOB);
     let not_a_dir = t.sandbox.path("file");
     fs::write(&not_a_dir, "").unwrap();
-    let ran = t.backup_run().arg("--hooks-dir").arg(&not_a_dir).exits(2);
+    let ran = t.backup_run().hooks_dir(&not_a_dir).exits(2);
     assert!(ran.stderr.contains("--hooks-dir"), "{ran:#?}");
     assert_eq!(calls(&t.agent), Vec::<String>::new());
 }

@@ -35,7 +35,7 @@ fn done_freezes_then_thaws_once_and_prints_the_final_status() {
     assert_eq!(v["thaw"]["phase"], "done");
     assert_eq!(v["thaw"]["early"], false);
     assert_eq!(v["thaw"]["ok"], true);
-    assert!(ran.stderr.contains("backup job job-1 started"), "{ran:#?}");
+    ran.stderr_has("backup job job-1 started");
     let calls = calls(&t.agent);
     assert_eq!(
         calls[..2],
@@ -61,27 +61,20 @@ fn a_failed_backup_thaws_once_and_exits_6_with_its_last_status() {
     assert_eq!(v["phase"], "failed");
     assert_eq!(v["error"], "vzdump exited with status 2");
     assert_eq!(v["stopped"], "failed");
-    assert!(
-        ran.stderr.contains("vzdump exited with status 2"),
-        "{ran:#?}"
-    );
+    ran.stderr_has("vzdump exited with status 2");
 }
 
 #[test]
 fn giving_up_thaws_once_and_exits_9_saying_how_to_follow_the_job() {
     let t = BackupTest::new(ENDLESS_JOB);
-    let ran = t
-        .backup_run()
-        .args(["--give-up-after", "300ms"])
-        .pre_post()
-        .exits(9);
+    let ran = t.backup_run().give_up_after("300ms").pre_post().exits(9);
     assert_eq!(t.logged(), ["pre freeze none", "post gave-up job-1"]);
     let v = ran.json();
     assert_eq!(
         (&v["phase"], &v["stopped"]),
         (&json!("running"), &json!("gave-up"))
     );
-    assert!(ran.stderr.contains("backup wait"), "{ran:#?}");
+    ran.stderr_has("backup wait");
 }
 
 #[test]
@@ -94,10 +87,7 @@ fn a_poll_cut_short_is_tried_again_with_a_note() {
         Fault::Cycle(vec![None, Some(Fault::Truncate), None, None]),
     );
     let ran = t.backup_run().arg("-q").pre_post().exits(0);
-    assert!(
-        ran.stderr.contains("trying again at the next poll"),
-        "{ran:#?}"
-    );
+    ran.stderr_has("trying again at the next poll");
     assert_eq!(t.logged(), ["pre freeze none", "post done job-1"]);
 }
 
@@ -128,7 +118,7 @@ fn a_permanent_poll_error_ends_the_wait_at_once() {
     let ran = t.backup_run().pre_post().exits(8);
     assert_eq!(t.logged(), ["pre freeze none", "post error job-1"]);
     assert!(!ran.stderr.contains("trying again"), "{ran:#?}");
-    assert!(ran.stderr.contains("401"), "{ran:#?}");
+    ran.stderr_has("401");
 }
 
 // ---- the quiesce window -------------------------------------------------------------------------
@@ -136,11 +126,7 @@ fn a_permanent_poll_error_ends_the_wait_at_once() {
 #[test]
 fn thaw_after_thaws_early_and_the_wait_goes_on_to_the_end() {
     let t = BackupTest::new(ENDLESS_JOB);
-    let running = t
-        .backup_run()
-        .args(["--thaw-after", "100ms"])
-        .pre_post()
-        .spawn();
+    let running = t.backup_run().thaw_after("100ms").pre_post().spawn();
     t.sandbox.wait_for_logged("post running job-1");
     // Thawed while the job runs; now let it end: the wait must see it end.
     assert_eq!(

@@ -76,6 +76,13 @@ impl Ran {
         serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {self:#?}"))
     }
 
+    /// Asserts that standard error contains `needle`.
+    #[track_caller]
+    pub(crate) fn stderr_has(&self, needle: &str) -> &Ran {
+        assert!(self.stderr.contains(needle), "{self:#?}");
+        self
+    }
+
     pub(crate) fn status(self, code: i32) -> Ran {
         assert_eq!(self.code, Some(code), "unexpected exit status: {self:#?}");
         assert!(
