@@ -28,6 +28,17 @@ fn empty_netns_available() -> bool {
     ok
 }
 
+/// The tool in an empty network namespace, with a token, pointed at a name that cannot resolve.
+fn to_an_unresolvable_name() -> Invocation {
+    let mut command = Command::new("unshare");
+    command.args(["-rn", BIN]);
+    Invocation::of(command)
+        .env("FELHOM_AGENT_TOKEN", "t0ken-for-lookup")
+        .secret("t0ken-for-lookup")
+        .args(["--endpoint", "no-such-host.invalid:8443"])
+        .args(["--fingerprint", ANY_PIN])
+}
+
 #[test]
 fn a_name_that_does_not_resolve_is_a_connect_failure_that_sent_nothing() {
     if !empty_netns_available() {
@@ -35,14 +46,8 @@ fn a_name_that_does_not_resolve_is_a_connect_failure_that_sent_nothing() {
     }
     // In an empty network namespace the lookup fails at once and never leaves the machine.
     for subcommand in [&["disk", "eject", "--where", "/mnt/x"][..], &["storage"]] {
-        let mut command = Command::new("unshare");
-        command.args(["-rn", BIN]);
-        let out = Invocation::of(command)
-            .env("FELHOM_AGENT_TOKEN", "t0ken-for-lookup")
-            .secret("t0ken-for-lookup")
+        let out = to_an_unresolvable_name()
             .args(["--error-format", "json"])
-            .args(["--endpoint", "no-such-host.invalid:8443"])
-            .args(["--fingerprint", ANY_PIN])
             .args(subcommand)
             .run()
             .status(5);
@@ -62,15 +67,7 @@ fn check_reports_an_unresolved_name_as_unknown_and_sent_nothing() {
     if !empty_netns_available() {
         return;
     }
-    let mut command = Command::new("unshare");
-    command.args(["-rn", BIN]);
-    let out = Invocation::of(command)
-        .env("FELHOM_AGENT_TOKEN", "t0ken-for-lookup")
-        .secret("t0ken-for-lookup")
-        .args(["--endpoint", "no-such-host.invalid:8443"])
-        .args(["--fingerprint", ANY_PIN])
-        .arg("check")
-        .run();
+    let out = to_an_unresolvable_name().arg("check").run();
     assert_eq!(out.code, Some(3), "{out:#?}");
     assert!(out.stdout.starts_with("FELHOM UNKNOWN - "), "{out:#?}");
     assert!(

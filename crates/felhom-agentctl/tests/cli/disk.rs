@@ -6,12 +6,18 @@ use serde_json::{Value, json};
 use crate::common::agent;
 use crate::harness::{Invocation, USB_UUID, request_body};
 
+/// `disk <args>` against `agent`, asserted to succeed: its JSON.
+fn disk(agent: &DevAgent, args: &[&str]) -> Value {
+    Invocation::to(agent).arg("disk").args(args).ok_json()
+}
+
 #[test]
 fn disk_assign_echoes_the_request() {
     let agent = agent();
-    let v = Invocation::to(&agent)
-        .args(["disk", "assign", "--uuid", USB_UUID, "--where", "/mnt/new"])
-        .ok_json();
+    let v = disk(
+        &agent,
+        &["assign", "--uuid", USB_UUID, "--where", "/mnt/new"],
+    );
     assert_eq!(
         v,
         json!({
@@ -36,9 +42,10 @@ fn disk_assign_echoes_the_request() {
 
     // The UUID as `disks` shows it, `durable_id` with its prefix: sent bare.
     let durable_id = format!("uuid:{USB_UUID}");
-    let v = Invocation::to(&agent)
-        .args(["disk", "assign", "--uuid", &durable_id, "--where", "/mnt/c"])
-        .ok_json();
+    let v = disk(
+        &agent,
+        &["assign", "--uuid", &durable_id, "--where", "/mnt/c"],
+    );
     assert_eq!(v["uuid"], USB_UUID);
     assert_eq!(request_body(&agent, "/disks/assign")["uuid"], USB_UUID);
 }
@@ -58,16 +65,14 @@ fn disk_assign_of_an_unknown_drive_is_an_agent_error() {
         .run()
         .failure(1);
     assert_eq!(out.stdout, "");
-    out.stderr_has("HTTP 404");
-    out.stderr_has("no disk with filesystem uuid no-such-uuid");
+    out.stderr_has("HTTP 404")
+        .stderr_has("no disk with filesystem uuid no-such-uuid");
 }
 
 #[test]
 fn disk_eject_names_the_dependent_guests() {
     let agent = agent();
-    let v = Invocation::to(&agent)
-        .args(["disk", "eject", "--where", "/mnt/usb-archive"])
-        .ok_json();
+    let v = disk(&agent, &["eject", "--where", "/mnt/usb-archive"]);
     assert_eq!(
         v,
         json!({"vmid": 101, "ejected": "/mnt/usb-archive", "dependent_guests": [101, 102]})
@@ -81,9 +86,7 @@ fn disk_eject_names_the_dependent_guests() {
 #[test]
 fn disk_format_of_a_blank_device_formats_it_as_ext4_by_default() {
     let agent = agent();
-    let v = Invocation::to(&agent)
-        .args(["disk", "format", "--device", "/dev/sdc"])
-        .ok_json();
+    let v = disk(&agent, &["format", "--device", "/dev/sdc"]);
     assert_eq!(v["device"], "/dev/sdc");
     assert_eq!(v["formatted"], true);
     assert_eq!(v["data_bearing"], false);

@@ -60,24 +60,19 @@ fn progress_in_the_journal_is_priority_6_and_a_failure_priority_3() {
     let lock = crate::harness::TempDir::new();
     let lock = lock.path().join("backup.lock");
     let lock = lock.to_str().unwrap();
-    let ran = env(through_journal(
-        None,
-        &["backup", "run", "--poll", "50ms", "--lock", lock],
-    ))
-    .run()
-    .exit_status(0);
+    // `backup run` with `flags` and the lock, exiting with `code`.
+    let backup_run = |flags: &[&str], code: i32| {
+        let args = [&["backup", "run"][..], flags, &["--lock", lock]].concat();
+        env(through_journal(None, &args)).run().exit_status(code)
+    };
+    let ran = backup_run(&["--poll", "50ms"], 0);
     let progress = lines(&ran);
     assert!(progress.iter().any(|l| l.contains("starting the backup")));
     for line in &progress {
         assert!(line.starts_with("<6>"), "{line:?} in {:?}", ran.stderr);
     }
 
-    let failed = env(through_journal(
-        None,
-        &["backup", "run", "--pre", "false", "--lock", lock],
-    ))
-    .run()
-    .exit_status(10);
+    let failed = backup_run(&["--pre", "false"], 10);
     let failed = lines(&failed);
     assert!(
         failed.iter().any(|l| l.starts_with("<3>")),

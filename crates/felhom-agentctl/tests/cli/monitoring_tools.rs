@@ -47,6 +47,26 @@ fn succeeded(what: &str, out: &Output) {
     );
 }
 
+/// Runs `command` to its end, asserting that it (`what`) succeeded.
+#[track_caller]
+fn passes(what: &str, command: &mut Command) -> Output {
+    let out = command.output().unwrap();
+    succeeded(what, &out);
+    out
+}
+
+/// Runs `command` to its end with `input` on its standard input.
+fn fed(command: &mut Command, input: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Every series the tool can write at once: a profile, a backup on record, the agent label.
 fn full_exposition(profile: MetricsProfile) -> String {
     let agent = agent_with(profile);
@@ -67,29 +87,20 @@ fn promtool_passes_the_rules_their_tests_and_every_exposition() {
         return;
     }
     let dir = contrib("prometheus");
-    let rules = Command::new("promtool")
-        .args(["check", "rules", "felhom-rules.yml"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    succeeded("promtool check rules", &rules);
-    let tests = Command::new("promtool")
-        .args(["test", "rules", "felhom-rules.test.yml"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    succeeded("promtool test rules", &tests);
+    for (what, file) in [
+        ("check", "felhom-rules.yml"),
+        ("test", "felhom-rules.test.yml"),
+    ] {
+        passes(
+            &format!("promtool {what} rules"),
+            Command::new("promtool")
+                .args([what, "rules", file])
+                .current_dir(&dir),
+        );
+    }
     for profile in MetricsProfile::ALL {
         let text = full_exposition(profile);
-        let mut child = Command::new("promtool")
-            .args(["check", "metrics"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = fed(Command::new("promtool").args(["check", "metrics"]), &text);
         succeeded(&format!("promtool check metrics ({profile})"), &out);
         // Lint problems are printed, with a zero exit status.
         assert!(
@@ -122,14 +133,16 @@ fn every_series_the_rules_use_is_one_the_tool_writes() {
     assert!(rules.contains(r#"node_textfile_mtime_seconds{file=~"(.*/)?felhom\\.prom"}"#));
 }
 
-/// A copy of the contrib files in a directory the tools' own users can read (icinga2 drops to
-/// its user), with a main configuration that includes them.
-fn copied(files: &[&str], dir: &TempDir) {
+/// A copy of the contrib files in a fresh directory the tools' own users can read (icinga2
+/// drops to its user), for a main configuration that includes them.
+fn copied(files: &[&str]) -> TempDir {
+    let dir = TempDir::new();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     for file in files {
         let name = Path::new(file).file_name().unwrap();
         fs::copy(contrib(file), dir.path().join(name)).unwrap();
     }
+    dir
 }
 
 #[test]
@@ -137,8 +150,7 @@ fn icinga2_accepts_the_example() {
     if !available("icinga2", "icinga2-bin") {
         return;
     }
-    let dir = TempDir::new();
-    copied(&["icinga2/felhom.conf", "icinga2/hosts.conf.example"], &dir);
+    let dir = copied(&["icinga2/felhom.conf", "icinga2/hosts.conf.example"]);
     let main = dir.file(
         "icinga2.conf",
         &format!(
@@ -148,12 +160,12 @@ fn icinga2_accepts_the_example() {
         ),
         0o644,
     );
-    let out = Command::new("icinga2")
-        .args(["daemon", "-C", "-c"])
-        .arg(&main)
-        .output()
-        .unwrap();
-    succeeded("icinga2 daemon -C", &out);
+    let out = passes(
+        "icinga2 daemon -C",
+        Command::new("icinga2")
+            .args(["daemon", "-C", "-c"])
+            .arg(&main),
+    );
     let log = String::from_utf8_lossy(&out.stdout);
     assert!(log.contains("Instantiated 2 Services."), "{log}");
     // Connection settings are arguments, never env: an undefined variable leaves an argument
@@ -167,8 +179,7 @@ fn nagios4_accepts_the_example() {
     if !available("nagios4", "nagios4-core") {
         return;
     }
-    let dir = TempDir::new();
-    copied(&["nagios/felhom.cfg", "nagios/services.cfg.example"], &dir);
+    let dir = copied(&["nagios/felhom.cfg", "nagios/services.cfg.example"]);
     let mut cfg = String::from(
         "log_file=/dev/null\nlock_file=/tmp/felhom-nagios-test.lock\n\
          cfg_file=/etc/nagios4/objects/commands.cfg\ncfg_file=/etc/nagios4/objects/contacts.cfg\n\
@@ -179,12 +190,7 @@ fn nagios4_accepts_the_example() {
         cfg.push_str(&format!("cfg_file={}\n", dir.path().join(name).display()));
     }
     let main = dir.file("nagios.cfg", &cfg, 0o644);
-    let out = Command::new("nagios4")
-        .arg("-v")
-        .arg(&main)
-        .output()
-        .unwrap();
-    succeeded("nagios4 -v", &out);
+    let out = passes("nagios4 -v", Command::new("nagios4").arg("-v").arg(&main));
     let log = String::from_utf8_lossy(&out.stdout);
     assert!(log.contains("Total Errors:   0"), "{log}");
 }
