@@ -54,6 +54,12 @@ fn check(agent: &DevAgent, state: &Path, extra: &[&str]) -> Plugin {
     )
 }
 
+/// `check --backup` with the backup-age thresholds `warn` and `crit`.
+fn check_age(agent: &DevAgent, state: &Path, warn: &str, crit: &str) -> Plugin {
+    let [warn, crit] = [warn, crit].map(|limit| format!("backup-age={limit}"));
+    check(agent, state, &["--warn", &warn, "--crit", &crit])
+}
+
 fn metrics(agent: &DevAgent, state: &Path) -> Vec<Family> {
     let out = tool(agent, state)
         .args(["metrics", "--format", "prometheus"])
@@ -124,32 +130,22 @@ fn backup_age_thresholds_of_a_second_warn_then_go_critical() {
     let agent = agent();
     let state = TempDir::new();
     backup_run(&agent, state.path()).exit_status(0);
-    thread::sleep(Duration::from_millis(1100));
-    let p = check(
-        &agent,
-        state.path(),
-        &["--warn", "backup-age=1s", "--crit", "backup-age=1h"],
-    );
-    assert_eq!((p.code, p.state.as_str()), (1, "WARNING"), "{p:#?}");
-    assert!(
-        p.summary
-            .starts_with("backup of guest 101: last successful backup ")
-            && p.summary.ends_with(" ago (warning at 1s)"),
-        "{}",
-        p.summary
-    );
-    thread::sleep(Duration::from_millis(1000));
-    let p = check(
-        &agent,
-        state.path(),
-        &["--warn", "backup-age=1", "--crit", "backup-age=2s"],
-    );
-    assert_eq!((p.code, p.state.as_str()), (2, "CRITICAL"), "{p:#?}");
-    assert!(
-        p.summary.ends_with(" ago (critical at 2s)"),
-        "{}",
-        p.summary
-    );
+    // A second after the backup the age is past 1s; a second later, past 2s.
+    for (pause, warn, crit, code, shown, ends) in [
+        (1100, "1s", "1h", 1, "WARNING", " ago (warning at 1s)"),
+        (1000, "1", "2s", 2, "CRITICAL", " ago (critical at 2s)"),
+    ] {
+        thread::sleep(Duration::from_millis(pause));
+        let p = check_age(&agent, state.path(), warn, crit);
+        assert_eq!((p.code, p.state.as_str()), (code, shown), "{p:#?}");
+        assert!(
+            p.summary
+                .starts_with("backup of guest 101: last successful backup ")
+                && p.summary.ends_with(ends),
+            "{}",
+            p.summary
+        );
+    }
 }
 
 #[test]

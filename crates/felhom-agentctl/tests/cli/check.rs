@@ -36,16 +36,19 @@ fn check(agent: &DevAgent, extra: &[&str]) -> Plugin {
     plugin(&outcome)
 }
 
+/// `check`, without arguments, of a host that reports `profile`.
+fn check_profile(profile: MetricsProfile) -> Plugin {
+    check(&agent(profile), &[])
+}
+
 // ---- one test per metric profile ------------------------------------------------------------
 
 #[test]
 fn healthy_host_is_ok_with_perfdata_for_what_was_measured() {
-    let agent = agent(MetricsProfile::Healthy);
-    let p = check(&agent, &[]);
-    assert_eq!(p.code, 0);
-    assert_eq!(
-        p.summary,
-        "host pve-dev-1: 3 storage targets, every measure within its thresholds"
+    let p = check_profile(MetricsProfile::Healthy);
+    p.assert_says(
+        0,
+        "host pve-dev-1: 3 storage targets, every measure within its thresholds",
     );
     assert!(
         p.long
@@ -90,8 +93,7 @@ fn healthy_host_is_ok_with_perfdata_for_what_was_measured() {
 
 #[test]
 fn a_filling_thin_pool_warns() {
-    let agent = agent(MetricsProfile::ThinPoolWarning);
-    let p = check(&agent, &[]);
+    let p = check_profile(MetricsProfile::ThinPoolWarning);
     assert_eq!((p.code, p.state.as_str()), (1, "WARNING"));
     assert_eq!(
         p.summary,
@@ -112,8 +114,7 @@ fn a_filling_thin_pool_warns() {
 
 #[test]
 fn a_nearly_full_thin_pool_is_critical_worst_first() {
-    let agent = agent(MetricsProfile::ThinPoolCritical);
-    let p = check(&agent, &[]);
+    let p = check_profile(MetricsProfile::ThinPoolCritical);
     assert_eq!((p.code, p.state.as_str()), (2, "CRITICAL"));
     assert!(
         p.summary
@@ -140,10 +141,8 @@ fn a_nearly_full_thin_pool_is_critical_worst_first() {
 
 #[test]
 fn a_failing_disk_is_critical() {
-    let agent = agent(MetricsProfile::FailingDisk);
-    let p = check(&agent, &[]);
-    assert_eq!(p.code, 2);
-    assert_eq!(p.summary, "storage usb-archive: SMART health FAILING");
+    let p = check_profile(MetricsProfile::FailingDisk);
+    p.assert_says(2, "storage usb-archive: SMART health FAILING");
     // UNKNOWN (the NFS share) is no failure by itself.
     assert!(
         p.long
@@ -154,13 +153,8 @@ fn a_failing_disk_is_critical() {
 
 #[test]
 fn an_unreachable_storage_is_critical_and_its_capacity_is_left_out() {
-    let agent = agent(MetricsProfile::UnreachableStorage);
-    let p = check(&agent, &[]);
-    assert_eq!(p.code, 2);
-    assert_eq!(
-        p.summary,
-        "storage nfs-backup: not reachable (state unavailable)"
-    );
+    let p = check_profile(MetricsProfile::UnreachableStorage);
+    p.assert_says(2, "storage nfs-backup: not reachable (state unavailable)");
     assert!(
         p.perf("nfs-backup:storage-used").is_none(),
         "{:?}",

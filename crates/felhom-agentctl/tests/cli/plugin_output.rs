@@ -38,6 +38,16 @@ impl Plugin {
     pub fn labels(&self) -> Vec<&str> {
         self.perf.iter().map(|p| p.label.as_str()).collect()
     }
+
+    /// Asserts the exit status and the summary (the status line after `FELHOM STATE - `).
+    #[track_caller]
+    pub fn assert_says(&self, code: i32, summary: &str) {
+        assert_eq!(
+            (self.code, self.summary.as_str()),
+            (code, summary),
+            "{self:#?}"
+        );
+    }
 }
 
 fn number(text: &str, item: &str) -> Option<f64> {
