@@ -7,6 +7,12 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 
 use crate::harness::{Invocation, TempDir};
 
+/// The part of `page` from the section `heading` on.
+fn section<'p>(page: &'p str, heading: &str) -> &'p str {
+    let start = page.find(heading).unwrap_or_else(|| panic!("no {heading}"));
+    &page[start..]
+}
+
 #[test]
 fn the_man_page_has_exit_status_environment_and_files_sections_printed_as_written() {
     let man = Invocation::bare().args(["generate", "man"]).run().status(0);
@@ -18,17 +24,16 @@ fn the_man_page_has_exit_status_environment_and_files_sections_printed_as_writte
     // Filled text (option help) is never hyphenated.
     assert!(page.contains("\n.nh\n"), "{page}");
     // The exit-status table is in no-fill mode, so its lines stay lines.
-    let exit_status = &page[page.find(".SH \"EXIT STATUS\"").unwrap()..];
+    let exit_status = section(page, ".SH \"EXIT STATUS\"");
     let block = &exit_status[..exit_status.find(".fi").unwrap()];
     assert!(block.starts_with(".SH \"EXIT STATUS\"\n.nf\n"), "{block}");
     assert!(
         block.contains("\n8  The agent rejected the token (HTTP 401).\n"),
         "{block}"
     );
-    let environment = &page[page.find(".SH ENVIRONMENT").unwrap()..];
     assert!(
-        environment.contains("FELHOM_AGENT_TOKEN_FILE"),
-        "{environment}"
+        section(page, ".SH ENVIRONMENT").contains("FELHOM_AGENT_TOKEN_FILE"),
+        "{page}"
     );
     assert!(page.contains("/etc/felhom/agent.pins"), "{page}");
 }

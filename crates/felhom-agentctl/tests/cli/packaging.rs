@@ -66,13 +66,9 @@ fn completions_and_the_man_page_generate() {
     }
     assert!(pages.join("felhom-agentctl-disk-init.1").is_file());
     let text = readme();
-    for line in [
-        "generate bash",
-        "generate zsh",
-        "generate fish",
-        "generate man",
-    ] {
-        assert!(text.contains(line), "the README does not show {line:?}");
+    for generated in ["bash", "zsh", "fish", "man"] {
+        let line = format!("generate {generated}");
+        assert!(text.contains(&line), "the README does not show {line:?}");
     }
 }
 
