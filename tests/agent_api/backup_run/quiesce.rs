@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{BackupPhase, BackupRunFailure, Stopped};
+use felhom_agentapi::wire::BackupPhase;
+use felhom_agentapi::{BackupRunFailure, Stopped};
 use felhom_devagent::DevAgent;
 
 use super::{Calls, FOREVER, POLL, agent_with_jobs_of, paths};
