@@ -132,9 +132,9 @@
 //   transport      certificate fingerprint observe pin
 //   answer         call error redact terminal wire
 //   backup_report  error terminal wire
-//   first_use      call endpoint error fingerprint pin transport
 //   fuzzing        answer call error wire
 //   request        answer call endpoint error fingerprint observe pin transport
+//   first_use      call endpoint error fingerprint pin request transport
 //   client         answer call endpoint error fingerprint observe redact request wire
 //   backup_run     backup_report call cancel client error wire
 //   disk_init      client error redact wire
