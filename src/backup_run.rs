@@ -14,19 +14,6 @@ use crate::cancel::CancelToken;
 use crate::error::{Error, TimeoutStage};
 use crate::wire::{BackupPhase, StatusResponse};
 
-/// How often a [`BackupRun`] polls the job unless set otherwise: 5 s.
-pub const DEFAULT_POLL_EVERY: Duration = Duration::from_secs(5);
-/// How long a [`BackupRun`] waits for the job unless set otherwise: 2 h.
-pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
-/// How long a [`BackupRun`] keeps the application quiesced at most unless set otherwise: 10 min.
-///
-/// Long enough for a snapshot-mode backup to take its snapshot; short enough that a stuck job
-/// does not keep a database locked for the whole [`DEFAULT_GIVE_UP_AFTER`].
-pub const DEFAULT_THAW_AFTER: Duration = Duration::from_secs(10 * 60);
-/// How many failed polls in a row a [`BackupRun`] tolerates unless set otherwise: 2 (the third
-/// ends the wait).
-pub const DEFAULT_POLL_RETRIES: u32 = 2;
-
 type QuiesceFn<'a> = Box<dyn FnOnce() -> Result<(), HookError> + 'a>;
 type ThawFn<'a> = Box<dyn FnOnce(Thaw<'_>) -> Result<(), HookError> + 'a>;
 type ProgressFn<'a> = Box<dyn FnMut(&Progress<'_>) + 'a>;
@@ -188,10 +175,10 @@ impl Client {
     pub fn backup_run(&self) -> BackupRun<'_> {
         BackupRun {
             client: self,
-            poll_every: DEFAULT_POLL_EVERY,
-            give_up_after: DEFAULT_GIVE_UP_AFTER,
-            thaw_after: DEFAULT_THAW_AFTER,
-            poll_retries: DEFAULT_POLL_RETRIES,
+            poll_every: BackupRun::DEFAULT_POLL_EVERY,
+            give_up_after: BackupRun::DEFAULT_GIVE_UP_AFTER,
+            thaw_after: BackupRun::DEFAULT_THAW_AFTER,
+            poll_retries: BackupRun::DEFAULT_POLL_RETRIES,
             check_first: true,
             quiesce: None,
             thaw: None,
@@ -280,7 +267,20 @@ fn simple(result: Result<BackupReport, BackupRunError>) -> Result<StatusResponse
 }
 
 impl<'a> BackupRun<'a> {
-    /// How often to poll the job's status. Default [`DEFAULT_POLL_EVERY`] (5 s).
+    /// How often a [`BackupRun`] polls the job unless set otherwise: 5 s.
+    pub const DEFAULT_POLL_EVERY: Duration = Duration::from_secs(5);
+    /// How long a [`BackupRun`] waits for the job unless set otherwise: 2 h.
+    pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
+    /// How long a [`BackupRun`] keeps the application quiesced at most unless set otherwise: 10 min.
+    ///
+    /// Long enough for a snapshot-mode backup to take its snapshot; short enough that a stuck job
+    /// does not keep a database locked for the whole [`BackupRun::DEFAULT_GIVE_UP_AFTER`].
+    pub const DEFAULT_THAW_AFTER: Duration = Duration::from_secs(10 * 60);
+    /// How many failed polls in a row a [`BackupRun`] tolerates unless set otherwise: 2 (the third
+    /// ends the wait).
+    pub const DEFAULT_POLL_RETRIES: u32 = 2;
+
+    /// How often to poll the job's status. Default [`BackupRun::DEFAULT_POLL_EVERY`] (5 s).
     pub fn poll_every(mut self, every: Duration) -> Self {
         self.poll_every = every;
         self
@@ -288,7 +288,7 @@ impl<'a> BackupRun<'a> {
 
     /// Stop waiting this long after the job started; the job goes on, and the run ends with
     /// [`Error::Timeout`] ([`TimeoutStage::BackupWait`]). It polls once more at that moment,
-    /// and at least once. Default [`DEFAULT_GIVE_UP_AFTER`] (2 h).
+    /// and at least once. Default [`BackupRun::DEFAULT_GIVE_UP_AFTER`] (2 h).
     pub fn give_up_after(mut self, limit: Duration) -> Self {
         self.give_up_after = limit;
         self
@@ -296,14 +296,14 @@ impl<'a> BackupRun<'a> {
 
     /// The quiesce window: the longest the application stays quiesced, counted from the call
     /// of the quiesce step. Past it the thaw step runs (with [`ThawCause::StillRunning`])
-    /// while the wait goes on. Default [`DEFAULT_THAW_AFTER`] (10 min).
+    /// while the wait goes on. Default [`BackupRun::DEFAULT_THAW_AFTER`] (10 min).
     pub fn thaw_after(mut self, window: Duration) -> Self {
         self.thaw_after = window;
         self
     }
 
     /// How many failed polls in a row to tolerate when each failure is transient (connect,
-    /// time-out, dropped connection, HTTP 502/503/504). Default [`DEFAULT_POLL_RETRIES`] (2).
+    /// time-out, dropped connection, HTTP 502/503/504). Default [`BackupRun::DEFAULT_POLL_RETRIES`] (2).
     /// 0 ends the wait at the first failure.
     pub fn poll_retries(mut self, retries: u32) -> Self {
         self.poll_retries = retries;

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::{HostMetricsResponse, StatusResponse};
+use crate::wire::{HostMetricsResponse, StatusResponse};
 
 /// A host where everything is measured and well within the default thresholds.
 fn healthy() -> serde_json::Value {
@@ -383,7 +383,7 @@ fn push_keeps_the_worst_first() {
     let mut health = assess(healthy());
     let status = StatusResponse {
         job_id: "job-1".into(),
-        phase: crate::BackupPhase::Failed,
+        phase: crate::wire::BackupPhase::Failed,
         ..Default::default()
     };
     health.push(status.assess());

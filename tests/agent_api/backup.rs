@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{BackupPhase, Error, TimeoutStage};
+use felhom_agentapi::wire::BackupPhase;
+use felhom_agentapi::{Error, TimeoutStage};
 use felhom_devagent::{DevAgent, Fault};
 
 use crate::client;

@@ -9,7 +9,7 @@ use crate::common::shell::shell_words;
 use crate::{agent, answer, client};
 
 fn expect_refusal(
-    result: Result<felhom_agentapi::FormatResult, Error>,
+    result: Result<felhom_agentapi::wire::FormatResult, Error>,
 ) -> felhom_agentapi::FormatRefused {
     match result {
         Err(Error::FormatRefused(refusal)) => refusal,

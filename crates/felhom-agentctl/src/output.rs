@@ -9,10 +9,11 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use felhom_agentapi::{
-    BackupResponse, DisksResponse, DueResponse, EjectResult, Fingerprint, FormatResult,
-    HostMetricsResponse, StatusResponse, StorageResponse, terminal,
+use felhom_agentapi::wire::{
+    BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult, HostMetricsResponse,
+    StatusResponse, StorageResponse,
 };
+use felhom_agentapi::{Fingerprint, terminal};
 use serde::Serialize;
 
 /// How answers are printed.

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{BackupPhase, BackupRunError, BackupRunFailure, HookError, Stopped};
+use felhom_agentapi::wire::BackupPhase;
+use felhom_agentapi::{BackupRunError, BackupRunFailure, HookError, Stopped};
 use felhom_devagent::DevAgent;
 
 use super::{Calls, FOREVER, POLL, agent_with_jobs_of, paths};

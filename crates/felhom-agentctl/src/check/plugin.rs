@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 use felhom_agentapi::health::{Finding, Health, Measure, Observation, State, Target, Unit, number};
-use felhom_agentapi::{BackupPhase, HostMetricsResponse};
+use felhom_agentapi::wire::{BackupPhase, HostMetricsResponse};
 
 /// The service name at the start of the status line.
 const SERVICE: &str = "FELHOM";
