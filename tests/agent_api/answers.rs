@@ -116,10 +116,8 @@ fn a_payload_of_the_wrong_shape_is_a_decode_error_for_every_endpoint() {
         ("host_metrics", client.host_metrics().map(drop)),
     ];
     for (name, result) in results {
-        assert!(
-            matches!(result, Err(Error::Decode { .. })),
-            "{name}: {result:?}"
-        );
+        let err = result.expect_err(name);
+        assert!(matches!(err, Error::Decode { .. }), "{name}: {err:?}");
     }
 }
 
