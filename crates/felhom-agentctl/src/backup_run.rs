@@ -279,10 +279,6 @@ fn finish(
     match format {
         ErrorFormat::Text => say::error(&text),
         ErrorFormat::Json => {
-            let agent = match &failure {
-                BackupRunFailure::Agent(e) => Some(e),
-                _ => None,
-            };
             let kind = match &failure {
                 BackupRunFailure::Cancelled => "interrupted",
                 // Interrupted during the freeze, and thawed: as the exit status says.
@@ -291,16 +287,12 @@ fn finish(
                 BackupRunFailure::Agent(e) => exit::error_kind(e),
                 _ => "other",
             };
-            let doc = ErrorJson {
-                kind,
-                call: agent.and_then(|e| e.call()).map(ToString::to_string),
-                message: text,
-                http_status: agent.and_then(|e| e.http_status()),
-                // A started job reached the agent, whatever ended the run.
-                may_have_reached_agent: report.job_id.is_some()
-                    || agent.is_some_and(|e| e.may_have_reached_agent()),
-                exit: code,
+            let mut doc = match &failure {
+                BackupRunFailure::Agent(e) => ErrorJson::about(kind, e, text, code),
+                _ => ErrorJson::new(kind, text, code),
             };
+            // A started job reached the agent, whatever ended the run.
+            doc.may_have_reached_agent |= report.job_id.is_some();
             let _ = doc.write(&mut io::stderr());
         }
     }

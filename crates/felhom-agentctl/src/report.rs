@@ -74,7 +74,31 @@ pub struct ErrorJson<'a> {
     pub exit: u8,
 }
 
-impl ErrorJson<'_> {
+impl<'a> ErrorJson<'a> {
+    /// The line for a failure that made no call: no call, no HTTP status, nothing reached the
+    /// agent. Callers set what their failure knows beyond that.
+    pub fn new(kind: &'a str, message: String, exit: u8) -> ErrorJson<'a> {
+        ErrorJson {
+            kind,
+            call: None,
+            message,
+            http_status: None,
+            may_have_reached_agent: false,
+            exit,
+        }
+    }
+
+    /// The line for a failure around the library error `error`: its call, HTTP status and
+    /// whether it may have reached the agent.
+    pub fn about(kind: &'a str, error: &Error, message: String, exit: u8) -> ErrorJson<'a> {
+        ErrorJson {
+            call: error.call().map(ToString::to_string),
+            http_status: error.http_status(),
+            may_have_reached_agent: error.may_have_reached_agent(),
+            ..ErrorJson::new(kind, message, exit)
+        }
+    }
+
     /// Writes the line to `err` (with the journal's error priority where stderr is the
     /// journal: the message journald stores is the JSON alone).
     pub fn write(&self, err: &mut dyn Write) -> io::Result<()> {
@@ -109,12 +133,10 @@ fn write_json(
         .collect::<Vec<_>>()
         .join(" ");
     let doc = ErrorJson {
-        kind: failure.kind(),
         call: failure.call(),
-        message,
         http_status: failure.http_status(),
         may_have_reached_agent: failure.may_have_reached_agent(),
-        exit: code,
+        ..ErrorJson::new(failure.kind(), message, code)
     };
     doc.write(err)
 }
@@ -332,14 +354,7 @@ impl Refusal {
         match format {
             ErrorFormat::Text => say::error(&self.text),
             ErrorFormat::Json => {
-                let doc = ErrorJson {
-                    kind: self.kind,
-                    call: None,
-                    message: self.text.clone(),
-                    http_status: None,
-                    may_have_reached_agent: false,
-                    exit: self.code,
-                };
+                let doc = ErrorJson::new(self.kind, self.text.clone(), self.code);
                 let _ = doc.write(&mut io::stderr());
             }
         }
