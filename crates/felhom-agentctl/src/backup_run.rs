@@ -28,7 +28,7 @@ use crate::say::{self, Level};
 use crate::signals::{self, SignalWatch, watch_signals};
 
 /// `backup run`: returns the exit status.
-pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
+pub(crate) fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
     let format = cli.output.error_format;
     // With --error-format json, stderr is for the error line (and what is printed even with -q).
     let quiet = cli.output.quiet || format == ErrorFormat::Json;
@@ -126,7 +126,7 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
 }
 
 /// `backup wait`: returns the exit status.
-pub fn wait(cli: &Cli, args: &BackupWaitArgs, mode: Mode) -> u8 {
+pub(crate) fn wait(cli: &Cli, args: &BackupWaitArgs, mode: Mode) -> u8 {
     let format = cli.output.error_format;
     // With --error-format json, stderr is for the error line (and what is printed even with -q).
     let quiet = cli.output.quiet || format == ErrorFormat::Json;

@@ -15,7 +15,7 @@ use crate::output::{Answer, Presented};
 
 /// Returns the fingerprint of the leaf certificate the agent at `endpoint` presents. The
 /// handshake gets the connect timeout, bounded by the whole-call timeout when both are given.
-pub fn presented(
+pub(crate) fn presented(
     endpoint: &str,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
@@ -31,7 +31,11 @@ pub fn presented(
 
 /// `fingerprint [--expect FP]... [--save FILE [--force]]`: the presented certificate, if it is
 /// one of those expected; saved to a pins file if asked.
-pub fn run(settings: &Settings, args: &FingerprintArgs, notes: bool) -> Result<Answer, Failure> {
+pub(crate) fn run(
+    settings: &Settings,
+    args: &FingerprintArgs,
+    notes: bool,
+) -> Result<Answer, Failure> {
     let endpoint = settings.require_endpoint()?;
     let presented = presented(endpoint, settings.timeout(), settings.connect_timeout())?;
     if !args.expect.is_empty() && !args.expect.contains(&presented) {

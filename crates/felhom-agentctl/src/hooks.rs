@@ -47,13 +47,13 @@ const GRACE_AFTER_STOP: Duration = Duration::from_secs(2);
 /// The most the thaw takes after a stop (for up to 24 thaw hooks: each gets at least 5 s, of
 /// which [`GRACE_AFTER_STOP`] and [`KILL_WAIT`] go to stopping it). The unit's
 /// `TimeoutStopSec=` is chosen above it (see contrib/systemd/README.md).
-pub const STOP_BUDGET: Duration = Duration::from_secs(120);
+pub(crate) const STOP_BUDGET: Duration = Duration::from_secs(120);
 /// The least time a thaw hook gets after a stop, however little of the budget is left.
 const LEAST_AFTER_STOP: Duration = Duration::from_secs(1);
 
 /// What the hooks are told.
-pub const PHASE_ENV: &str = "FELHOM_BACKUP_PHASE";
-pub const JOB_ID_ENV: &str = "FELHOM_BACKUP_JOB_ID";
+pub(crate) const PHASE_ENV: &str = "FELHOM_BACKUP_PHASE";
+pub(crate) const JOB_ID_ENV: &str = "FELHOM_BACKUP_JOB_ID";
 
 /// One hook to run.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl Hook {
 
 /// A hook that did not succeed, as a message for the user.
 #[derive(Debug)]
-pub struct HookFailure(pub String);
+pub(crate) struct HookFailure(pub String);
 
 impl std::fmt::Display for HookFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,7 +116,7 @@ impl std::error::Error for HookFailure {}
 
 /// Every hook of one run.
 #[derive(Debug)]
-pub struct Hooks {
+pub(crate) struct Hooks {
     pre: Option<Hook>,
     post: Option<Hook>,
     dir: Vec<Hook>,
@@ -151,7 +151,7 @@ enum Stage {
 impl Hooks {
     /// Collects the hooks; reads the directory now, so that a bad one is found before anything
     /// is frozen. A directory that does not exist holds no hooks (as with `fsfreeze-hook`).
-    pub fn load(
+    pub(crate) fn load(
         pre: Option<&str>,
         post: Option<&str>,
         dir: Option<&Path>,
@@ -205,7 +205,12 @@ impl Hooks {
 
     /// The thaw a marker records, to run once: its `--post` and the directory hooks it began
     /// to freeze. The marker is removed once they have run.
-    pub fn recorded(recorded: &Recorded, marker: &Path, quiet: bool, stop: CancelToken) -> Hooks {
+    pub(crate) fn recorded(
+        recorded: &Recorded,
+        marker: &Path,
+        quiet: bool,
+        stop: CancelToken,
+    ) -> Hooks {
         let began = recorded.began.min(recorded.hooks.len());
         Hooks {
             pre: None,
@@ -232,25 +237,25 @@ impl Hooks {
     }
 
     /// A stop: `token` cancelled interrupts the freeze and puts the thaw on its budget.
-    pub fn stopped_by(mut self, token: CancelToken) -> Hooks {
+    pub(crate) fn stopped_by(mut self, token: CancelToken) -> Hooks {
         self.stop = token;
         self
     }
 
     /// Records what is frozen in the marker at `path` before the first freeze hook runs.
-    pub fn recorded_in(mut self, path: PathBuf) -> Hooks {
+    pub(crate) fn recorded_in(mut self, path: PathBuf) -> Hooks {
         self.marker = Some(path);
         self
     }
 
     /// How many hooks freeze: `--pre` and the directory's.
-    pub fn freezing(&self) -> usize {
+    pub(crate) fn freezing(&self) -> usize {
         self.dir.len() + usize::from(self.pre.is_some())
     }
 
     /// Runs `--pre`, then the directory hooks with `freeze`, in name order; stops at the first
     /// failure, and at a stop. Each hook is recorded in the marker before it starts.
-    pub fn freeze(&self) -> Result<(), HookFailure> {
+    pub(crate) fn freeze(&self) -> Result<(), HookFailure> {
         if self.freezing() > 0 {
             self.record()?;
         }
@@ -314,7 +319,7 @@ impl Hooks {
     /// Runs the directory hooks that were frozen with `thaw`, in reverse order, then `--post`;
     /// every one runs even if another fails. `phase` is the outcome the hooks are told. Then
     /// the marker goes: the thaw has run.
-    pub fn thaw(&self, phase: &str, job_id: Option<&str>) -> Result<(), HookFailure> {
+    pub(crate) fn thaw(&self, phase: &str, job_id: Option<&str>) -> Result<(), HookFailure> {
         if !self.began.get() {
             return Ok(());
         }
@@ -586,7 +591,7 @@ fn describe_status(status: ExitStatus) -> String {
 /// The hooks in `dir`, in byte order of their names: executable regular files (symbolic links
 /// followed), skipping hidden files and what `fsfreeze-hook` skips (editor and package-manager
 /// leftovers). A directory that does not exist is an error (`NotFound`).
-pub fn scan(dir: &Path) -> io::Result<Found> {
+pub(crate) fn scan(dir: &Path) -> io::Result<Found> {
     let entries = fs::read_dir(dir)?;
     let mut names: Vec<OsString> = Vec::new();
     let mut not_executable: Vec<OsString> = Vec::new();
@@ -620,7 +625,7 @@ pub fn scan(dir: &Path) -> io::Result<Found> {
 }
 
 /// What [`scan`] found in a hooks directory.
-pub struct Found {
+pub(crate) struct Found {
     /// The hooks, in the order they freeze.
     pub hooks: Vec<PathBuf>,
     /// Regular files that would be hooks but for their execute bits: skipped, with a note.

@@ -72,7 +72,7 @@ const FILES: [(&str, &str); 4] = [
 ];
 
 /// The whole man page of `command` (built, as clap_mangen wants it).
-pub fn render(command: &Command, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(command: &Command, out: &mut dyn Write) -> io::Result<()> {
     let man = Man::new(command.clone());
     man.render_title(out)?;
     // Where clap_mangen fills text (option help), no hyphenation and no stretched spaces: a

@@ -12,7 +12,7 @@ use felhom_agentapi::{Error, Fingerprint};
 use crate::exit::Failure;
 
 /// What saving did.
-pub enum Saved {
+pub(super) enum Saved {
     /// The file was written (created, or replaced with `--force`).
     Written,
     /// The file already held this pin; it was left as it is.
@@ -20,7 +20,7 @@ pub enum Saved {
 }
 
 /// Saves `presented` to `path`, unless the file holds other pins and `force` is not given.
-pub fn save(
+pub(super) fn save(
     path: &Path,
     presented: Fingerprint,
     endpoint: &str,
