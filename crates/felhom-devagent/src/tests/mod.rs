@@ -224,8 +224,13 @@ fn builder() -> DevAgentBuilder {
     DevAgent::builder().max_lifetime(Duration::from_secs(120))
 }
 
+/// An agent started from [`builder`] as `configure` changes it.
+fn agent_with(configure: impl FnOnce(DevAgentBuilder) -> DevAgentBuilder) -> DevAgent {
+    configure(builder()).start().expect("start a dev agent")
+}
+
 fn agent() -> DevAgent {
-    builder().start().expect("start a dev agent")
+    agent_with(|b| b)
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
