@@ -301,8 +301,9 @@ pub const DEFAULT_BACKUP_DURATION: Duration = Duration::from_millis(200);
 /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[derive(Debug)]
 pub struct DevAgentBuilder {
-    token: Option<String>,
+    token: Option<RedactedToken>,
     key_kind: KeyKind,
     identity: Option<Identity>,
     tls_versions: TlsVersions,
@@ -315,6 +316,15 @@ pub struct DevAgentBuilder {
     formatted_fs_uuid: Option<String>,
     idle_timeout: Duration,
     max_lifetime: Duration,
+}
+
+/// A token set on the builder: its `Debug` shows `"[redacted]"`, never the token.
+struct RedactedToken(String);
+
+impl fmt::Debug for RedactedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt("[redacted]", f)
+    }
 }
 
 /// The filesystem UUID that formatting the blank fixture disk `/dev/sdc` gives it, unless
@@ -341,26 +351,6 @@ impl Default for DevAgentBuilder {
     }
 }
 
-impl fmt::Debug for DevAgentBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DevAgentBuilder")
-            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
-            .field("key_kind", &self.key_kind)
-            .field("identity", &self.identity)
-            .field("tls_versions", &self.tls_versions)
-            .field("bind", &self.bind)
-            .field("backup_duration", &self.backup_duration)
-            .field("backup_outcome", &self.backup_outcome)
-            .field("backup_due", &self.backup_due)
-            .field("host_scope", &self.host_scope)
-            .field("metrics_profile", &self.metrics_profile)
-            .field("formatted_fs_uuid", &self.formatted_fs_uuid)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("max_lifetime", &self.max_lifetime)
-            .finish()
-    }
-}
-
 impl DevAgentBuilder {
     /// The builder with one setting changed by `set`: the body of every setter below.
     fn with(mut self, set: impl FnOnce(&mut Self)) -> Self {
@@ -372,7 +362,7 @@ impl DevAgentBuilder {
     /// something a client can send: not empty, no surrounding white space, no control
     /// characters.
     pub fn token(self, t: impl Into<String>) -> Self {
-        self.with(|b| b.token = Some(t.into()))
+        self.with(|b| b.token = Some(RedactedToken(t.into())))
     }
 
     /// The type of key for a freshly generated certificate. Default: [`KeyKind::EcdsaP256`].
@@ -468,7 +458,7 @@ impl DevAgentBuilder {
         let identity = self
             .identity
             .unwrap_or_else(|| Identity::generate(self.key_kind));
-        let token = self.token.unwrap_or_else(tls::random_token);
+        let token = self.token.map_or_else(tls::random_token, |t| t.0);
         // HTTP trims white space around header values and cannot carry control characters, so
         // such a token could never be presented: refuse it rather than reject every request.
         if token.is_empty() || token.trim() != token || token.chars().any(|c| c.is_control()) {
