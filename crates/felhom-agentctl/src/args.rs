@@ -787,7 +787,7 @@ fn parse_uuid(s: &str) -> Result<String, String> {
 }
 
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {
-    match felhom_agentapi::parse_duration(s)? {
+    match felhom_agentapi::settings::parse_duration(s).map_err(|e| e.to_string())? {
         d if d.is_zero() => Err("must be longer than zero".to_string()),
         d => Ok(d),
     }
@@ -865,7 +865,8 @@ fn parse_threshold(s: &str) -> Result<(Measure, f64), String> {
         .ok_or_else(|| format!("expected MEASURE=N, like memory=85, not {s:?}"))?;
     let measure: Measure = name.trim().parse().map_err(|e| format!("{e}"))?;
     if measure.unit() == Unit::Seconds {
-        let age = felhom_agentapi::parse_duration(value).map_err(|e| format!("{measure}: {e}"))?;
+        let age = felhom_agentapi::settings::parse_duration(value)
+            .map_err(|e| format!("{measure}: {e}"))?;
         return Ok((measure, age.as_secs_f64()));
     }
     let value: f64 = value

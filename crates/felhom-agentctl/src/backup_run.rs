@@ -9,9 +9,10 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
+use felhom_agentapi::wire::{BackupPhase, StatusResponse};
 use felhom_agentapi::{
-    BackupPhase, BackupReport, BackupRunError, BackupRunFailure, Client, Error, Progress,
-    ProgressEvent, StatusResponse, Stopped, ThawCause, ThawReport,
+    BackupReport, BackupRunError, BackupRunFailure, Client, Error, Progress, ProgressEvent,
+    Stopped, ThawCause, ThawReport,
 };
 use serde::Serialize;
 

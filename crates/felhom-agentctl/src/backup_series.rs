@@ -7,9 +7,10 @@
 
 use std::path::Path;
 
+use felhom_agentapi::Client;
 use felhom_agentapi::backup_record::{self, BackupRecord};
 use felhom_agentapi::prometheus::Scrape;
-use felhom_agentapi::{Client, DueResponse, StatusResponse};
+use felhom_agentapi::wire::{DueResponse, StatusResponse};
 
 use crate::output::clean;
 

@@ -13,9 +13,10 @@ use std::process::ExitCode;
 
 use std::time::SystemTime;
 
+use felhom_agentapi::Client;
 use felhom_agentapi::backup_record;
 use felhom_agentapi::health::{self, Health, Limits, Measure, State, Thresholds};
-use felhom_agentapi::{Client, HostMetricsResponse};
+use felhom_agentapi::wire::HostMetricsResponse;
 
 use crate::args::{CheckArgs, Unmeasured};
 use crate::exit::Failure;

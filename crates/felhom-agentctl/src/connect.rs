@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use felhom_agentapi::{Client, Observer, Overrides, Settings, TokenSource};
+use felhom_agentapi::settings::{Overrides, TokenSource};
+use felhom_agentapi::{Client, Observer, Settings};
 
 use crate::args::Cli;
 use crate::exit::Failure;

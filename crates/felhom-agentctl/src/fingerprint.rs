@@ -7,7 +7,7 @@ mod save;
 
 use std::time::Duration;
 
-use felhom_agentapi::{DEFAULT_CONNECT_TIMEOUT, Fingerprint, Settings, presented_fingerprint};
+use felhom_agentapi::{ClientBuilder, Fingerprint, Settings, presented_fingerprint};
 
 use crate::args::FingerprintArgs;
 use crate::exit::Failure;
@@ -23,8 +23,8 @@ pub fn presented(
     let limit = match (connect_timeout, timeout) {
         (Some(connect), Some(whole)) => connect.min(whole),
         (Some(connect), None) => connect,
-        (None, Some(whole)) => whole.min(DEFAULT_CONNECT_TIMEOUT),
-        (None, None) => DEFAULT_CONNECT_TIMEOUT,
+        (None, Some(whole)) => whole.min(ClientBuilder::DEFAULT_CONNECT_TIMEOUT),
+        (None, None) => ClientBuilder::DEFAULT_CONNECT_TIMEOUT,
     };
     Ok(presented_fingerprint(endpoint, limit)?)
 }

@@ -37,7 +37,8 @@ use crate::hook_wait::{Ended, KILL_WAIT, Killed, Overrun, wait_within};
 use crate::marker::{self, Recorded};
 use crate::output::clean;
 use crate::say;
-use felhom_agentapi::{CancelToken, MAX_JOB_ID_LEN};
+use felhom_agentapi::CancelToken;
+use felhom_agentapi::wire::MAX_JOB_ID_LEN;
 
 /// How long a hook that overran its time limit has between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use clap::Command;
 use clap_mangen::Man;
-use felhom_agentapi::vars;
+use felhom_agentapi::settings::vars;
 
 /// The man page section each heading of a long help goes to; others keep their name.
 const SECTION_NAMES: [(&str, &str); 4] = [

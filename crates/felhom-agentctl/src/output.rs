@@ -9,10 +9,11 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use felhom_agentapi::{
-    BackupResponse, DisksResponse, DueResponse, EjectResult, Fingerprint, FormatResult,
-    HostMetricsResponse, StatusResponse, StorageResponse, terminal,
+use felhom_agentapi::wire::{
+    BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult, HostMetricsResponse,
+    StatusResponse, StorageResponse,
 };
+use felhom_agentapi::{Fingerprint, terminal};
 use serde::Serialize;
 
 /// How answers are printed.
@@ -218,70 +219,56 @@ pub fn status_line(a: &StatusResponse) -> String {
 }
 
 fn storage(s: &mut String, a: &StorageResponse) {
-    line(s, format!("vmid {}: {} mount(s)", a.vmid, a.mounts.len()));
-    if a.mounts.is_empty() {
-        return;
-    }
-    let rows: Vec<Vec<String>> = a
-        .mounts
-        .iter()
-        .map(|m| {
-            vec![
-                clean(&m.key),
-                clean(&m.storage),
-                clean(&m.mount_point),
-                or_dash(&m.class),
-                yes_no(m.backup).into(),
-            ]
-        })
-        .collect();
-    table(
-        s,
-        Some(&["KEY", "STORAGE", "MOUNT POINT", "CLASS", "BACKUP"]),
-        &rows,
-    );
+    let header = ["KEY", "STORAGE", "MOUNT POINT", "CLASS", "BACKUP"];
+    let rows = a.mounts.iter().map(|m| {
+        vec![
+            clean(&m.key),
+            clean(&m.storage),
+            clean(&m.mount_point),
+            or_dash(&m.class),
+            yes_no(m.backup).into(),
+        ]
+    });
+    listing(s, a.vmid, "mount", &header, rows.collect());
 }
 
 fn disks(s: &mut String, a: &DisksResponse) {
-    line(s, format!("vmid {}: {} drive(s)", a.vmid, a.disks.len()));
-    if a.disks.is_empty() {
-        return;
+    let header = [
+        "NAME",
+        "TYPE",
+        "STATE",
+        "DEVICE",
+        "MOUNTED AT",
+        "CLASS",
+        "DURABLE ID",
+        "DATA",
+    ];
+    let rows = a.disks.iter().map(|d| {
+        let data = match (d.data_bearing, d.data_reason.is_empty()) {
+            (false, _) => "no".to_string(),
+            (true, true) => "yes".to_string(),
+            (true, false) => format!("yes ({})", clean(&d.data_reason)),
+        };
+        vec![
+            clean(&d.name),
+            or_dash(&d.kind),
+            or_dash(&d.state),
+            or_dash(&d.backing_device),
+            or_dash(&d.mount_path),
+            or_dash(&d.class),
+            or_dash(&d.durable_id),
+            data,
+        ]
+    });
+    listing(s, a.vmid, "drive", &header, rows.collect());
+}
+
+/// A guest's list of `noun`s: a count line, then the table when there is anything in it.
+fn listing(s: &mut String, vmid: i64, noun: &str, header: &[&str], rows: Vec<Vec<String>>) {
+    line(s, format!("vmid {vmid}: {} {noun}(s)", rows.len()));
+    if !rows.is_empty() {
+        table(s, Some(header), &rows);
     }
-    let rows: Vec<Vec<String>> = a
-        .disks
-        .iter()
-        .map(|d| {
-            let data = match (d.data_bearing, d.data_reason.is_empty()) {
-                (false, _) => "no".to_string(),
-                (true, true) => "yes".to_string(),
-                (true, false) => format!("yes ({})", clean(&d.data_reason)),
-            };
-            vec![
-                clean(&d.name),
-                or_dash(&d.kind),
-                or_dash(&d.state),
-                or_dash(&d.backing_device),
-                or_dash(&d.mount_path),
-                or_dash(&d.class),
-                or_dash(&d.durable_id),
-                data,
-            ]
-        })
-        .collect();
-    table(
-        s,
-        Some(&[
-            "NAME",
-            "TYPE",
-            "STATE",
-            "DEVICE",
-            "MOUNTED AT",
-            "CLASS",
-            "DURABLE ID",
-            "DATA",
-        ]),
-        &rows,
-    );
 }
 
 fn metrics(s: &mut String, a: &HostMetricsResponse) {

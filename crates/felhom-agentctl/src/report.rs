@@ -247,8 +247,8 @@ fn seconds(d: Duration) -> String {
 /// The stdout document of exit status 3.
 #[derive(Serialize)]
 struct RefusalJson<'a> {
-    result: &'a felhom_agentapi::FormatResult,
-    pending_op: Option<&'a felhom_agentapi::PendingOp>,
+    result: &'a felhom_agentapi::wire::FormatResult,
+    pending_op: Option<&'a felhom_agentapi::wire::PendingOp>,
     opsign_command: Option<String>,
 }
 
@@ -273,7 +273,7 @@ struct GaveUpJson<'a> {
 /// The stdout document of a `disk init` that formatted but did not assign.
 #[derive(Serialize)]
 struct IncompleteJson<'a> {
-    formatted: &'a felhom_agentapi::FormatResult,
+    formatted: &'a felhom_agentapi::wire::FormatResult,
     uuid: Option<&'a str>,
     assigned: bool,
     assign_command: String,
@@ -355,7 +355,8 @@ pub fn report_failure(failure: &Failure, mode: Mode, format: ErrorFormat) -> u8 
 
 #[cfg(test)]
 mod tests {
-    use felhom_agentapi::{BackupPhase, Client, StatusResponse, terminal};
+    use felhom_agentapi::wire::{BackupPhase, StatusResponse};
+    use felhom_agentapi::{Client, terminal};
     use felhom_devagent::{DevAgent, Fault};
     use proptest::prelude::*;
 

@@ -216,7 +216,8 @@ impl DevAgent {
     /// use std::time::Duration;
     ///
     /// use felhom_devagent::DevAgent;
-    /// use felhom_agentapi::{BackupPhase, Client};
+    /// use felhom_agentapi::Client;
+    /// use felhom_agentapi::wire::BackupPhase;
     ///
     /// let agent = DevAgent::builder().backup_duration(Duration::from_secs(3600)).start()?;
     /// let client = Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;

@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 use felhom_agentapi::health::{Finding, Health, Measure, Observation, State, Target, Unit, number};
-use felhom_agentapi::{BackupPhase, HostMetricsResponse};
+use felhom_agentapi::wire::{BackupPhase, HostMetricsResponse};
 
 /// The service name at the start of the status line.
 const SERVICE: &str = "FELHOM";
@@ -325,10 +325,14 @@ mod tests {
 
     #[test]
     fn ascii_escapes_everything_but_printable_ascii_and_the_pipe() {
-        assert_eq!(ascii("local-lvm 93% (a=b)"), "local-lvm 93% (a=b)");
-        assert_eq!(ascii("a|b"), "a\\u{7c}b");
-        assert_eq!(ascii("ä\u{1b}[2J\n"), "\\u{e4}\\u{1b}[2J\\n");
-        assert_eq!(ascii("x\u{202e}y"), "x\\u{202e}y");
+        for (text, shown) in [
+            ("local-lvm 93% (a=b)", "local-lvm 93% (a=b)"),
+            ("a|b", "a\\u{7c}b"),
+            ("ä\u{1b}[2J\n", "\\u{e4}\\u{1b}[2J\\n"),
+            ("x\u{202e}y", "x\\u{202e}y"),
+        ] {
+            assert_eq!(ascii(text), shown, "{text:?}");
+        }
     }
 
     #[test]

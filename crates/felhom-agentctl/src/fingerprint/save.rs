@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use felhom_agentapi::local_trust::{Secrecy, TrustedFile, check_directory};
-use felhom_agentapi::{Error, Fingerprint, read_pins_file, write_pins_file};
+use felhom_agentapi::settings::{read_pins_file, write_pins_file};
+use felhom_agentapi::{Error, Fingerprint};
 
 use crate::exit::Failure;
 
