@@ -138,6 +138,33 @@ pub(crate) struct Hooks {
     started: Cell<bool>,
 }
 
+/// What a hook is told in its environment: the phase, and the job once one was started.
+#[derive(Clone, Copy)]
+struct Told<'a> {
+    phase: &'a str,
+    job_id: Option<&'a str>,
+}
+
+impl Told<'_> {
+    /// What every freeze hook is told.
+    const FREEZE: Told<'static> = Told {
+        phase: "freeze",
+        job_id: None,
+    };
+
+    /// Sets the variables on `command`, replacing any it would inherit.
+    fn set_on(self, command: &mut Command) {
+        command.env(PHASE_ENV, self.phase);
+        command.env_remove(JOB_ID_ENV);
+        if let Some(id) = self.job_id {
+            // The library refuses such an id; should one come anyway, the hook runs without it.
+            if id.len() <= MAX_JOB_ID_LEN && id.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+                command.env(JOB_ID_ENV, id);
+            }
+        }
+    }
+}
+
 /// Which way a hook goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -262,7 +289,7 @@ impl Hooks {
         self.began.set(true);
         if let Some(pre) = &self.pre {
             self.stopped(pre)?;
-            self.call(pre, Stage::Freeze, "freeze", None)?;
+            self.call(pre, Stage::Freeze, Told::FREEZE)?;
         }
         for hook in &self.dir {
             self.stopped(hook)?;
@@ -272,7 +299,7 @@ impl Hooks {
                 self.frozen.set(before);
                 return Err(e);
             }
-            if let Err(e) = self.call(hook, Stage::Freeze, "freeze", None) {
+            if let Err(e) = self.call(hook, Stage::Freeze, Told::FREEZE) {
                 if !self.started.get() {
                     // It never ran: there is nothing of it to undo.
                     self.frozen.set(before);
@@ -323,6 +350,7 @@ impl Hooks {
         if !self.began.get() {
             return Ok(());
         }
+        let told = Told { phase, job_id };
         let mut failures = Vec::new();
         // Hooks that could not even be started: the marker keeps them for `backup thaw`.
         let mut unstarted = Recorded {
@@ -334,7 +362,7 @@ impl Hooks {
         let frozen = self.dir.get(..self.frozen.get()).unwrap_or(&self.dir);
         let mut left = frozen.len() + usize::from(self.post.is_some());
         for hook in frozen.iter().rev() {
-            if let Err(e) = self.thaw_one(hook, left, phase, job_id) {
+            if let Err(e) = self.thaw_one(hook, left, told) {
                 failures.push(e.0);
                 if !self.started.get() {
                     unstarted.hooks.extend(hook.file_path());
@@ -343,7 +371,7 @@ impl Hooks {
             left = left.saturating_sub(1);
         }
         if let Some(post) = &self.post
-            && let Err(e) = self.thaw_one(post, left, phase, job_id)
+            && let Err(e) = self.thaw_one(post, left, told)
         {
             failures.push(e.0);
             if !self.started.get() {
@@ -392,15 +420,9 @@ impl Hooks {
     /// One thaw hook. Nothing here should panic; should the standard library all the same
     /// (it asserts on what it cannot handle when starting a process), the other thaw hooks
     /// still run.
-    fn thaw_one(
-        &self,
-        hook: &Hook,
-        left: usize,
-        phase: &str,
-        job_id: Option<&str>,
-    ) -> Result<(), HookFailure> {
+    fn thaw_one(&self, hook: &Hook, left: usize, told: Told<'_>) -> Result<(), HookFailure> {
         panic::catch_unwind(AssertUnwindSafe(|| {
-            self.call(hook, Stage::Thaw { left }, phase, job_id)
+            self.call(hook, Stage::Thaw { left }, told)
         }))
         .unwrap_or_else(|_| {
             Err(HookFailure(format!(
@@ -410,17 +432,12 @@ impl Hooks {
         })
     }
 
-    fn call(
-        &self,
-        hook: &Hook,
-        stage: Stage,
-        phase: &str,
-        job_id: Option<&str>,
-    ) -> Result<(), HookFailure> {
+    fn call(&self, hook: &Hook, stage: Stage, told: Told<'_>) -> Result<(), HookFailure> {
         if !self.quiet {
             say::note(&format!(
-                "running {} ({PHASE_ENV}={phase})",
-                hook.describe()
+                "running {} ({PHASE_ENV}={})",
+                hook.describe(),
+                told.phase
             ));
         }
         let argument = match stage {
@@ -431,14 +448,7 @@ impl Hooks {
             hardening::check_hook(path).map_err(|e| HookFailure(format!("{e}: not run")))?;
         }
         let mut command = hook.command(argument);
-        command.env(PHASE_ENV, phase);
-        command.env_remove(JOB_ID_ENV);
-        if let Some(id) = job_id {
-            // The library refuses such an id; should one come anyway, the hook runs without it.
-            if id.len() <= MAX_JOB_ID_LEN && id.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-                command.env(JOB_ID_ENV, id);
-            }
-        }
+        told.set_on(&mut command);
         // The token is for the agent alone, and so is where it is kept.
         hardening::scrub(&mut command);
         // Standard output carries this tool's JSON: a hook's output goes to standard error,
