@@ -14,19 +14,6 @@ use crate::cancel::CancelToken;
 use crate::error::{Error, TimeoutStage};
 use crate::wire::{BackupPhase, StatusResponse};
 
-/// How often a [`BackupRun`] polls the job unless set otherwise: 5 s.
-pub const DEFAULT_POLL_EVERY: Duration = Duration::from_secs(5);
-/// How long a [`BackupRun`] waits for the job unless set otherwise: 2 h.
-pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
-/// How long a [`BackupRun`] keeps the application quiesced at most unless set otherwise: 10 min.
-///
-/// Long enough for a snapshot-mode backup to take its snapshot; short enough that a stuck job
-/// does not keep a database locked for the whole [`DEFAULT_GIVE_UP_AFTER`].
-pub const DEFAULT_THAW_AFTER: Duration = Duration::from_secs(10 * 60);
-/// How many failed polls in a row a [`BackupRun`] tolerates unless set otherwise: 2 (the third
-/// ends the wait).
-pub const DEFAULT_POLL_RETRIES: u32 = 2;
-
 type QuiesceFn<'a> = Box<dyn FnOnce() -> Result<(), HookError> + 'a>;
 type ThawFn<'a> = Box<dyn FnOnce(Thaw<'_>) -> Result<(), HookError> + 'a>;
 type ProgressFn<'a> = Box<dyn FnMut(&Progress<'_>) + 'a>;
@@ -155,10 +142,7 @@ pub enum ProgressEvent<'a> {
 #[must_use = "a backup run does nothing until run() or wait()"]
 pub struct BackupRun<'a> {
     client: &'a Client,
-    poll_every: Duration,
-    give_up_after: Duration,
-    thaw_after: Duration,
-    poll_retries: u32,
+    limits: Limits,
     /// False for the simple [`Client::run_backup`], which quiesces nothing and so needs no check.
     check_first: bool,
     quiesce: Option<QuiesceFn<'a>>,
@@ -171,10 +155,10 @@ impl fmt::Debug for BackupRun<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BackupRun")
             .field("client", self.client)
-            .field("poll_every", &self.poll_every)
-            .field("give_up_after", &self.give_up_after)
-            .field("thaw_after", &self.thaw_after)
-            .field("poll_retries", &self.poll_retries)
+            .field("poll_every", &self.limits.poll_every)
+            .field("give_up_after", &self.limits.give_up_after)
+            .field("thaw_after", &self.limits.thaw_after)
+            .field("poll_retries", &self.limits.poll_retries)
             .field("quiesce", &self.quiesce.is_some())
             .field("thaw", &self.thaw.is_some())
             .field("on_progress", &self.on_progress.is_some())
@@ -188,10 +172,12 @@ impl Client {
     pub fn backup_run(&self) -> BackupRun<'_> {
         BackupRun {
             client: self,
-            poll_every: DEFAULT_POLL_EVERY,
-            give_up_after: DEFAULT_GIVE_UP_AFTER,
-            thaw_after: DEFAULT_THAW_AFTER,
-            poll_retries: DEFAULT_POLL_RETRIES,
+            limits: Limits {
+                poll_every: BackupRun::DEFAULT_POLL_EVERY,
+                give_up_after: BackupRun::DEFAULT_GIVE_UP_AFTER,
+                thaw_after: BackupRun::DEFAULT_THAW_AFTER,
+                poll_retries: BackupRun::DEFAULT_POLL_RETRIES,
+            },
             check_first: true,
             quiesce: None,
             thaw: None,
@@ -280,33 +266,46 @@ fn simple(result: Result<BackupReport, BackupRunError>) -> Result<StatusResponse
 }
 
 impl<'a> BackupRun<'a> {
-    /// How often to poll the job's status. Default [`DEFAULT_POLL_EVERY`] (5 s).
+    /// How often a [`BackupRun`] polls the job unless set otherwise: 5 s.
+    pub const DEFAULT_POLL_EVERY: Duration = Duration::from_secs(5);
+    /// How long a [`BackupRun`] waits for the job unless set otherwise: 2 h.
+    pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
+    /// How long a [`BackupRun`] keeps the application quiesced at most unless set otherwise: 10 min.
+    ///
+    /// Long enough for a snapshot-mode backup to take its snapshot; short enough that a stuck job
+    /// does not keep a database locked for the whole [`BackupRun::DEFAULT_GIVE_UP_AFTER`].
+    pub const DEFAULT_THAW_AFTER: Duration = Duration::from_secs(10 * 60);
+    /// How many failed polls in a row a [`BackupRun`] tolerates unless set otherwise: 2 (the third
+    /// ends the wait).
+    pub const DEFAULT_POLL_RETRIES: u32 = 2;
+
+    /// How often to poll the job's status. Default [`BackupRun::DEFAULT_POLL_EVERY`] (5 s).
     pub fn poll_every(mut self, every: Duration) -> Self {
-        self.poll_every = every;
+        self.limits.poll_every = every;
         self
     }
 
     /// Stop waiting this long after the job started; the job goes on, and the run ends with
     /// [`Error::Timeout`] ([`TimeoutStage::BackupWait`]). It polls once more at that moment,
-    /// and at least once. Default [`DEFAULT_GIVE_UP_AFTER`] (2 h).
+    /// and at least once. Default [`BackupRun::DEFAULT_GIVE_UP_AFTER`] (2 h).
     pub fn give_up_after(mut self, limit: Duration) -> Self {
-        self.give_up_after = limit;
+        self.limits.give_up_after = limit;
         self
     }
 
     /// The quiesce window: the longest the application stays quiesced, counted from the call
     /// of the quiesce step. Past it the thaw step runs (with [`ThawCause::StillRunning`])
-    /// while the wait goes on. Default [`DEFAULT_THAW_AFTER`] (10 min).
+    /// while the wait goes on. Default [`BackupRun::DEFAULT_THAW_AFTER`] (10 min).
     pub fn thaw_after(mut self, window: Duration) -> Self {
-        self.thaw_after = window;
+        self.limits.thaw_after = window;
         self
     }
 
     /// How many failed polls in a row to tolerate when each failure is transient (connect,
-    /// time-out, dropped connection, HTTP 502/503/504). Default [`DEFAULT_POLL_RETRIES`] (2).
+    /// time-out, dropped connection, HTTP 502/503/504). Default [`BackupRun::DEFAULT_POLL_RETRIES`] (2).
     /// 0 ends the wait at the first failure.
     pub fn poll_retries(mut self, retries: u32) -> Self {
-        self.poll_retries = retries;
+        self.limits.poll_retries = retries;
         self
     }
 
@@ -402,13 +401,13 @@ impl<'a> BackupRun<'a> {
         // A quiesce that outlasted the window would be undone the moment the job started: the
         // backup would not be consistent, so none is started.
         let quiesced_for = runner.quiesce_began.map_or(Duration::ZERO, |t| t.elapsed());
-        if quiesces && quiesced_for >= runner.thaw_after {
+        if quiesces && quiesced_for >= runner.limits.thaw_after {
             runner.thaw_now(ThawCause::Error);
             let e = format!(
                 "it took {:.1} s, the whole quiesce window (thaw_after: {:.1} s), so the \
                  application would be thawed as the backup began; allow a longer window",
                 quiesced_for.as_secs_f64(),
-                runner.thaw_after.as_secs_f64()
+                runner.limits.thaw_after.as_secs_f64()
             );
             return runner.finish(
                 Stopped::QuiesceFailed,
@@ -522,12 +521,18 @@ impl Drop for ThawGuard<'_> {
     }
 }
 
-struct Runner<'a> {
-    client: &'a Client,
+/// A run's time limits and retries, as set on the [`BackupRun`] and read by its [`Runner`].
+#[derive(Clone, Copy)]
+struct Limits {
     poll_every: Duration,
     give_up_after: Duration,
     thaw_after: Duration,
     poll_retries: u32,
+}
+
+struct Runner<'a> {
+    client: &'a Client,
+    limits: Limits,
     quiesce: Option<QuiesceFn<'a>>,
     on_progress: Option<ProgressFn<'a>>,
     cancel: CancelToken,
@@ -544,10 +549,7 @@ impl<'a> Runner<'a> {
     fn new(run: BackupRun<'a>) -> Runner<'a> {
         Runner {
             client: run.client,
-            poll_every: run.poll_every,
-            give_up_after: run.give_up_after,
-            thaw_after: run.thaw_after,
-            poll_retries: run.poll_retries,
+            limits: run.limits,
             quiesce: run.quiesce,
             on_progress: run.on_progress,
             cancel: run.cancel,
@@ -625,8 +627,10 @@ impl<'a> Runner<'a> {
         if !self.thaw.armed || self.report.thaw.is_some() {
             return None;
         }
-        self.quiesce_began
-            .map(|t| t.checked_add(self.thaw_after).unwrap_or_else(far_future))
+        self.quiesce_began.map(|t| {
+            t.checked_add(self.limits.thaw_after)
+                .unwrap_or_else(far_future)
+        })
     }
 
     fn fail(self, stopped: Stopped, e: Error) -> Result<BackupReport, BackupRunError> {
@@ -672,7 +676,7 @@ impl<'a> Runner<'a> {
             .unwrap_or_default();
         let waiting_since = Instant::now();
         let give_up_at = waiting_since
-            .checked_add(self.give_up_after)
+            .checked_add(self.limits.give_up_after)
             .unwrap_or_else(far_future);
         let mut next_poll = self.next_poll_after(waiting_since, give_up_at);
         let mut failed_in_a_row = 0;
@@ -723,7 +727,7 @@ impl<'a> Runner<'a> {
                 }
                 Err(e) => {
                     failed_in_a_row += 1;
-                    let retrying = transient(&e) && failed_in_a_row <= self.poll_retries;
+                    let retrying = transient(&e) && failed_in_a_row <= self.limits.poll_retries;
                     self.progress(ProgressEvent::PollFailed {
                         error: &e,
                         in_a_row: failed_in_a_row,
@@ -745,7 +749,7 @@ impl<'a> Runner<'a> {
                         job_id: job_id.clone(),
                         last_phase: last_phase.clone(),
                     },
-                    limit: self.give_up_after,
+                    limit: self.limits.give_up_after,
                 };
                 return self.fail(Stopped::GaveUp, e);
             }
@@ -756,7 +760,7 @@ impl<'a> Runner<'a> {
     /// One poll interval after `now`, but never later than the moment to give up: the last
     /// poll is made then.
     fn next_poll_after(&self, now: Instant, give_up_at: Instant) -> Instant {
-        now.checked_add(self.poll_every)
+        now.checked_add(self.limits.poll_every)
             .map_or(give_up_at, |t| t.min(give_up_at))
     }
 }

@@ -22,15 +22,6 @@ use crate::wire::{
     StatusResponse, StorageResponse,
 };
 
-/// The whole-call time limit unless set otherwise: 15 s, as the Go client.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
-/// The TCP connect plus TLS handshake time limit unless set otherwise: 5 s.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How many idle connections a client keeps for reuse unless set otherwise.
-pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 16;
-/// How long an idle connection is kept for reuse unless set otherwise: 15 s.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
-
 /// A blocking client for one agent endpoint, pinned to the agent's certificate.
 ///
 /// `Client` is cheap to clone, and `Send + Sync`: clones share one pool of kept-alive
@@ -133,6 +124,15 @@ pub(crate) fn token_flaw(token: &str) -> Option<String> {
 }
 
 impl ClientBuilder {
+    /// The whole-call time limit unless set otherwise: 15 s, as the Go client.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+    /// The TCP connect plus TLS handshake time limit unless set otherwise: 5 s.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// How many idle connections a client keeps for reuse unless set otherwise.
+    pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 16;
+    /// How long an idle connection is kept for reuse unless set otherwise: 15 s.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
     /// Also trusts a certificate with this fingerprint. Pin the next certificate alongside the
     /// current one while the agent's certificate is rotated, then drop the old pin.
     pub fn also_pin(mut self, fingerprint: impl IntoPin) -> ClientBuilder {
@@ -237,6 +237,10 @@ impl ClientBuilder {
 }
 
 impl Client {
+    /// The most an answer's body may hold: 1 MiB. A longer one is
+    /// [`Error::ResponseTooLarge`], whatever its framing.
+    pub const MAX_RESPONSE_BYTES: u64 = crate::request::MAX_BODY;
+
     /// A client for the agent at `endpoint`, authenticating with `token`, trusting only the
     /// certificate whose SHA-256 is `fingerprint`, with default time limits.
     ///
@@ -266,10 +270,10 @@ impl Client {
             endpoint: endpoint.to_string(),
             token: token.to_string(),
             pins: vec![fingerprint.into_pin()],
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            timeout: ClientBuilder::DEFAULT_TIMEOUT,
+            connect_timeout: ClientBuilder::DEFAULT_CONNECT_TIMEOUT,
+            max_idle_connections: ClientBuilder::DEFAULT_MAX_IDLE_CONNECTIONS,
+            idle_timeout: ClientBuilder::DEFAULT_IDLE_TIMEOUT,
             hook: Hook::default(),
         }
     }
@@ -323,7 +327,7 @@ impl Client {
     }
 
     /// `POST /disks/assign`: mounts the drive whose filesystem UUID is `uuid` (see
-    /// [`DiskInfo::fs_uuid`](crate::DiskInfo::fs_uuid)) on the host at `where_`.
+    /// [`DiskInfo::fs_uuid`](crate::wire::DiskInfo::fs_uuid)) on the host at `where_`.
     pub fn assign_disk(
         &self,
         uuid: &str,

@@ -167,7 +167,7 @@ pub enum TimeoutStage {
         /// The job it waited for.
         job_id: String,
         /// The job's phase at the last poll.
-        last_phase: crate::BackupPhase,
+        last_phase: crate::wire::BackupPhase,
     },
 }
 

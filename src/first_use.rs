@@ -12,8 +12,9 @@ use rustls::client::Resumption;
 use crate::Fingerprint;
 use crate::call::Call;
 use crate::endpoint;
-use crate::error::{Error, TimeoutStage};
+use crate::error::Error;
 use crate::pin::PinnedVerifier;
+use crate::request::handshake_error;
 use crate::transport::{self, HandshakeFailure};
 
 /// The fingerprint of the certificate the agent at `endpoint` presents: the bootstrap step of
@@ -62,25 +63,12 @@ pub fn presented_fingerprint(endpoint: &str, timeout: Duration) -> Result<Finger
     }
     let call = Call::handshake(&endpoint.authority);
     let fail = |failure: HandshakeFailure| match failure {
-        HandshakeFailure::Connect(error) => Error::Connect {
-            call: call.clone(),
-            endpoint: endpoint.authority.clone(),
-            error,
-        },
-        HandshakeFailure::Timeout => Error::Timeout {
-            call: call.clone(),
-            stage: TimeoutStage::Connect,
-            limit: timeout,
-        },
         // A first-use verifier has no pins to miss.
         HandshakeFailure::PinMismatch(presented) => Error::Tls {
             call: call.clone(),
             message: format!("the certificate {presented} was refused"),
         },
-        HandshakeFailure::Tls(message) => Error::Tls {
-            call: call.clone(),
-            message,
-        },
+        other => handshake_error(&call, &endpoint.authority, timeout, &[], other),
     };
 
     let deadline = Instant::now() + timeout;

@@ -34,6 +34,27 @@
 //! between threads, with no async runtime. It is wire-compatible with the agent's Go reference
 //! client, field for field.
 //!
+//! A daemon or a unit configured like `felhom-agentctl` takes its client from the same
+//! settings (`FELHOM_AGENT_*`, a settings file, a systemd credential), with the same errors:
+//!
+//! ```no_run
+//! let client = felhom_agentapi::Settings::from_env()?.client()?;
+//! println!("{} mounts", client.storage()?.mounts.len());
+//! # Ok::<(), felhom_agentapi::Error>(())
+//! ```
+//!
+//! # Where things are
+//!
+//! - The root: the [`Client`] and its [`ClientBuilder`], the [`Error`] every call returns,
+//!   [`Fingerprint`] pins, [`BackupRun`] and its report, [`DiskInit`], [`Settings`].
+//! - [`wire`]: the answers, field for field as the agent sends them ([`wire::StatusResponse`],
+//!   [`wire::BackupPhase`], …).
+//! - [`settings`]: how [`Settings`] reads the environment and files, for programs that add
+//!   their own flags ([`settings::Overrides`]) or read durations and pins files the same way.
+//! - [`health`], [`prometheus`] and [`backup_record`]: judging and exporting the host's health
+//!   and the guest's backups; [`local_trust`]: opening files that decide trust as sshd would;
+//!   [`terminal`]: making the agent's text safe to print.
+//!
 //! # Security model
 //!
 //! - **The pin is the trust anchor.** The agent serves a self-signed certificate. The client
@@ -68,7 +89,7 @@
 //! # Host health
 //!
 //! [`health`] judges [`Client::host_metrics`] against thresholds, the way a monitoring plugin
-//! does ([`HostMetricsResponse::assess`]); [`prometheus`] writes the same answer in the
+//! does ([`wire::HostMetricsResponse::assess`]); [`prometheus`] writes the same answer in the
 //! Prometheus text format.
 //! [`backup_record`] keeps the guest's own record of its last backup attempt and success
 //! (the agent's status has no time), so that [`health::backup_age`] can judge how old the last
@@ -111,15 +132,15 @@
 //   transport      certificate fingerprint observe pin
 //   answer         call error redact terminal wire
 //   backup_report  error terminal wire
-//   first_use      call endpoint error fingerprint pin transport
 //   fuzzing        answer call error wire
 //   request        answer call endpoint error fingerprint observe pin transport
+//   first_use      call endpoint error fingerprint pin request transport
 //   client         answer call endpoint error fingerprint observe redact request wire
 //   backup_run     backup_report call cancel client error wire
 //   disk_init      client error redact wire
 //   settings       client endpoint error fingerprint local_trust shell terminal
 //   lib.rs         backup_report backup_run call cancel client disk_init error
-//                  fingerprint first_use observe request settings wire
+//                  fingerprint first_use observe settings
 
 mod answer;
 pub mod backup_record;
@@ -149,37 +170,22 @@ pub mod prometheus;
 mod proptests;
 mod redact;
 mod request;
-mod settings;
+pub mod settings;
 mod shell;
 pub mod terminal;
 mod transport;
-mod wire;
+pub mod wire;
 
 pub use backup_report::{
     BackupReport, BackupRunError, BackupRunFailure, HookError, Stopped, ThawCause, ThawReport,
 };
-pub use backup_run::{
-    BackupRun, DEFAULT_GIVE_UP_AFTER, DEFAULT_POLL_EVERY, DEFAULT_POLL_RETRIES, DEFAULT_THAW_AFTER,
-    Progress, ProgressEvent, Thaw,
-};
+pub use backup_run::{BackupRun, Progress, ProgressEvent, Thaw};
 pub use call::Call;
 pub use cancel::CancelToken;
-pub use client::{
-    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT,
-};
+pub use client::{Client, ClientBuilder};
 pub use disk_init::DiskInit;
 pub use error::{DiskInitIncomplete, Error, FormatRefused, TimeoutStage, WipeAuthorization};
 pub use fingerprint::{Fingerprint, IntoPin, ParseFingerprintError};
 pub use first_use::presented_fingerprint;
 pub use observe::{CallTiming, Handshake, Observer};
-pub use request::MAX_BODY as MAX_RESPONSE_BYTES;
-pub use settings::{
-    Overrides, Settings, TOKEN_CREDENTIAL, TokenSource, parse_duration, read_pins_file, vars,
-    write_pins_file,
-};
-pub use wire::{
-    BackupPhase, BackupResponse, DiskInfo, DisksResponse, DueResponse, EjectResult, FormatResult,
-    HostMetrics, HostMetricsResponse, MAX_JOB_ID_LEN, MountInfo, PendingOp, SmartSummary,
-    StatusResponse, StorageResponse, StorageTarget, ThinPoolFill,
-};
+pub use settings::Settings;

@@ -19,7 +19,7 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! use felhom_agentapi::HostMetricsResponse;
+//! use felhom_agentapi::wire::HostMetricsResponse;
 //! use felhom_agentapi::prometheus;
 //!
 //! let mut metrics = HostMetricsResponse::default();
@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use crate::backup_record::BackupRecord;
 use crate::terminal;
-use crate::{DueResponse, HostMetricsResponse, StatusResponse, StorageTarget};
+use crate::wire::{DueResponse, HostMetricsResponse, StatusResponse, StorageTarget};
 
 mod backup;
 
@@ -63,7 +63,7 @@ pub fn render(metrics: Option<&HostMetricsResponse>, scrape_duration: Duration) 
 /// use std::time::Duration;
 ///
 /// use felhom_agentapi::prometheus::Scrape;
-/// use felhom_agentapi::{DueResponse, HostMetricsResponse};
+/// use felhom_agentapi::wire::{DueResponse, HostMetricsResponse};
 ///
 /// let metrics = HostMetricsResponse::default();
 /// let mut due = DueResponse::default();

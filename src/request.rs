@@ -252,27 +252,40 @@ impl Sender {
     /// The crate's error for a failure of the TCP connection or the TLS handshake: nothing was
     /// sent.
     fn handshake_failure(&self, call: &Call, failure: HandshakeFailure) -> Error {
-        match failure {
-            HandshakeFailure::Connect(error) => Error::Connect {
-                call: call.clone(),
-                endpoint: self.endpoint.to_string(),
-                error,
-            },
-            HandshakeFailure::Timeout => Error::Timeout {
-                call: call.clone(),
-                stage: TimeoutStage::Connect,
-                limit: self.connect_timeout.min(self.timeout),
-            },
-            HandshakeFailure::PinMismatch(presented) => Error::PinMismatch {
-                call: call.clone(),
-                presented,
-                expected: self.pins.to_vec(),
-            },
-            HandshakeFailure::Tls(message) => Error::Tls {
-                call: call.clone(),
-                message,
-            },
-        }
+        let limit = self.connect_timeout.min(self.timeout);
+        handshake_error(call, &self.endpoint, limit, &self.pins, failure)
+    }
+}
+
+/// The crate's error for a failed connect or handshake of `call` to `endpoint`, whose connect
+/// budget was `limit` and whose pins were `pins`.
+pub(crate) fn handshake_error(
+    call: &Call,
+    endpoint: &str,
+    limit: Duration,
+    pins: &[Fingerprint],
+    failure: HandshakeFailure,
+) -> Error {
+    match failure {
+        HandshakeFailure::Connect(error) => Error::Connect {
+            call: call.clone(),
+            endpoint: endpoint.to_string(),
+            error,
+        },
+        HandshakeFailure::Timeout => Error::Timeout {
+            call: call.clone(),
+            stage: TimeoutStage::Connect,
+            limit,
+        },
+        HandshakeFailure::PinMismatch(presented) => Error::PinMismatch {
+            call: call.clone(),
+            presented,
+            expected: pins.to_vec(),
+        },
+        HandshakeFailure::Tls(message) => Error::Tls {
+            call: call.clone(),
+            message,
+        },
     }
 }
 

@@ -150,7 +150,7 @@ pub struct StatusResponse {
 /// unchanged, so a newer agent's phase survives a decode and encode.
 ///
 /// ```
-/// use felhom_agentapi::BackupPhase;
+/// use felhom_agentapi::wire::BackupPhase;
 /// assert_eq!("done".parse::<BackupPhase>().unwrap(), BackupPhase::Done);
 /// assert_eq!("paused".parse::<BackupPhase>().unwrap().as_str(), "paused");
 /// ```
@@ -265,7 +265,7 @@ impl DiskInfo {
     /// is not a filesystem UUID (network and LVM targets cannot be assigned as host mounts).
     ///
     /// ```
-    /// use felhom_agentapi::DiskInfo;
+    /// use felhom_agentapi::wire::DiskInfo;
     /// let mut disk = DiskInfo::default();
     /// disk.durable_id = "uuid:3f1c2a9e".to_string();
     /// assert_eq!(disk.fs_uuid(), Some("3f1c2a9e"));
@@ -348,7 +348,7 @@ impl PendingOp {
     /// Ordinary values print exactly as the Go client prints them.
     ///
     /// ```
-    /// use felhom_agentapi::PendingOp;
+    /// use felhom_agentapi::wire::PendingOp;
     /// let mut op = PendingOp::default();
     /// op.op = "storage_wipe".into();
     /// op.host_scope = "pve-1".into();

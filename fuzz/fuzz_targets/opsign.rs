@@ -9,7 +9,7 @@
 //! command for such values).
 #![no_main]
 
-use felhom_agentapi::PendingOp;
+use felhom_agentapi::wire::PendingOp;
 use libfuzzer_sys::fuzz_target;
 
 /// Splits `command` into words the way a POSIX shell does, for the subset the quoting emits:

@@ -4,13 +4,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backup_record::BackupRecord;
 use crate::health::{Finding, Health, Measure, Observation, State, Target, Thresholds};
-use crate::{BackupPhase, HostMetricsResponse, StatusResponse, StorageTarget};
+use crate::wire::{BackupPhase, HostMetricsResponse, StatusResponse, StorageTarget};
 
 impl HostMetricsResponse {
     /// Judges every measure in this answer against `thresholds`: see [`crate::health`].
     ///
     /// ```
-    /// use felhom_agentapi::HostMetricsResponse;
+    /// use felhom_agentapi::wire::HostMetricsResponse;
     /// use felhom_agentapi::health::{Limits, Measure, State, Thresholds};
     ///
     /// let mut metrics = HostMetricsResponse::default();
@@ -61,7 +61,7 @@ impl StatusResponse {
     /// one is ok, and a phase this version does not know is unknown.
     ///
     /// ```
-    /// use felhom_agentapi::{BackupPhase, StatusResponse};
+    /// use felhom_agentapi::wire::{BackupPhase, StatusResponse};
     /// use felhom_agentapi::health::State;
     ///
     /// let mut status = StatusResponse::default();

@@ -1,7 +1,7 @@
 //! Host health: a verdict on `GET /host/metrics` against thresholds, as monitoring systems
 //! want it.
 //!
-//! [`HostMetricsResponse::assess`](crate::HostMetricsResponse::assess) compares every measure
+//! [`HostMetricsResponse::assess`](crate::wire::HostMetricsResponse::assess) compares every measure
 //! the agent sent with [`Thresholds`] and returns a [`Health`]: an overall [`State`] and one
 //! [`Finding`] per thing it judged, worst first. What is covered:
 //!
@@ -18,12 +18,12 @@
 //! ([`Observation::NotMeasured`], [`State::Warning`] unless [`Thresholds::set_unmeasured`]
 //! says otherwise): a full thin pool corrupts every guest on it, and nobody watches this one.
 //!
-//! [`StatusResponse::assess`](crate::StatusResponse::assess) judges the last backup job, and
+//! [`StatusResponse::assess`](crate::wire::StatusResponse::assess) judges the last backup job, and
 //! [`backup_age`] the age of the last successful backup in the guest's own
 //! [`backup_record`](crate::backup_record).
 //!
 //! ```
-//! use felhom_agentapi::HostMetricsResponse;
+//! use felhom_agentapi::wire::HostMetricsResponse;
 //! use felhom_agentapi::health::{Measure, State, Thresholds};
 //!
 //! let metrics: HostMetricsResponse = serde_json::from_str(r#"{
@@ -53,8 +53,8 @@ pub use assess::backup_age;
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::BackupPhase;
 use crate::terminal;
+use crate::wire::BackupPhase;
 
 pub use thresholds::{Limits, Measure, ParseMeasureError, ThresholdError, Thresholds, Unit};
 
@@ -400,7 +400,7 @@ impl Health {
     }
 
     /// Adds a finding (for example the backup's, from
-    /// [`StatusResponse::assess`](crate::StatusResponse::assess)) in its place: after every
+    /// [`StatusResponse::assess`](crate::wire::StatusResponse::assess)) in its place: after every
     /// finding that is at least as bad.
     pub fn push(&mut self, finding: Finding) {
         let at = self

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::{HostMetricsResponse, StatusResponse};
+use crate::wire::{HostMetricsResponse, StatusResponse};
 
 /// A host where everything is measured and well within the default thresholds.
 fn healthy() -> serde_json::Value {
@@ -383,7 +383,7 @@ fn push_keeps_the_worst_first() {
     let mut health = assess(healthy());
     let status = StatusResponse {
         job_id: "job-1".into(),
-        phase: crate::BackupPhase::Failed,
+        phase: crate::wire::BackupPhase::Failed,
         ..Default::default()
     };
     health.push(status.assess());
@@ -416,11 +416,15 @@ fn measures_parse_by_name_and_unknown_names_list_the_known_ones() {
 
 #[test]
 fn numbers_print_without_needless_decimals() {
-    assert_eq!(number(93.0), "93");
-    assert_eq!(number(61.000000000000014), "61");
-    assert_eq!(number(61.5), "61.5");
-    assert_eq!(number(0.004), "0");
-    assert_eq!(number(-0.001), "0");
-    assert_eq!(number(100.0), "100");
-    assert_eq!(number(12.345), "12.35");
+    for (value, printed) in [
+        (93.0, "93"),
+        (61.000000000000014, "61"),
+        (61.5, "61.5"),
+        (0.004, "0"),
+        (-0.001, "0"),
+        (100.0, "100"),
+        (12.345, "12.35"),
+    ] {
+        assert_eq!(number(value), printed, "{value}");
+    }
 }

@@ -57,19 +57,6 @@ pub enum Unit {
 }
 
 impl Measure {
-    /// Every measure, in the order findings about one target are listed.
-    pub const ALL: [Measure; 9] = [
-        Measure::ThinPoolData,
-        Measure::ThinPoolMetadata,
-        Measure::StorageUsed,
-        Measure::Memory,
-        Measure::RootDisk,
-        Measure::NvmeWear,
-        Measure::DiskTemperature,
-        Measure::CpuTemperature,
-        Measure::BackupAge,
-    ];
-
     /// The measures of `GET /host/metrics`: [`Measure::ALL`] but [`Measure::BackupAge`].
     pub const HOST_METRICS: [Measure; 8] = [
         Measure::ThinPoolData,
@@ -81,6 +68,18 @@ impl Measure {
         Measure::DiskTemperature,
         Measure::CpuTemperature,
     ];
+
+    /// Every measure, in the order findings about one target are listed: those of
+    /// [`Measure::HOST_METRICS`], then [`Measure::BackupAge`].
+    pub const ALL: [Measure; 9] = {
+        let mut all = [Measure::BackupAge; 9];
+        let mut i = 0;
+        while i < Measure::HOST_METRICS.len() {
+            all[i] = Measure::HOST_METRICS[i];
+            i += 1;
+        }
+        all
+    };
 
     /// The measure's name: `thin-pool-data`, `thin-pool-metadata`, `storage-used`, `memory`,
     /// `root-disk`, `nvme-wear`, `disk-temperature`, `cpu-temperature` or `backup-age`.

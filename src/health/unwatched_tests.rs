@@ -4,9 +4,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::json;
 
-use crate::HostMetricsResponse;
 use crate::backup_record::BackupRecord;
 use crate::health::{Limits, Measure, Observation, State, Thresholds, backup_age, duration};
+use crate::wire::HostMetricsResponse;
 
 fn lvmthin(thin_pool: serde_json::Value, reachable: bool) -> HostMetricsResponse {
     serde_json::from_value(json!({"storage_targets": [{

@@ -22,6 +22,13 @@ fn file(dir: &Path, name: &str, mode: u32) -> PathBuf {
     path
 }
 
+/// A new directory `name` in `dir`, with the default mode.
+fn subdir(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::create_dir(&path).unwrap();
+    path
+}
+
 fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
 }
@@ -82,8 +89,7 @@ fn special_files_are_refused_before_they_are_opened_and_never_chmodded() {
 #[test]
 fn a_world_writable_directory_is_refused_unless_it_is_sticky() {
     let d = dir();
-    let sub = d.path().join("conf");
-    fs::create_dir(&sub).unwrap();
+    let sub = subdir(d.path(), "conf");
     let path = file(&sub, "agent.pins", 0o644);
     chmod(&sub, 0o777);
     let e = TrustedFile::open(&path, Secrecy::Public).unwrap_err();
@@ -118,8 +124,7 @@ fn files_directories_and_links_of_another_user_are_refused() {
     assert!(matches!(e.problem(), Problem::Owner { uid: NOBODY }), "{e}");
     assert!(e.to_string().contains("uid 65534"), "{e}");
 
-    let sub = d.path().join("their-dir");
-    fs::create_dir(&sub).unwrap();
+    let sub = subdir(d.path(), "their-dir");
     let mine = file(&sub, "mine", 0o600);
     chown(&sub, Some(NOBODY), None).unwrap();
     let e = TrustedFile::open(&mine, Secrecy::Secret).unwrap_err();
@@ -154,8 +159,7 @@ fn files_directories_and_links_of_another_user_are_refused() {
 #[test]
 fn links_are_walked_through_relative_targets_and_loops_end() {
     let d = dir();
-    let sub = d.path().join("etc");
-    fs::create_dir(&sub).unwrap();
+    let sub = subdir(d.path(), "etc");
     let target = file(&sub, "agent.env", 0o644);
     let link = d.path().join("agent.env");
     symlink("etc/../etc/./agent.env", &link).unwrap();

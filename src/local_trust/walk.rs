@@ -2,7 +2,7 @@
 //! symbolic link on the way before anything is opened.
 
 use std::ffi::OsString;
-use std::fs::{self, Metadata};
+use std::fs::{self, FileType, Metadata};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 
@@ -115,22 +115,19 @@ pub(super) fn check_dir(meta: &Metadata, me: u32) -> Result<(), Problem> {
 
 /// What kind of file `meta` describes, in words.
 pub(super) fn kind(meta: &Metadata) -> &'static str {
+    type Is = fn(&FileType) -> bool;
+    const KINDS: [(Is, &str); 7] = [
+        (FileType::is_file, "regular file"),
+        (FileType::is_dir, "directory"),
+        (FileType::is_symlink, "symbolic link"),
+        (FileType::is_fifo, "FIFO (named pipe)"),
+        (FileType::is_char_device, "character device"),
+        (FileType::is_block_device, "block device"),
+        (FileType::is_socket, "socket"),
+    ];
     let t = meta.file_type();
-    if t.is_file() {
-        "regular file"
-    } else if t.is_dir() {
-        "directory"
-    } else if t.is_symlink() {
-        "symbolic link"
-    } else if t.is_fifo() {
-        "FIFO (named pipe)"
-    } else if t.is_char_device() {
-        "character device"
-    } else if t.is_block_device() {
-        "block device"
-    } else if t.is_socket() {
-        "socket"
-    } else {
-        "special file"
-    }
+    KINDS
+        .iter()
+        .find(|(is, _)| is(&t))
+        .map_or("special file", |&(_, name)| name)
 }

@@ -4,7 +4,7 @@
 
 use super::{Exposition, Labels, Samples, number};
 use crate::backup_record::BackupRecord;
-use crate::{BackupPhase, DueResponse, StatusResponse};
+use crate::wire::{BackupPhase, DueResponse, StatusResponse};
 
 /// What is known about the guest's backups.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,6 +1,7 @@
 //! Time limits in settings: a number of seconds always; with the `durations` feature also what
 //! Go and systemd write (`1h30m`, `1.5s`, `500ms`, `2 min`), read by the jiff crate.
 
+use std::fmt;
 use std::time::Duration;
 
 /// Parses a time limit, as written in a settings file, an environment variable or a flag.
@@ -13,7 +14,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use felhom_agentapi::parse_duration;
+/// use felhom_agentapi::settings::parse_duration;
 ///
 /// assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
 /// # #[cfg(feature = "durations")] {
@@ -25,23 +26,93 @@ use std::time::Duration;
 /// # }
 /// assert!(parse_duration("soon").is_err());
 /// ```
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, ParseDurationError> {
     let s = text.trim();
-    let shown = crate::terminal::shorten(text);
+    let refused = |reason| ParseDurationError {
+        shown: crate::terminal::shorten(text),
+        reason,
+    };
     if s.is_empty() {
-        return Err("the duration is empty: write seconds (30) or a duration like 1m30s".into());
+        return Err(refused(Reason::Empty));
     }
     // Only a number after the minus: `--timeout -v` took the next option for its value.
     if s.strip_prefix('-')
         .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
     {
-        return Err(format!("{shown}: a duration cannot be negative"));
+        return Err(refused(Reason::Negative));
     }
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return seconds(s).ok_or_else(|| format!("{shown} is not a number of seconds"));
+        return seconds(s).ok_or_else(|| refused(Reason::NotSeconds));
     }
-    with_units(s, &shown)
+    with_units(s).map_err(refused)
 }
+
+/// Why [`parse_duration`] refused a text. Its message names the text (quoted, shortened, with
+/// control characters escaped) and says what to write instead.
+///
+/// ```
+/// use felhom_agentapi::settings::parse_duration;
+///
+/// let err = parse_duration("-5").unwrap_err();
+/// assert!(err.is_negative());
+/// assert_eq!(err.input(), r#""-5""#);
+/// assert_eq!(err.to_string(), r#""-5": a duration cannot be negative"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseDurationError {
+    shown: String,
+    reason: Reason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    Empty,
+    Negative,
+    NotSeconds,
+    #[cfg(feature = "durations")]
+    NotDuration,
+    #[cfg(not(feature = "durations"))]
+    UnitsNeedFeature,
+}
+
+impl ParseDurationError {
+    /// The refused text as the message shows it: quoted, shortened, control characters escaped.
+    pub fn input(&self) -> &str {
+        &self.shown
+    }
+
+    /// Whether the text was refused for being negative (`-5`, `-1s`), rather than unreadable.
+    pub fn is_negative(&self) -> bool {
+        self.reason == Reason::Negative
+    }
+}
+
+impl fmt::Display for ParseDurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = &self.shown;
+        match self.reason {
+            Reason::Empty => {
+                f.write_str("the duration is empty: write seconds (30) or a duration like 1m30s")
+            }
+            Reason::Negative => write!(f, "{shown}: a duration cannot be negative"),
+            Reason::NotSeconds => write!(f, "{shown} is not a number of seconds"),
+            #[cfg(feature = "durations")]
+            Reason::NotDuration => write!(
+                f,
+                "{shown} is not a duration: write seconds (30) or a duration as Go or systemd \
+                 write them (500ms, 1.5s, 1h30m, 2 min)"
+            ),
+            #[cfg(not(feature = "durations"))]
+            Reason::UnitsNeedFeature => write!(
+                f,
+                "{shown} is not a number of seconds; durations with units (1h30m, 500ms) need \
+                 the felhom-agentapi feature \"durations\""
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ParseDurationError {}
 
 fn seconds(s: &str) -> Option<Duration> {
     let value: f64 = s.parse().ok()?;
@@ -49,28 +120,20 @@ fn seconds(s: &str) -> Option<Duration> {
 }
 
 #[cfg(feature = "durations")]
-fn with_units(s: &str, shown: &str) -> Result<Duration, String> {
+fn with_units(s: &str) -> Result<Duration, Reason> {
     // Days and weeks are 24 and 168 hours, as systemd counts them (`10d`, `2w`); jiff reads
     // them into a `Span` only, as a calendar's days may be longer or shorter.
     let parsed = s.parse::<jiff::SignedDuration>().or_else(|_| {
         s.parse::<jiff::Span>()
             .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
     });
-    let parsed = parsed.map_err(|_| {
-        format!(
-            "{shown} is not a duration: write seconds (30) or a duration as Go or systemd write \
-             them (500ms, 1.5s, 1h30m, 2 min)"
-        )
-    })?;
-    Duration::try_from(parsed).map_err(|_| format!("{shown}: a duration cannot be negative"))
+    let parsed = parsed.map_err(|_| Reason::NotDuration)?;
+    Duration::try_from(parsed).map_err(|_| Reason::Negative)
 }
 
 #[cfg(not(feature = "durations"))]
-fn with_units(_: &str, shown: &str) -> Result<Duration, String> {
-    Err(format!(
-        "{shown} is not a number of seconds; durations with units (1h30m, 500ms) need the \
-         felhom-agentapi feature \"durations\""
-    ))
+fn with_units(_: &str) -> Result<Duration, Reason> {
+    Err(Reason::UnitsNeedFeature)
 }
 
 #[cfg(test)]
@@ -87,9 +150,15 @@ mod tests {
         }
         for negative in ["-5", "-5s", "-.5"] {
             let err = parse_duration(negative).unwrap_err();
-            assert!(err.contains("cannot be negative"), "{err}");
+            assert!(err.is_negative(), "{err}");
+            assert!(err.to_string().contains("cannot be negative"), "{err}");
         }
-        assert!(!parse_duration("-v").unwrap_err().contains("negative"));
+        assert!(
+            !parse_duration("-v")
+                .unwrap_err()
+                .to_string()
+                .contains("negative")
+        );
     }
 
     #[cfg(feature = "durations")]
@@ -118,6 +187,6 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }
         let long = parse_duration(&"9".repeat(5000)).unwrap_err();
-        assert!(long.len() < 300, "{long}");
+        assert!(long.to_string().len() < 300, "{long}");
     }
 }

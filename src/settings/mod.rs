@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use crate::{Client, ClientBuilder, Error, Fingerprint};
 
-pub use duration::parse_duration;
+pub use duration::{ParseDurationError, parse_duration};
 pub use token::{TOKEN_CREDENTIAL, TokenSource};
 
 pub use pins::{read_pins_file, write_pins_file};
@@ -47,7 +47,7 @@ pub mod vars {
     /// The settings file. Environment only.
     pub const CONFIG: &str = "FELHOM_AGENT_CONFIG";
     /// Set by systemd for a unit with `LoadCredential=`; the token is the credential
-    /// [`TOKEN_CREDENTIAL`](crate::TOKEN_CREDENTIAL) in it.
+    /// [`TOKEN_CREDENTIAL`](super::TOKEN_CREDENTIAL) in it.
     pub const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
 }
 
@@ -65,7 +65,7 @@ const FILE_KEYS: [&str; 6] = [
 /// from its flags. Messages about them name the flag (`--endpoint`).
 ///
 /// ```
-/// use felhom_agentapi::{Overrides, TokenSource};
+/// use felhom_agentapi::settings::{Overrides, TokenSource};
 ///
 /// let mut flags = Overrides::default();
 /// flags.endpoint = Some("10.0.0.1:8443".into());
@@ -149,7 +149,8 @@ impl fmt::Display for Origin {
 ///
 /// ```
 /// # let agent = felhom_devagent::DevAgent::start()?;
-/// use felhom_agentapi::{Overrides, Settings, TokenSource};
+/// use felhom_agentapi::Settings;
+/// use felhom_agentapi::settings::{Overrides, TokenSource};
 ///
 /// // A daemon started by systemd with FELHOM_AGENT_CONFIG and LoadCredential= needs only
 /// // `Settings::from_env()?.client()?`; here the same settings come as overrides.

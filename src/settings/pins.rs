@@ -18,7 +18,8 @@ use crate::{Error, Fingerprint};
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("pins-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir).unwrap();
-/// use felhom_agentapi::{read_pins_file, write_pins_file, Fingerprint};
+/// use felhom_agentapi::Fingerprint;
+/// use felhom_agentapi::settings::{read_pins_file, write_pins_file};
 ///
 /// let pin = Fingerprint::of_der(b"the agent's certificate");
 /// let path = dir.join("agent.pins");

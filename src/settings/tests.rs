@@ -31,6 +31,16 @@ fn load_env(overrides: &Overrides, vars: &[(&str, &str)]) -> Result<Settings, St
     })
 }
 
+/// A settings file `agent.env` in `dir` with a mode the rules accept.
+fn config_file(dir: &Path, text: &str) -> PathBuf {
+    write(dir, "agent.env", text, 0o644)
+}
+
+/// Settings from the environment `vars` alone, with no flags.
+fn from_vars(vars: &[(&str, &str)]) -> Result<Settings, String> {
+    load_env(&Overrides::default(), vars)
+}
+
 fn pin(s: &str) -> Fingerprint {
     s.parse().unwrap()
 }
@@ -38,17 +48,15 @@ fn pin(s: &str) -> Fingerprint {
 #[test]
 fn flags_win_over_the_environment_which_wins_over_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write(
+    let config = config_file(
         dir.path(),
-        "agent.env",
         &format!(
             "FELHOM_AGENT_ENDPOINT=file.invalid:1\nFELHOM_AGENT_FINGERPRINT={C}\n\
              FELHOM_AGENT_TIMEOUT=7\nFELHOM_AGENT_CONNECT_TIMEOUT=3\nOTHER_UNIT_SETTING=x\n"
         ),
-        0o644,
     );
     let config_var = config.to_str().unwrap();
-    let file_only = load_env(&Overrides::default(), &[(vars::CONFIG, config_var)]).unwrap();
+    let file_only = from_vars(&[(vars::CONFIG, config_var)]).unwrap();
     assert_eq!(file_only.endpoint(), Some("file.invalid:1"));
     assert_eq!(file_only.pins(), [pin(C)]);
     assert_eq!(file_only.timeout(), Some(Duration::from_secs(7)));
@@ -59,7 +67,7 @@ fn flags_win_over_the_environment_which_wins_over_the_file() {
         (vars::ENDPOINT, "env.invalid:2"),
         (vars::FINGERPRINT, &format!("{A},{B}")),
     ];
-    let from_env = load_env(&Overrides::default(), &env).unwrap();
+    let from_env = from_vars(&env).unwrap();
     assert_eq!(from_env.endpoint(), Some("env.invalid:2"));
     assert_eq!(from_env.pins(), [pin(A), pin(B)]);
     assert_eq!(from_env.connect_timeout(), Some(Duration::from_secs(3)));
@@ -86,22 +94,15 @@ fn a_pins_file_adds_to_the_pins_of_its_layer() {
         &format!("# now\n{A}\n{B} # next\n"),
         0o644,
     );
-    let s = load_env(
-        &Overrides::default(),
-        &[
-            (vars::FINGERPRINT, C),
-            (vars::FINGERPRINT_FILE, pins.to_str().unwrap()),
-        ],
-    )
+    let s = from_vars(&[
+        (vars::FINGERPRINT, C),
+        (vars::FINGERPRINT_FILE, pins.to_str().unwrap()),
+    ])
     .unwrap();
     assert_eq!(s.pins(), [pin(C), pin(A), pin(B)]);
 
     let writable = write(dir.path(), "open-pins", A, 0o664);
-    let err = load_env(
-        &Overrides::default(),
-        &[(vars::FINGERPRINT_FILE, writable.to_str().unwrap())],
-    )
-    .unwrap_err();
+    let err = from_vars(&[(vars::FINGERPRINT_FILE, writable.to_str().unwrap())]).unwrap_err();
     assert!(
         err.contains("0664") && err.contains("FELHOM_AGENT_FINGERPRINT_FILE"),
         "{err}"
@@ -110,20 +111,16 @@ fn a_pins_file_adds_to_the_pins_of_its_layer() {
 
 #[test]
 fn empty_and_malformed_values_name_their_variable() {
-    let err = load_env(&Overrides::default(), &[(vars::FINGERPRINT, "")]).unwrap_err();
+    let err = from_vars(&[(vars::FINGERPRINT, "")]).unwrap_err();
     assert!(
         err.starts_with("FELHOM_AGENT_FINGERPRINT is set but empty"),
         "{err}"
     );
-    let err = load_env(&Overrides::default(), &[(vars::TIMEOUT, "soon")]).unwrap_err();
+    let err = from_vars(&[(vars::TIMEOUT, "soon")]).unwrap_err();
     assert!(err.starts_with("FELHOM_AGENT_TIMEOUT: "), "{err}");
-    let err = load_env(&Overrides::default(), &[(vars::CONNECT_TIMEOUT, "0")]).unwrap_err();
+    let err = from_vars(&[(vars::CONNECT_TIMEOUT, "0")]).unwrap_err();
     assert!(err.contains("longer than zero"), "{err}");
-    let err = load_env(
-        &Overrides::default(),
-        &[(vars::FINGERPRINT, "sha256//AAAA=")],
-    )
-    .unwrap_err();
+    let err = from_vars(&[(vars::FINGERPRINT, "sha256//AAAA=")]).unwrap_err();
     assert!(err.contains("public key"), "{err}");
 }
 
@@ -168,11 +165,9 @@ fn token_sources_in_order_of_precedence() {
     fs::create_dir(&creds).unwrap();
     write(&creds, TOKEN_CREDENTIAL, "from-credential\n", 0o400);
     let file_token = write(dir.path(), "file-token", "from-settings-file", 0o640);
-    let config = write(
+    let config = config_file(
         dir.path(),
-        "agent.env",
         &format!("FELHOM_AGENT_TOKEN_FILE={}\n", file_token.display()),
-        0o644,
     );
     let read = |flags: &Overrides, vars: &[(&str, &str)]| -> String {
         let mut all = vec![
@@ -244,25 +239,18 @@ fn a_token_comes_from_a_file_descriptor_through_dev_fd() {
 
 #[test]
 fn missing_settings_say_how_to_give_them() {
-    let s = load_env(&Overrides::default(), &[]).unwrap();
+    let s = from_vars(&[]).unwrap();
     let message = |e: Error| e.to_string();
     assert!(message(s.client_builder().unwrap_err()).contains("no endpoint"));
-    let s = load_env(&Overrides::default(), &[(vars::ENDPOINT, "127.0.0.1:1")]).unwrap();
+    let s = from_vars(&[(vars::ENDPOINT, "127.0.0.1:1")]).unwrap();
     assert!(message(s.client_builder().unwrap_err()).contains("no fingerprint"));
-    let s = load_env(
-        &Overrides::default(),
-        &[(vars::ENDPOINT, "127.0.0.1:1"), (vars::FINGERPRINT, A)],
-    )
-    .unwrap();
+    let s = from_vars(&[(vars::ENDPOINT, "127.0.0.1:1"), (vars::FINGERPRINT, A)]).unwrap();
     assert!(message(s.client_builder().unwrap_err()).contains("no token"));
-    let s = load_env(
-        &Overrides::default(),
-        &[
-            (vars::ENDPOINT, "127.0.0.1:1"),
-            (vars::FINGERPRINT, A),
-            (vars::TOKEN, "secret-value"),
-        ],
-    )
+    let s = from_vars(&[
+        (vars::ENDPOINT, "127.0.0.1:1"),
+        (vars::FINGERPRINT, A),
+        (vars::TOKEN, "secret-value"),
+    ])
     .unwrap();
     assert!(!format!("{s:?}").contains("secret-value"));
     let client = s.client().unwrap();
@@ -273,21 +261,13 @@ fn missing_settings_say_how_to_give_them() {
 fn a_pins_file_not_written_yet_stops_the_client_and_no_lower_layer_stands_in() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("agent.pins");
-    let config = write(
-        dir.path(),
-        "agent.env",
-        &format!("FELHOM_AGENT_FINGERPRINT={B}\n"),
-        0o644,
-    );
-    let settings = load_env(
-        &Overrides::default(),
-        &[
-            (vars::CONFIG, config.to_str().unwrap()),
-            (vars::ENDPOINT, "127.0.0.1:1"),
-            (vars::FINGERPRINT_FILE, missing.to_str().unwrap()),
-            (vars::TOKEN, "t"),
-        ],
-    )
+    let config = config_file(dir.path(), &format!("FELHOM_AGENT_FINGERPRINT={B}\n"));
+    let settings = from_vars(&[
+        (vars::CONFIG, config.to_str().unwrap()),
+        (vars::ENDPOINT, "127.0.0.1:1"),
+        (vars::FINGERPRINT_FILE, missing.to_str().unwrap()),
+        (vars::TOKEN, "t"),
+    ])
     .expect("loading succeeds, so that fingerprint --save can write the file");
     assert!(settings.pins().is_empty(), "{settings:?}");
     let err = settings.client_builder().unwrap_err().to_string();
@@ -298,15 +278,12 @@ fn a_pins_file_not_written_yet_stops_the_client_and_no_lower_layer_stands_in() {
         "{err}"
     );
     // With pins of its own layer beside it, the missing file still stops the client.
-    let both = load_env(
-        &Overrides::default(),
-        &[
-            (vars::ENDPOINT, "127.0.0.1:1"),
-            (vars::FINGERPRINT, A),
-            (vars::FINGERPRINT_FILE, missing.to_str().unwrap()),
-            (vars::TOKEN, "t"),
-        ],
-    )
+    let both = from_vars(&[
+        (vars::ENDPOINT, "127.0.0.1:1"),
+        (vars::FINGERPRINT, A),
+        (vars::FINGERPRINT_FILE, missing.to_str().unwrap()),
+        (vars::TOKEN, "t"),
+    ])
     .unwrap();
     assert!(both.client_builder().is_err());
 }
@@ -328,7 +305,7 @@ fn the_normalized_endpoint_is_the_one_a_client_names() {
         let client = settings.client().unwrap();
         assert_eq!(client.endpoint(), normalized, "{given}");
     }
-    let none = load_env(&Overrides::default(), &[]).unwrap();
+    let none = from_vars(&[]).unwrap();
     assert!(matches!(
         none.normalized_endpoint(),
         Err(Error::Config { .. })

@@ -20,7 +20,7 @@ pub const TOKEN_CREDENTIAL: &str = "felhom-agent-token";
 /// source. `Debug` never shows a token.
 ///
 /// ```
-/// use felhom_agentapi::TokenSource;
+/// use felhom_agentapi::settings::TokenSource;
 ///
 /// let source = TokenSource::Value("s3cret".into());
 /// assert_eq!(source.read()?, "s3cret");

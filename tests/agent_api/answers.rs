@@ -1,6 +1,6 @@
 //! The envelope and status rules: what is a success, and which error each bad answer is.
 
-use felhom_agentapi::{Call, Error, MAX_RESPONSE_BYTES};
+use felhom_agentapi::{Call, Client, Error};
 use felhom_devagent::Fault;
 
 use crate::common::client_with_timeout;
@@ -116,10 +116,8 @@ fn a_payload_of_the_wrong_shape_is_a_decode_error_for_every_endpoint() {
         ("host_metrics", client.host_metrics().map(drop)),
     ];
     for (name, result) in results {
-        assert!(
-            matches!(result, Err(Error::Decode { .. })),
-            "{name}: {result:?}"
-        );
+        let err = result.expect_err(name);
+        assert!(matches!(err, Error::Decode { .. }), "{name}: {err:?}");
     }
 }
 
@@ -127,13 +125,13 @@ fn a_payload_of_the_wrong_shape_is_a_decode_error_for_every_endpoint() {
 fn exactly_one_mebibyte_is_read_and_one_byte_more_is_refused() {
     let agent = agent();
     let client = client(&agent);
-    agent.set_fault(Fault::Oversized(MAX_RESPONSE_BYTES as usize));
+    agent.set_fault(Fault::Oversized(Client::MAX_RESPONSE_BYTES as usize));
     let storage = client
         .storage()
         .expect("a body of exactly 1 MiB is accepted");
     assert_eq!(storage.vmid, 101);
 
-    agent.set_fault(Fault::Oversized(MAX_RESPONSE_BYTES as usize + 1));
+    agent.set_fault(Fault::Oversized(Client::MAX_RESPONSE_BYTES as usize + 1));
     let err = client.storage().unwrap_err();
     assert!(
         matches!(

@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{BackupPhase, Error, TimeoutStage};
+use felhom_agentapi::wire::BackupPhase;
+use felhom_agentapi::{Error, TimeoutStage};
 use felhom_devagent::{DevAgent, Fault};
 
 use crate::client;
-use crate::common::{agent_with_failing_jobs, agent_with_jobs_of};
+use crate::common::{agent_with_failing_jobs, agent_with_jobs_of, assert_says};
 
 const POLL: Duration = Duration::from_millis(5);
 
@@ -45,10 +46,7 @@ fn a_failed_job_is_backup_failed_with_the_agents_reason() {
         }
         other => panic!("got {other:?}"),
     }
-    assert!(
-        err.to_string().contains("vzdump exited with status 2"),
-        "{err}"
-    );
+    assert_says(&err, "vzdump exited with status 2");
 }
 
 #[test]

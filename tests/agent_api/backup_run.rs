@@ -5,8 +5,9 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
+use felhom_agentapi::wire::BackupPhase;
 use felhom_agentapi::{
-    BackupPhase, BackupRun, Call, Client, Error, ProgressEvent, Stopped, ThawCause, TimeoutStage,
+    BackupRun, Call, Client, Error, ProgressEvent, Stopped, ThawCause, TimeoutStage,
 };
 use felhom_devagent::{DevAgent, Fault};
 

@@ -1,7 +1,7 @@
 //! The 1 MiB cap on answers holds for every way HTTP/1.1 delimits a body, whatever ureq version
 //! `Cargo.toml` lets a user resolve (ureq 3.5.2 changed what its own limit means).
 
-use felhom_agentapi::{Client, Error, MAX_RESPONSE_BYTES};
+use felhom_agentapi::{Client, Error};
 
 use crate::servers::{self, Served, TlsServer, close_politely, read_request};
 
@@ -43,7 +43,7 @@ fn framed(framing: Framing, size: usize) -> Vec<u8> {
 
 #[test]
 fn one_mebibyte_is_read_and_one_byte_more_is_refused_in_every_framing() {
-    let max = MAX_RESPONSE_BYTES as usize;
+    let max = Client::MAX_RESPONSE_BYTES as usize;
     let cases = [
         (Framing::ContentLength, max),
         (Framing::ContentLength, max + 1),
@@ -70,7 +70,7 @@ fn one_mebibyte_is_read_and_one_byte_more_is_refused_in_every_framing() {
         } else {
             match result {
                 Err(Error::ResponseTooLarge { limit, .. }) => {
-                    assert_eq!(limit, MAX_RESPONSE_BYTES, "{framing:?}")
+                    assert_eq!(limit, Client::MAX_RESPONSE_BYTES, "{framing:?}")
                 }
                 other => panic!("{framing:?}, {size} bytes must be refused, got {other:?}"),
             }

@@ -68,13 +68,16 @@ fn the_stand_in_agents_cut_answer_is_io_for_every_call() {
     let agent = crate::agent();
     let client = crate::client(&agent);
     agent.set_fault(felhom_devagent::Fault::CutWithoutCloseNotify);
-    for result in [
-        client.storage().map(drop),
-        client.start_backup().map(drop),
-        client.format_disk("/dev/sdc", "ext4").map(drop),
+    for (name, result) in [
+        ("storage", client.storage().map(drop)),
+        ("start_backup", client.start_backup().map(drop)),
+        (
+            "format_disk",
+            client.format_disk("/dev/sdc", "ext4").map(drop),
+        ),
     ] {
-        let err = result.unwrap_err();
-        assert!(matches!(err, Error::Io { .. }), "{err:?}");
-        assert!(err.may_have_reached_agent(), "{err}");
+        let err = result.expect_err(name);
+        assert!(matches!(err, Error::Io { .. }), "{name}: {err:?}");
+        assert!(err.may_have_reached_agent(), "{name}: {err}");
     }
 }

@@ -1,18 +1,21 @@
 //! `Client::init_disk`: format, resolve the new filesystem's UUID, assign; and where it stops.
 
-use felhom_agentapi::Error;
+use felhom_agentapi::{DiskInit, Error};
 use felhom_devagent::{DevAgent, FORMATTED_FS_UUID, Fault};
 use serde_json::Value;
 
-use crate::common::paths;
+use crate::common::{assert_says, paths};
 use crate::{agent, client};
+
+/// Initialises `device` through `agent` as ext4 at `/mnt/new`, mounted with `options`.
+fn init_at_mnt_new(agent: &DevAgent, device: &str, options: &str) -> Result<DiskInit, Error> {
+    client(agent).init_disk(device, "/mnt/new", "ext4", options)
+}
 
 #[test]
 fn formats_resolves_the_uuid_and_assigns_it() {
     let agent = agent();
-    let done = client(&agent)
-        .init_disk("/dev/sdc", "/mnt/new", "ext4", "noatime")
-        .unwrap();
+    let done = init_at_mnt_new(&agent, "/dev/sdc", "noatime").unwrap();
     assert_eq!(done.uuid, FORMATTED_FS_UUID);
     assert_eq!(done.where_, "/mnt/new");
     assert!(done.formatted.formatted);
@@ -30,9 +33,7 @@ fn formats_resolves_the_uuid_and_assigns_it() {
 #[test]
 fn a_refusal_stops_before_anything_is_assigned() {
     let agent = agent();
-    let err = client(&agent)
-        .init_disk("/dev/sdb", "/mnt/new", "ext4", "")
-        .unwrap_err();
+    let err = init_at_mnt_new(&agent, "/dev/sdb", "").unwrap_err();
     assert!(matches!(err, Error::FormatRefused(_)), "{err:?}");
     assert_eq!(paths(&agent), ["POST /disks/format"]);
 }
@@ -52,10 +53,7 @@ fn an_unresolvable_uuid_says_how_to_finish() {
         incomplete.assign_command(),
         "felhom-agentctl disk assign --uuid UUID --where '/mnt/my disk' --fstype ext4"
     );
-    assert!(
-        err.to_string().contains("names no filesystem UUID"),
-        "{err}"
-    );
+    assert_says(&err, "names no filesystem UUID");
     assert!(err.may_have_reached_agent());
     assert_eq!(paths(&agent), ["POST /disks/format", "GET /disks"]);
 }
@@ -63,12 +61,9 @@ fn an_unresolvable_uuid_says_how_to_finish() {
 #[test]
 fn a_failed_assign_keeps_the_resolved_uuid() {
     let agent = agent();
-    let client = client(&agent);
     // The format and the listing are answered; the assign gets an injected HTTP 500.
     agent.set_fault(Fault::Cycle(vec![None, None, Some(Fault::Status(500))]));
-    let err = client
-        .init_disk("/dev/sdc", "/mnt/new", "ext4", "")
-        .unwrap_err();
+    let err = init_at_mnt_new(&agent, "/dev/sdc", "").unwrap_err();
     let Error::DiskInitIncomplete(incomplete) = &err else {
         panic!("{err:?}");
     };
@@ -108,9 +103,7 @@ fn another_device_whose_name_extends_the_device_is_not_taken_for_a_partition() {
             ]}}),
         ),
     );
-    let err = client(&agent)
-        .init_disk("/dev/nvme0n1", "/mnt/new", "ext4", "")
-        .unwrap_err();
+    let err = init_at_mnt_new(&agent, "/dev/nvme0n1", "").unwrap_err();
     let Error::DiskInitIncomplete(incomplete) = &err else {
         panic!("{err:?}");
     };
@@ -148,9 +141,7 @@ fn an_incomplete_init_keeps_the_token_and_terminal_controls_out() {
             ]}}),
         ),
     );
-    let err = client(&agent)
-        .init_disk("/dev/sdc", "/mnt/new", "ext4", "")
-        .unwrap_err();
+    let err = init_at_mnt_new(&agent, "/dev/sdc", "").unwrap_err();
     assert!(matches!(err, Error::DiskInitIncomplete(_)), "{err:?}");
     let (shown, debug) = (err.to_string(), format!("{err:?}"));
     assert!(shown.contains("2 filesystem UUIDs"), "{shown}");

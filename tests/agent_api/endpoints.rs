@@ -1,6 +1,6 @@
 //! Every endpoint, and what goes over the wire for it.
 
-use felhom_agentapi::BackupPhase;
+use felhom_agentapi::wire::BackupPhase;
 use felhom_devagent::DevAgent;
 use serde_json::{Value, json};
 

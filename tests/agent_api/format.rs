@@ -4,11 +4,12 @@
 use felhom_agentapi::Error;
 use felhom_devagent::{DevAgent, Fault};
 
+use crate::common::assert_says;
 use crate::common::shell::shell_words;
 use crate::{agent, answer, client};
 
 fn expect_refusal(
-    result: Result<felhom_agentapi::FormatResult, Error>,
+    result: Result<felhom_agentapi::wire::FormatResult, Error>,
 ) -> felhom_agentapi::FormatRefused {
     match result {
         Err(Error::FormatRefused(refusal)) => refusal,
@@ -75,10 +76,7 @@ fn a_403_whose_body_is_unreadable_is_still_a_refusal() {
     agent.set_fault(Fault::Status(403));
     let refusal = expect_refusal(client.format_disk("/dev/sdc", "ext4"));
     assert_eq!(refusal.message(), Some("injected HTTP 403"));
-    assert!(
-        refusal.to_string().contains("no felhom-opsign command"),
-        "{refusal}"
-    );
+    assert_says(&refusal, "no felhom-opsign command");
 }
 
 #[test]
@@ -201,8 +199,5 @@ fn a_pending_op_that_no_command_line_can_carry_gives_no_command() {
     let refusal = expect_refusal(client(&agent).format_disk("/dev/sdb", "ext4"));
     assert!(refusal.pending_op().is_some());
     assert_eq!(refusal.opsign_command(), None);
-    assert!(
-        refusal.to_string().contains("no felhom-opsign command"),
-        "{refusal}"
-    );
+    assert_says(&refusal, "no felhom-opsign command");
 }

@@ -1,6 +1,7 @@
 //! Time limits and broken connections: which error each is, and whether the request may have
 //! reached the agent.
 
+use std::fmt::Debug;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use felhom_agentapi::{Call, Client, Error, TimeoutStage};
 use felhom_devagent::Fault;
 
-use crate::common::{assert_timeout, client_with_timeout};
+use crate::common::{assert_says, assert_timeout, client_with_timeout};
 use crate::{agent, any_pin, client};
 
 /// A loopback listener that hands each accepted socket to `serve`, for one connection, and
@@ -45,18 +46,10 @@ fn a_refused_port_is_connect_and_never_reached_the_agent() {
         .port();
     let client = Client::new(&format!("127.0.0.1:{port}"), "token", any_pin()).unwrap();
     let err = client.start_backup().unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Connect { ref call, .. } if call == &Call::request("POST", "/backup")
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    assert_eq!(err.call(), Some(&Call::request("POST", "/backup")));
     assert!(!err.may_have_reached_agent());
-    assert!(
-        err.to_string().contains(&format!("127.0.0.1:{port}")),
-        "{err}"
-    );
+    assert_says(&err, &format!("127.0.0.1:{port}"));
 }
 
 #[test]
@@ -91,22 +84,31 @@ fn a_server_that_does_not_speak_tls_is_a_tls_error() {
     assert!(!err.may_have_reached_agent());
 }
 
+/// How long the clients of the exchange-timeout tests wait for an answer.
+const EXCHANGE_LIMIT: Duration = Duration::from_millis(300);
+
+/// What `call` fails with, from a client that gives up after [`EXCHANGE_LIMIT`], when the agent
+/// has `fault`.
+fn failure_under<T: Debug>(fault: Fault, call: impl FnOnce(&Client) -> Result<T, Error>) -> Error {
+    let agent = agent();
+    let client = client_with_timeout(&agent, EXCHANGE_LIMIT);
+    agent.set_fault(fault);
+    call(&client).unwrap_err()
+}
+
 #[test]
 fn a_slow_answer_is_an_exchange_timeout_that_may_have_reached_the_agent() {
-    let agent = agent();
-    let client = client_with_timeout(&agent, Duration::from_millis(300));
-    agent.set_fault(Fault::Slow(Duration::from_secs(10)));
-    let err = client.start_backup().unwrap_err();
-    assert_timeout(&err, TimeoutStage::Exchange, Duration::from_millis(300));
+    let err = failure_under(Fault::Slow(Duration::from_secs(10)), Client::start_backup);
+    assert_timeout(&err, TimeoutStage::Exchange, EXCHANGE_LIMIT);
     assert!(err.may_have_reached_agent());
 }
 
 #[test]
 fn a_body_that_stalls_is_an_exchange_timeout() {
-    let agent = agent();
-    let client = client_with_timeout(&agent, Duration::from_millis(300));
-    agent.set_fault(Fault::StallBody(Duration::from_secs(10)));
-    let err = client.host_metrics().unwrap_err();
+    let err = failure_under(
+        Fault::StallBody(Duration::from_secs(10)),
+        Client::host_metrics,
+    );
     assert!(
         matches!(
             err,
@@ -126,12 +128,11 @@ fn a_truncated_body_or_a_dropped_connection_is_io_and_may_have_reached_the_agent
     for fault in [Fault::Truncate, Fault::Drop] {
         agent.set_fault(fault.clone());
         let err = client.disks().unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Io { ref call, .. } if call == &Call::request("GET", "/disks")
-            ),
-            "{fault:?}: {err:?}"
+        assert!(matches!(err, Error::Io { .. }), "{fault:?}: {err:?}");
+        assert_eq!(
+            err.call(),
+            Some(&Call::request("GET", "/disks")),
+            "{fault:?}"
         );
         assert!(err.may_have_reached_agent());
         assert!(err.to_string().starts_with("GET /disks: "), "{err}");

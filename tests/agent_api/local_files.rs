@@ -7,7 +7,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt, lchown, symlink};
 use std::path::Path;
 
 use felhom_agentapi::local_trust::{Problem, Secrecy, TrustedFile};
-use felhom_agentapi::{Error, Overrides, Settings, TokenSource};
+use felhom_agentapi::settings::{Overrides, TokenSource};
+use felhom_agentapi::{Error, Settings};
 
 const STRANGER: u32 = 65534;
 

@@ -7,6 +7,7 @@
 
 pub mod shell;
 
+use std::fmt::Display;
 use std::time::Duration;
 
 use felhom_agentapi::{Client, ClientBuilder, Error, Fingerprint, TimeoutStage};
@@ -87,6 +88,12 @@ pub fn client_with_timeout(agent: &DevAgent, limit: Duration) -> Client {
 /// A well-formed pin that no server in the tests presents.
 pub fn any_pin() -> String {
     Fingerprint::of_der(b"no certificate will ever be presented").to_string()
+}
+
+/// Asserts that `shown` (an error, a refusal), as displayed, says `text`.
+pub fn assert_says(shown: &impl Display, text: &str) {
+    let shown = shown.to_string();
+    assert!(shown.contains(text), "{shown:?} does not say {text:?}");
 }
 
 /// Asserts that `err` is a timeout while waiting for `stage`, naming the `limit` that fired.

@@ -130,6 +130,12 @@ struct Limits {
     call: Duration,
 }
 
+impl Limits {
+    fn new(connect: Duration, call: Duration) -> Limits {
+        Limits { connect, call }
+    }
+}
+
 /// Makes `call` against a silent server, from a client with `limits`, and checks that it is a
 /// connect-stage timeout with `limit` (the shorter of the two limits, which must be the one that
 /// fired), and that sent nothing.
@@ -167,46 +173,38 @@ fn expect_connect_timeout(
     assert_only_a_client_hello(&server.finish(), TOKEN);
 }
 
+/// A call under test and the `(method, path)` its error must name.
+type Call = (
+    fn(&Client) -> Result<(), Error>,
+    (&'static str, &'static str),
+);
+
+const STORAGE: Call = (|c| c.storage().map(drop), ("GET", "/storage"));
+const START_BACKUP: Call = (|c| c.start_backup().map(drop), ("POST", "/backup"));
+const FORMAT_DISK: Call = (
+    |c| c.format_disk("/dev/sdc", "ext4").map(drop),
+    ("POST", "/disks/format"),
+);
+const DISKS: Call = (|c| c.disks().map(drop), ("GET", "/disks"));
+
+/// [`expect_connect_timeout`] for each of `calls` in turn; not while the soak runs.
+fn expect_connect_timeouts(limits: Limits, limit: Duration, calls: [Call; 2]) {
+    let _serial = shared();
+    for (call, route) in calls {
+        expect_connect_timeout(limits, call, route, limit);
+    }
+}
+
 #[test]
 fn a_handshake_that_never_completes_is_a_connect_timeout() {
-    let _serial = shared();
-    let limits = Limits {
-        connect: Duration::from_millis(300),
-        call: Duration::from_secs(6),
-    };
-    expect_connect_timeout(
-        limits,
-        |c| c.storage().map(drop),
-        ("GET", "/storage"),
-        limits.connect,
-    );
-    expect_connect_timeout(
-        limits,
-        |c| c.start_backup().map(drop),
-        ("POST", "/backup"),
-        limits.connect,
-    );
+    let limits = Limits::new(Duration::from_millis(300), Duration::from_secs(6));
+    expect_connect_timeouts(limits, limits.connect, [STORAGE, START_BACKUP]);
 }
 
 #[test]
 fn a_call_timeout_shorter_than_the_connect_timeout_fires_in_the_handshake_as_connect() {
-    let _serial = shared();
-    let limits = Limits {
-        connect: Duration::from_secs(6),
-        call: Duration::from_millis(300),
-    };
-    expect_connect_timeout(
-        limits,
-        |c| c.format_disk("/dev/sdc", "ext4").map(drop),
-        ("POST", "/disks/format"),
-        limits.call,
-    );
-    expect_connect_timeout(
-        limits,
-        |c| c.disks().map(drop),
-        ("GET", "/disks"),
-        limits.call,
-    );
+    let limits = Limits::new(Duration::from_secs(6), Duration::from_millis(300));
+    expect_connect_timeouts(limits, limits.call, [FORMAT_DISK, DISKS]);
 }
 
 #[test]

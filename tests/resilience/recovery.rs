@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{Client, Error, MAX_RESPONSE_BYTES, TimeoutStage};
+use felhom_agentapi::{Client, Error, TimeoutStage};
 use felhom_devagent::Fault;
 
 use crate::{agent, builder, drop_pooled_connections, shared};
@@ -44,7 +44,7 @@ fn cases() -> Vec<(Fault, bool, Check)> {
         (
             Fault::Oversized(2 << 20),
             false,
-            |e| matches!(e, Error::ResponseTooLarge { limit, .. } if *limit == MAX_RESPONSE_BYTES),
+            |e| matches!(e, Error::ResponseTooLarge { limit, .. } if *limit == Client::MAX_RESPONSE_BYTES),
         ),
         // Beyond the faults the issue names: the agent's other request faults.
         (

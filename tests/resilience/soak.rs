@@ -26,7 +26,7 @@ const CALL_BOUND: Duration = Duration::from_secs(10);
 /// The whole soak gives up after this long: something hangs.
 const WATCHDOG: Duration = Duration::from_secs(120);
 /// Idle connections the client may keep: what its pool may hold at either measurement.
-const POOL_SLACK: usize = felhom_agentapi::DEFAULT_MAX_IDLE_CONNECTIONS;
+const POOL_SLACK: usize = felhom_agentapi::ClientBuilder::DEFAULT_MAX_IDLE_CONNECTIONS;
 const RSS_GROWTH_BOUND_KIB: u64 = 64 * 1024;
 
 /// The injected mix, one entry per request (and, for `OtherCert`, per handshake).

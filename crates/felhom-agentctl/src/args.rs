@@ -163,7 +163,7 @@ EXAMPLE:
     after_help = AFTER_HELP,
     after_long_help = AFTER_LONG_HELP
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     #[command(flatten)]
@@ -176,7 +176,7 @@ pub struct Cli {
 
 /// The command line as clap sees it: [`Cli`], with the token options hidden from the
 /// subcommands that read no token. Parsing, completions and the man page all start here.
-pub fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     let mut command = Cli::command();
     for name in NO_TOKEN {
         command = command.mut_subcommand(name, |sub| {
@@ -198,11 +198,11 @@ pub fn command() -> clap::Command {
 }
 
 /// The subcommands that read no token.
-pub const NO_TOKEN: [&str; 4] = ["fingerprint", "generate", "completions", "man"];
+pub(crate) const NO_TOKEN: [&str; 4] = ["fingerprint", "generate", "completions", "man"];
 
 /// The token options: clap id, long name, whether it takes a value. (`--token VALUE` is not
 /// one: `main` refuses it before clap parses anything, so that no completion offers it.)
-pub const TOKEN_FLAGS: [(&str, &str, bool); 3] = [
+pub(crate) const TOKEN_FLAGS: [(&str, &str, bool); 3] = [
     ("token_file", "token-file", true),
     ("token_fd", "token-fd", true),
     ("token_stdin", "token-stdin", false),
@@ -214,7 +214,7 @@ pub const TOKEN_FLAGS: [(&str, &str, bool); 3] = [
 /// Where the agent is and how to recognize it.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection")]
-pub struct ConnectionArgs {
+pub(crate) struct ConnectionArgs {
     /// Read settings from this file (systemd EnvironmentFile= syntax) [env: FELHOM_AGENT_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -255,7 +255,7 @@ pub struct ConnectionArgs {
 /// Where the token comes from. See the TOKEN section of the long help for the precedence.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Token")]
-pub struct TokenArgs {
+pub(crate) struct TokenArgs {
     /// Read the token from this private file [env: FELHOM_AGENT_TOKEN_FILE]
     #[arg(long, global = true, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
@@ -272,7 +272,7 @@ pub struct TokenArgs {
 /// How to print the answer, and how much to say on standard error.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
-pub struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// Indent the JSON output (JSON even on a terminal)
     #[arg(long, global = true)]
     pub pretty: bool,
@@ -304,7 +304,7 @@ pub struct OutputArgs {
 impl OutputArgs {
     /// How to print answers: as asked, or else a summary for people on a terminal and JSON
     /// for programs (a pipe, a file, the journal), as gh and docker do.
-    pub fn mode(&self, stdout_is_terminal: bool) -> Mode {
+    pub(crate) fn mode(&self, stdout_is_terminal: bool) -> Mode {
         if self.human || (stdout_is_terminal && !self.json && !self.pretty) {
             Mode::Human
         } else {
@@ -318,13 +318,13 @@ impl OutputArgs {
 /// `--error-format`: `felhom-agentctl: <message>`, or one line of JSON. (No doc comments on
 /// the values: clap would list them in a paragraph under every subcommand's `--help`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ErrorFormat {
+pub(crate) enum ErrorFormat {
     Text,
     Json,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Show this guest's storage mounts (GET /storage)
     ///
     /// Also the cheapest way to check that the endpoint, the pin and the token work.
@@ -408,7 +408,7 @@ pub enum Command {
 
 /// `completions SHELL`.
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: CompletionShell,
@@ -416,7 +416,7 @@ pub struct CompletionsArgs {
 
 /// `completions`'s argument: the shells of `generate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompletionShell {
+pub(crate) enum CompletionShell {
     /// bash completions
     Bash,
     /// zsh completions
@@ -437,14 +437,14 @@ impl From<CompletionShell> for Generated {
 
 /// `man [--dir DIR]`.
 #[derive(Debug, Args)]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// Write every page (felhom-agentctl.1 and one per subcommand) into this directory.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum BackupCommand {
+pub(crate) enum BackupCommand {
     /// Ask whether a scheduled backup is due: the signal to quiesce (GET /backup/due).
     Due,
 
@@ -533,7 +533,7 @@ pub enum BackupCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct BackupThawArgs {
+pub(crate) struct BackupThawArgs {
     /// The lock file of the 'backup run' to thaw after (its --lock); the marker is next to it
     ///
     /// [default: as 'backup run']
@@ -542,7 +542,7 @@ pub struct BackupThawArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BackupWaitArgs {
+pub(crate) struct BackupWaitArgs {
     /// How often to ask for the job's status.
     #[arg(
         long,
@@ -565,7 +565,7 @@ pub struct BackupWaitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BackupRunArgs {
+pub(crate) struct BackupRunArgs {
     #[command(flatten)]
     pub wait: BackupWaitArgs,
 
@@ -629,7 +629,7 @@ pub struct BackupRunArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum DiskCommand {
+pub(crate) enum DiskCommand {
     /// Mount a drive on the host by its filesystem UUID (POST /disks/assign)
     ///
     /// The agent answers nothing but success, so the request is printed back:
@@ -674,7 +674,7 @@ pub enum DiskCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct AssignArgs {
+pub(crate) struct AssignArgs {
     /// The filesystem UUID: a drive's "durable_id" from 'disks' (its "uuid:" prefix may stay).
     #[arg(long, value_name = "UUID", value_parser = parse_uuid)]
     pub uuid: String,
@@ -693,14 +693,14 @@ pub struct AssignArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EjectArgs {
+pub(crate) struct EjectArgs {
     /// The host mount path to unmount.
     #[arg(long = "where", value_name = "PATH")]
     pub where_: String,
 }
 
 #[derive(Debug, Args)]
-pub struct FormatArgs {
+pub(crate) struct FormatArgs {
     /// The block device to format, e.g. /dev/sdc.
     #[arg(long, value_name = "DEV")]
     pub device: String,
@@ -711,7 +711,7 @@ pub struct FormatArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// The blank block device to format, e.g. /dev/sdc.
     #[arg(long, value_name = "DEV")]
     pub device: String,
@@ -730,7 +730,7 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct FingerprintArgs {
+pub(crate) struct FingerprintArgs {
     /// Succeed only if the agent presents this certificate; repeat to accept several.
     #[arg(long, value_name = "SHA256", value_parser = parse_fingerprint)]
     pub expect: Vec<Fingerprint>,
@@ -748,7 +748,7 @@ pub struct FingerprintArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// What to print.
     #[arg(value_enum)]
     pub what: Generated,
@@ -761,7 +761,7 @@ pub struct GenerateArgs {
 
 /// `generate`'s argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Generated {
+pub(crate) enum Generated {
     /// bash completions
     Bash,
     /// zsh completions
@@ -787,7 +787,7 @@ fn parse_uuid(s: &str) -> Result<String, String> {
 }
 
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {
-    match felhom_agentapi::parse_duration(s)? {
+    match felhom_agentapi::settings::parse_duration(s).map_err(|e| e.to_string())? {
         d if d.is_zero() => Err("must be longer than zero".to_string()),
         d => Ok(d),
     }
@@ -805,7 +805,7 @@ mod tests {
 
 /// `check`'s own options.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Warning threshold of a measure, e.g. thin-pool-data=85; repeatable
     ///
     /// Measures: thin-pool-data, thin-pool-metadata, storage-used, memory, root-disk,
@@ -849,7 +849,7 @@ pub struct CheckArgs {
 
 /// `--unmeasured`: what a thin pool nobody measures counts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Unmeasured {
+pub(crate) enum Unmeasured {
     /// Listed, but never raises the verdict.
     Ok,
     /// WARNING (the default).
@@ -865,7 +865,8 @@ fn parse_threshold(s: &str) -> Result<(Measure, f64), String> {
         .ok_or_else(|| format!("expected MEASURE=N, like memory=85, not {s:?}"))?;
     let measure: Measure = name.trim().parse().map_err(|e| format!("{e}"))?;
     if measure.unit() == Unit::Seconds {
-        let age = felhom_agentapi::parse_duration(value).map_err(|e| format!("{measure}: {e}"))?;
+        let age = felhom_agentapi::settings::parse_duration(value)
+            .map_err(|e| format!("{measure}: {e}"))?;
         return Ok((measure, age.as_secs_f64()));
     }
     let value: f64 = value
@@ -879,7 +880,7 @@ fn parse_threshold(s: &str) -> Result<(Measure, f64), String> {
 
 /// `metrics`'s own options.
 #[derive(Debug, Args)]
-pub struct MetricsArgs {
+pub(crate) struct MetricsArgs {
     /// The output format: the agent's JSON, or the Prometheus text format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
@@ -902,7 +903,7 @@ pub struct MetricsArgs {
 
 /// What `metrics` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// The agent's answer as JSON.
     Json,
     /// The Prometheus text exposition format.
@@ -911,12 +912,12 @@ pub enum Format {
 
 impl MetricsArgs {
     /// Whether this module handles the run (the JSON answer goes through `output`).
-    pub fn is_prometheus(&self) -> bool {
+    pub(crate) fn is_prometheus(&self) -> bool {
         self.format == Format::Prometheus
     }
 
     /// `--output` writes only the Prometheus format.
-    pub fn check_json(&self) -> Result<(), Failure> {
+    pub(crate) fn check_json(&self) -> Result<(), Failure> {
         let flag = match (&self.output, &self.state_dir) {
             (Some(_), _) => "--output writes",
             (None, Some(_)) => "--state-dir is for",

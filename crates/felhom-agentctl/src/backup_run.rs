@@ -9,9 +9,10 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
+use felhom_agentapi::wire::{BackupPhase, StatusResponse};
 use felhom_agentapi::{
-    BackupPhase, BackupReport, BackupRunError, BackupRunFailure, Client, Error, Progress,
-    ProgressEvent, StatusResponse, Stopped, ThawCause, ThawReport,
+    BackupReport, BackupRunError, BackupRunFailure, Client, Error, Progress, ProgressEvent,
+    Stopped, ThawCause, ThawReport,
 };
 use serde::Serialize;
 
@@ -27,7 +28,7 @@ use crate::say::{self, Level};
 use crate::signals::{self, SignalWatch, watch_signals};
 
 /// `backup run`: returns the exit status.
-pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
+pub(crate) fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
     let format = cli.output.error_format;
     // With --error-format json, stderr is for the error line (and what is printed even with -q).
     let quiet = cli.output.quiet || format == ErrorFormat::Json;
@@ -125,7 +126,7 @@ pub fn run(cli: &Cli, args: &BackupRunArgs, mode: Mode) -> u8 {
 }
 
 /// `backup wait`: returns the exit status.
-pub fn wait(cli: &Cli, args: &BackupWaitArgs, mode: Mode) -> u8 {
+pub(crate) fn wait(cli: &Cli, args: &BackupWaitArgs, mode: Mode) -> u8 {
     let format = cli.output.error_format;
     // With --error-format json, stderr is for the error line (and what is printed even with -q).
     let quiet = cli.output.quiet || format == ErrorFormat::Json;
@@ -278,10 +279,6 @@ fn finish(
     match format {
         ErrorFormat::Text => say::error(&text),
         ErrorFormat::Json => {
-            let agent = match &failure {
-                BackupRunFailure::Agent(e) => Some(e),
-                _ => None,
-            };
             let kind = match &failure {
                 BackupRunFailure::Cancelled => "interrupted",
                 // Interrupted during the freeze, and thawed: as the exit status says.
@@ -290,16 +287,12 @@ fn finish(
                 BackupRunFailure::Agent(e) => exit::error_kind(e),
                 _ => "other",
             };
-            let doc = ErrorJson {
-                kind,
-                call: agent.and_then(|e| e.call()).map(ToString::to_string),
-                message: text,
-                http_status: agent.and_then(|e| e.http_status()),
-                // A started job reached the agent, whatever ended the run.
-                may_have_reached_agent: report.job_id.is_some()
-                    || agent.is_some_and(|e| e.may_have_reached_agent()),
-                exit: code,
+            let mut doc = match &failure {
+                BackupRunFailure::Agent(e) => ErrorJson::about(kind, e, text, code),
+                _ => ErrorJson::new(kind, text, code),
             };
+            // A started job reached the agent, whatever ended the run.
+            doc.may_have_reached_agent |= report.job_id.is_some();
             let _ = doc.write(&mut io::stderr());
         }
     }

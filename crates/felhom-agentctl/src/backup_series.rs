@@ -7,15 +7,16 @@
 
 use std::path::Path;
 
+use felhom_agentapi::Client;
 use felhom_agentapi::backup_record::{self, BackupRecord};
 use felhom_agentapi::prometheus::Scrape;
-use felhom_agentapi::{Client, DueResponse, StatusResponse};
+use felhom_agentapi::wire::{DueResponse, StatusResponse};
 
 use crate::output::clean;
 
 /// The backup facts one scrape could collect, and notes about those it could not.
 #[derive(Default)]
-pub struct Collected {
+pub(crate) struct Collected {
     record: Option<BackupRecord>,
     status: Option<StatusResponse>,
     due: Option<DueResponse>,
@@ -25,7 +26,7 @@ pub struct Collected {
 
 impl Collected {
     /// `scrape` with these facts.
-    pub fn add_to<'a>(&'a self, scrape: Scrape<'a>) -> Scrape<'a> {
+    pub(crate) fn add_to<'a>(&'a self, scrape: Scrape<'a>) -> Scrape<'a> {
         scrape
             .backup_record(self.record.as_ref())
             .backup_status(self.status.as_ref())
@@ -35,7 +36,7 @@ impl Collected {
 
 /// Reads the record for `client`'s endpoint in `state_dir` (or the default state directory),
 /// and asks the agent for the backup status and whether a backup is due.
-pub fn collect(client: &Client, state_dir: Option<&Path>) -> Collected {
+pub(crate) fn collect(client: &Client, state_dir: Option<&Path>) -> Collected {
     let mut collected = Collected::default();
     let dir = match state_dir {
         Some(dir) => Ok(dir.to_path_buf()),

@@ -13,9 +13,10 @@ use std::process::ExitCode;
 
 use std::time::SystemTime;
 
+use felhom_agentapi::Client;
 use felhom_agentapi::backup_record;
 use felhom_agentapi::health::{self, Health, Limits, Measure, State, Thresholds};
-use felhom_agentapi::{Client, HostMetricsResponse};
+use felhom_agentapi::wire::HostMetricsResponse;
 
 use crate::args::{CheckArgs, Unmeasured};
 use crate::exit::Failure;
@@ -65,7 +66,10 @@ impl CheckArgs {
 }
 
 /// Runs the check and prints its result; the exit status is the plugin state.
-pub fn main(args: &CheckArgs, connect: impl FnOnce() -> Result<Client, Failure>) -> ExitCode {
+pub(crate) fn main(
+    args: &CheckArgs,
+    connect: impl FnOnce() -> Result<Client, Failure>,
+) -> ExitCode {
     let report = match verdict(args, connect) {
         Ok(v) => plugin::render(
             &v.health,
@@ -82,7 +86,7 @@ pub fn main(args: &CheckArgs, connect: impl FnOnce() -> Result<Client, Failure>)
 
 /// Prints `FELHOM UNKNOWN - bad arguments: …` for a command line clap refused (`message`, as
 /// `usage` words it), with the full message on standard error, and returns the UNKNOWN status.
-pub fn usage_error(message: &str) -> ExitCode {
+pub(crate) fn usage_error(message: &str) -> ExitCode {
     let first = message
         .lines()
         .find(|l| !l.trim().is_empty())

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use felhom_agentapi::{Client, Observer, Overrides, Settings, TokenSource};
+use felhom_agentapi::settings::{Overrides, TokenSource};
+use felhom_agentapi::{Client, Observer, Settings};
 
 use crate::args::Cli;
 use crate::exit::Failure;
@@ -11,7 +12,7 @@ use crate::verbose::Verbose;
 
 /// The message that refuses `--token VALUE`, for every subcommand: whoever typed it should
 /// learn that the token is now exposed. The value is never repeated.
-pub fn token_flag_refusal() -> String {
+pub(crate) fn token_flag_refusal() -> String {
     "--token is not accepted: a token on the command line can be read by every user of this \
      machine, so treat that token as exposed. Pass tokens with --token-file, --token-fd, \
      --token-stdin, FELHOM_AGENT_TOKEN_FILE, FELHOM_AGENT_TOKEN or a systemd credential"
@@ -19,7 +20,7 @@ pub fn token_flag_refusal() -> String {
 }
 
 /// The settings of the command line, the environment and the settings file.
-pub fn settings(cli: &Cli) -> Result<Settings, Failure> {
+pub(crate) fn settings(cli: &Cli) -> Result<Settings, Failure> {
     Ok(Settings::load(&overrides(cli))?)
 }
 
@@ -42,7 +43,7 @@ fn observer(cli: &Cli) -> Option<Arc<dyn Observer>> {
 
 /// A client for the configured agent: endpoint, pins, time limits and token from `settings`,
 /// and the `-v` observer if asked for.
-pub fn client(cli: &Cli, settings: &Settings) -> Result<Client, Failure> {
+pub(crate) fn client(cli: &Cli, settings: &Settings) -> Result<Client, Failure> {
     // The token is read here, and only here.
     let built = settings.client_builder();
     if cli.output.verbose > 0
@@ -67,7 +68,7 @@ pub fn client(cli: &Cli, settings: &Settings) -> Result<Client, Failure> {
 }
 
 /// [`settings`] and [`client`] in one step, for `check` and `metrics --format prometheus`.
-pub fn connect(cli: &Cli) -> Result<Client, Failure> {
+pub(crate) fn connect(cli: &Cli) -> Result<Client, Failure> {
     client(cli, &settings(cli)?)
 }
 

@@ -7,38 +7,38 @@ use std::path::PathBuf;
 
 use felhom_agentapi::{Call, Error, Fingerprint, TimeoutStage};
 
-pub const SUCCESS: u8 = 0;
+pub(crate) const SUCCESS: u8 = 0;
 /// The agent answered with an error (HTTP status, `ok: false`, undecodable or oversized).
-pub const AGENT_ERROR: u8 = 1;
+pub(crate) const AGENT_ERROR: u8 = 1;
 /// Bad arguments or configuration; clap uses 2 for its own errors too.
-pub const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 /// `disk format` or `disk init` refused: the device holds data.
-pub const FORMAT_REFUSED: u8 = 3;
+pub(crate) const FORMAT_REFUSED: u8 = 3;
 /// The agent's certificate matches no pin (or no `fingerprint --expect`, or a pins file that
 /// `fingerprint --save` would replace).
-pub const PIN_MISMATCH: u8 = 4;
+pub(crate) const PIN_MISMATCH: u8 = 4;
 /// The agent could not be reached, or a call's time limit ran out.
-pub const UNREACHABLE: u8 = 5;
+pub(crate) const UNREACHABLE: u8 = 5;
 /// `backup run`: the job failed.
-pub const BACKUP_FAILED: u8 = 6;
+pub(crate) const BACKUP_FAILED: u8 = 6;
 /// Busy: a backup job is already running (HTTP 409, or found by `backup run` before quiescing),
 /// or another `backup run` holds the lock.
-pub const BUSY: u8 = 7;
+pub(crate) const BUSY: u8 = 7;
 /// The agent rejected the token (HTTP 401).
-pub const TOKEN_REJECTED: u8 = 8;
+pub(crate) const TOKEN_REJECTED: u8 = 8;
 /// `backup run` / `backup wait`: gave up waiting; the job is still running.
-pub const GAVE_UP: u8 = 9;
+pub(crate) const GAVE_UP: u8 = 9;
 /// `backup run`: a hook failed (a failed freeze hook means no backup was started).
-pub const HOOK_FAILED: u8 = 10;
+pub(crate) const HOOK_FAILED: u8 = 10;
 
 /// The status of a run interrupted by `signal`: 128 + its number, as a shell reports it.
-pub fn interrupted(signal: i32) -> u8 {
+pub(crate) fn interrupted(signal: i32) -> u8 {
     u8::try_from(128 + signal).unwrap_or(AGENT_ERROR)
 }
 
 /// Why a run did not succeed.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// A usage or configuration problem found before any call, as a message for the user.
     Usage(String),
     /// A call failed. Boxed: the library's error is large, and this travels up every `?`.
@@ -72,7 +72,7 @@ impl From<Error> for Failure {
 }
 
 impl Failure {
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Failure::Usage(_) => USAGE,
             Failure::Client(e) => exit_code(e),
@@ -87,7 +87,7 @@ impl Failure {
     }
 
     /// The `kind` of `--error-format json`: the error's variant, in snake_case.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Failure::Usage(_) => "usage",
             Failure::Client(e) => error_kind(e),
@@ -101,7 +101,7 @@ impl Failure {
     }
 
     /// The `call` of `--error-format json`: which call failed, or `None` when none did.
-    pub fn call(&self) -> Option<String> {
+    pub(crate) fn call(&self) -> Option<String> {
         match self {
             Failure::Client(e) => e.call().map(Call::to_string),
             Failure::UnexpectedFingerprint { endpoint, .. } => {
@@ -112,7 +112,7 @@ impl Failure {
     }
 
     /// Whether the request may have reached the agent; `false` when no call was made.
-    pub fn may_have_reached_agent(&self) -> bool {
+    pub(crate) fn may_have_reached_agent(&self) -> bool {
         match self {
             Failure::Client(e) => e.may_have_reached_agent(),
             _ => false,
@@ -120,7 +120,7 @@ impl Failure {
     }
 
     /// The HTTP status of the agent's answer, when that is what failed.
-    pub fn http_status(&self) -> Option<u16> {
+    pub(crate) fn http_status(&self) -> Option<u16> {
         match self {
             Failure::Client(e) => e.http_status(),
             _ => None,
@@ -129,7 +129,7 @@ impl Failure {
 }
 
 /// The exit status for a library error.
-pub fn exit_code(err: &Error) -> u8 {
+pub(crate) fn exit_code(err: &Error) -> u8 {
     match err {
         Error::Http { status: 401, .. } => TOKEN_REJECTED,
         Error::Http { status: 409, .. } => BUSY,
@@ -154,7 +154,7 @@ pub fn exit_code(err: &Error) -> u8 {
 }
 
 /// The `kind` of `--error-format json` for a library error.
-pub fn error_kind(err: &Error) -> &'static str {
+pub(crate) fn error_kind(err: &Error) -> &'static str {
     match err {
         Error::Config { .. } => "config",
         Error::PinMismatch { .. } => "pin_mismatch",

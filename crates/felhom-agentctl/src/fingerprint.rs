@@ -7,7 +7,7 @@ mod save;
 
 use std::time::Duration;
 
-use felhom_agentapi::{DEFAULT_CONNECT_TIMEOUT, Fingerprint, Settings, presented_fingerprint};
+use felhom_agentapi::{ClientBuilder, Fingerprint, Settings, presented_fingerprint};
 
 use crate::args::FingerprintArgs;
 use crate::exit::Failure;
@@ -15,7 +15,7 @@ use crate::output::{Answer, Presented};
 
 /// Returns the fingerprint of the leaf certificate the agent at `endpoint` presents. The
 /// handshake gets the connect timeout, bounded by the whole-call timeout when both are given.
-pub fn presented(
+pub(crate) fn presented(
     endpoint: &str,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
@@ -23,15 +23,19 @@ pub fn presented(
     let limit = match (connect_timeout, timeout) {
         (Some(connect), Some(whole)) => connect.min(whole),
         (Some(connect), None) => connect,
-        (None, Some(whole)) => whole.min(DEFAULT_CONNECT_TIMEOUT),
-        (None, None) => DEFAULT_CONNECT_TIMEOUT,
+        (None, Some(whole)) => whole.min(ClientBuilder::DEFAULT_CONNECT_TIMEOUT),
+        (None, None) => ClientBuilder::DEFAULT_CONNECT_TIMEOUT,
     };
     Ok(presented_fingerprint(endpoint, limit)?)
 }
 
 /// `fingerprint [--expect FP]... [--save FILE [--force]]`: the presented certificate, if it is
 /// one of those expected; saved to a pins file if asked.
-pub fn run(settings: &Settings, args: &FingerprintArgs, notes: bool) -> Result<Answer, Failure> {
+pub(crate) fn run(
+    settings: &Settings,
+    args: &FingerprintArgs,
+    notes: bool,
+) -> Result<Answer, Failure> {
     let endpoint = settings.require_endpoint()?;
     let presented = presented(endpoint, settings.timeout(), settings.connect_timeout())?;
     if !args.expect.is_empty() && !args.expect.contains(&presented) {

@@ -13,7 +13,11 @@ use crate::{manpage, report, safe_write};
 
 /// Prints a completion script or the main man page to `out`, or, with `dir`, writes every
 /// man page there (the main page names one per subcommand under SEE ALSO).
-pub fn generate(what: Generated, dir: Option<&Path>, out: &mut dyn Write) -> Result<(), Failure> {
+pub(crate) fn generate(
+    what: Generated,
+    dir: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
     let mut command = args::command();
     let name = command.get_name().to_string();
     let shell = match what {

@@ -12,12 +12,12 @@ use felhom_agentapi::local_trust::{Secrecy, TrustedFile, check_directory};
 use crate::output::clean;
 
 /// The shell of `--pre` and `--post`, by absolute path: not whatever `PATH` finds first.
-pub const SHELL: &str = "/bin/sh";
+pub(crate) const SHELL: &str = "/bin/sh";
 
 /// Checks the hooks directory and each hook in it (a link, its target and the directories on
 /// the way included): a hook another user could change would run as this user. Called before
 /// anything is frozen; the message names the file and the fix.
-pub fn check_hooks(dir: &Path, hooks: &[impl AsRef<Path>]) -> Result<(), String> {
+pub(crate) fn check_hooks(dir: &Path, hooks: &[impl AsRef<Path>]) -> Result<(), String> {
     check_directory(dir).map_err(|e| clean(&e.describe("--hooks-dir")))?;
     for hook in hooks {
         check_hook(hook.as_ref()).map_err(|e| format!("{e}; no hook ran"))?;
@@ -27,7 +27,7 @@ pub fn check_hooks(dir: &Path, hooks: &[impl AsRef<Path>]) -> Result<(), String>
 
 /// Checks one hook file (and the way to it) again right before it runs: it may have changed
 /// since the run began, and a thaw marker names hooks a run recorded earlier.
-pub fn check_hook(path: &Path) -> Result<(), String> {
+pub(crate) fn check_hook(path: &Path) -> Result<(), String> {
     TrustedFile::open(path, Secrecy::Public)
         .map(drop)
         .map_err(|e| clean(&e.describe("hook")))
@@ -35,7 +35,7 @@ pub fn check_hook(path: &Path) -> Result<(), String> {
 
 /// Removes from a child's environment what leads to the token: `FELHOM_AGENT_TOKEN*` (the
 /// token, its file) and `CREDENTIALS_DIRECTORY` (where systemd put it).
-pub fn scrub(command: &mut Command) {
+pub(crate) fn scrub(command: &mut Command) {
     for (name, _) in std::env::vars_os() {
         if withheld(&name) {
             command.env_remove(name);
@@ -52,7 +52,7 @@ fn withheld(name: &OsStr) -> bool {
 /// a descriptor its caller left open (a secret, a socket) is not theirs. Called first thing,
 /// before this process opens anything of its own. Best effort: where `/proc/self/fd` cannot be
 /// listed, nothing is closed.
-pub fn close_inherited_descriptors(keep: Option<u32>) {
+pub(crate) fn close_inherited_descriptors(keep: Option<u32>) {
     let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
         return;
     };

@@ -13,12 +13,12 @@ use nix::unistd::Pid;
 
 /// How long a hook may take to go after SIGKILL before it is left behind: one that does not is
 /// stuck in the kernel, and waiting for it could be forever.
-pub const KILL_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const KILL_WAIT: Duration = Duration::from_secs(2);
 /// How often a running hook is checked on: the delay a hook's end can see, at most.
 const POLL: Duration = Duration::from_millis(10);
 
 /// How a hook's process ended.
-pub enum Ended {
+pub(crate) enum Ended {
     /// On its own, in time.
     Exited(ExitStatus),
     /// Stopped by this tool, for `why`: SIGTERM (with SIGCONT), then after `grace` SIGKILL for
@@ -31,7 +31,7 @@ pub enum Ended {
 }
 
 /// Whether the hook itself needed SIGKILL, and went.
-pub enum Killed {
+pub(crate) enum Killed {
     No,
     Yes,
     /// Still there [`KILL_WAIT`] after SIGKILL: not waited for any longer.
@@ -39,7 +39,7 @@ pub enum Killed {
 }
 
 /// Why a hook was stopped.
-pub enum Overrun {
+pub(crate) enum Overrun {
     /// It ran past its time limit.
     Time(Duration),
     /// A freeze hook, at a stop.
@@ -81,7 +81,7 @@ fn look(pid: Pid) -> io::Result<Seen> {
 /// or as soon as the leader has ended, SIGKILL for every member left, since a member that ignores SIGTERM
 /// outlives its leader. A leader still there [`KILL_WAIT`] after SIGKILL is left behind, not
 /// waited for. A hook that leaves its group (`setsid`) is out of reach.
-pub fn wait_within(
+pub(crate) fn wait_within(
     child: Child,
     grace: impl Fn() -> Duration,
     overrun: impl FnMut(Instant) -> Option<Overrun>,

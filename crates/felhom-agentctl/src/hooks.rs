@@ -37,7 +37,8 @@ use crate::hook_wait::{Ended, KILL_WAIT, Killed, Overrun, wait_within};
 use crate::marker::{self, Recorded};
 use crate::output::clean;
 use crate::say;
-use felhom_agentapi::{CancelToken, MAX_JOB_ID_LEN};
+use felhom_agentapi::CancelToken;
+use felhom_agentapi::wire::MAX_JOB_ID_LEN;
 
 /// How long a hook that overran its time limit has between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
@@ -46,13 +47,13 @@ const GRACE_AFTER_STOP: Duration = Duration::from_secs(2);
 /// The most the thaw takes after a stop (for up to 24 thaw hooks: each gets at least 5 s, of
 /// which [`GRACE_AFTER_STOP`] and [`KILL_WAIT`] go to stopping it). The unit's
 /// `TimeoutStopSec=` is chosen above it (see contrib/systemd/README.md).
-pub const STOP_BUDGET: Duration = Duration::from_secs(120);
+pub(crate) const STOP_BUDGET: Duration = Duration::from_secs(120);
 /// The least time a thaw hook gets after a stop, however little of the budget is left.
 const LEAST_AFTER_STOP: Duration = Duration::from_secs(1);
 
 /// What the hooks are told.
-pub const PHASE_ENV: &str = "FELHOM_BACKUP_PHASE";
-pub const JOB_ID_ENV: &str = "FELHOM_BACKUP_JOB_ID";
+pub(crate) const PHASE_ENV: &str = "FELHOM_BACKUP_PHASE";
+pub(crate) const JOB_ID_ENV: &str = "FELHOM_BACKUP_JOB_ID";
 
 /// One hook to run.
 #[derive(Debug, Clone)]
@@ -103,7 +104,7 @@ impl Hook {
 
 /// A hook that did not succeed, as a message for the user.
 #[derive(Debug)]
-pub struct HookFailure(pub String);
+pub(crate) struct HookFailure(pub String);
 
 impl std::fmt::Display for HookFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -115,7 +116,7 @@ impl std::error::Error for HookFailure {}
 
 /// Every hook of one run.
 #[derive(Debug)]
-pub struct Hooks {
+pub(crate) struct Hooks {
     pre: Option<Hook>,
     post: Option<Hook>,
     dir: Vec<Hook>,
@@ -137,6 +138,33 @@ pub struct Hooks {
     started: Cell<bool>,
 }
 
+/// What a hook is told in its environment: the phase, and the job once one was started.
+#[derive(Clone, Copy)]
+struct Told<'a> {
+    phase: &'a str,
+    job_id: Option<&'a str>,
+}
+
+impl Told<'_> {
+    /// What every freeze hook is told.
+    const FREEZE: Told<'static> = Told {
+        phase: "freeze",
+        job_id: None,
+    };
+
+    /// Sets the variables on `command`, replacing any it would inherit.
+    fn set_on(self, command: &mut Command) {
+        command.env(PHASE_ENV, self.phase);
+        command.env_remove(JOB_ID_ENV);
+        if let Some(id) = self.job_id {
+            // The library refuses such an id; should one come anyway, the hook runs without it.
+            if id.len() <= MAX_JOB_ID_LEN && id.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+                command.env(JOB_ID_ENV, id);
+            }
+        }
+    }
+}
+
 /// Which way a hook goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -150,7 +178,7 @@ enum Stage {
 impl Hooks {
     /// Collects the hooks; reads the directory now, so that a bad one is found before anything
     /// is frozen. A directory that does not exist holds no hooks (as with `fsfreeze-hook`).
-    pub fn load(
+    pub(crate) fn load(
         pre: Option<&str>,
         post: Option<&str>,
         dir: Option<&Path>,
@@ -204,7 +232,12 @@ impl Hooks {
 
     /// The thaw a marker records, to run once: its `--post` and the directory hooks it began
     /// to freeze. The marker is removed once they have run.
-    pub fn recorded(recorded: &Recorded, marker: &Path, quiet: bool, stop: CancelToken) -> Hooks {
+    pub(crate) fn recorded(
+        recorded: &Recorded,
+        marker: &Path,
+        quiet: bool,
+        stop: CancelToken,
+    ) -> Hooks {
         let began = recorded.began.min(recorded.hooks.len());
         Hooks {
             pre: None,
@@ -231,32 +264,32 @@ impl Hooks {
     }
 
     /// A stop: `token` cancelled interrupts the freeze and puts the thaw on its budget.
-    pub fn stopped_by(mut self, token: CancelToken) -> Hooks {
+    pub(crate) fn stopped_by(mut self, token: CancelToken) -> Hooks {
         self.stop = token;
         self
     }
 
     /// Records what is frozen in the marker at `path` before the first freeze hook runs.
-    pub fn recorded_in(mut self, path: PathBuf) -> Hooks {
+    pub(crate) fn recorded_in(mut self, path: PathBuf) -> Hooks {
         self.marker = Some(path);
         self
     }
 
     /// How many hooks freeze: `--pre` and the directory's.
-    pub fn freezing(&self) -> usize {
+    pub(crate) fn freezing(&self) -> usize {
         self.dir.len() + usize::from(self.pre.is_some())
     }
 
     /// Runs `--pre`, then the directory hooks with `freeze`, in name order; stops at the first
     /// failure, and at a stop. Each hook is recorded in the marker before it starts.
-    pub fn freeze(&self) -> Result<(), HookFailure> {
+    pub(crate) fn freeze(&self) -> Result<(), HookFailure> {
         if self.freezing() > 0 {
             self.record()?;
         }
         self.began.set(true);
         if let Some(pre) = &self.pre {
             self.stopped(pre)?;
-            self.call(pre, Stage::Freeze, "freeze", None)?;
+            self.call(pre, Stage::Freeze, Told::FREEZE)?;
         }
         for hook in &self.dir {
             self.stopped(hook)?;
@@ -266,7 +299,7 @@ impl Hooks {
                 self.frozen.set(before);
                 return Err(e);
             }
-            if let Err(e) = self.call(hook, Stage::Freeze, "freeze", None) {
+            if let Err(e) = self.call(hook, Stage::Freeze, Told::FREEZE) {
                 if !self.started.get() {
                     // It never ran: there is nothing of it to undo.
                     self.frozen.set(before);
@@ -313,10 +346,11 @@ impl Hooks {
     /// Runs the directory hooks that were frozen with `thaw`, in reverse order, then `--post`;
     /// every one runs even if another fails. `phase` is the outcome the hooks are told. Then
     /// the marker goes: the thaw has run.
-    pub fn thaw(&self, phase: &str, job_id: Option<&str>) -> Result<(), HookFailure> {
+    pub(crate) fn thaw(&self, phase: &str, job_id: Option<&str>) -> Result<(), HookFailure> {
         if !self.began.get() {
             return Ok(());
         }
+        let told = Told { phase, job_id };
         let mut failures = Vec::new();
         // Hooks that could not even be started: the marker keeps them for `backup thaw`.
         let mut unstarted = Recorded {
@@ -328,7 +362,7 @@ impl Hooks {
         let frozen = self.dir.get(..self.frozen.get()).unwrap_or(&self.dir);
         let mut left = frozen.len() + usize::from(self.post.is_some());
         for hook in frozen.iter().rev() {
-            if let Err(e) = self.thaw_one(hook, left, phase, job_id) {
+            if let Err(e) = self.thaw_one(hook, left, told) {
                 failures.push(e.0);
                 if !self.started.get() {
                     unstarted.hooks.extend(hook.file_path());
@@ -337,7 +371,7 @@ impl Hooks {
             left = left.saturating_sub(1);
         }
         if let Some(post) = &self.post
-            && let Err(e) = self.thaw_one(post, left, phase, job_id)
+            && let Err(e) = self.thaw_one(post, left, told)
         {
             failures.push(e.0);
             if !self.started.get() {
@@ -386,15 +420,9 @@ impl Hooks {
     /// One thaw hook. Nothing here should panic; should the standard library all the same
     /// (it asserts on what it cannot handle when starting a process), the other thaw hooks
     /// still run.
-    fn thaw_one(
-        &self,
-        hook: &Hook,
-        left: usize,
-        phase: &str,
-        job_id: Option<&str>,
-    ) -> Result<(), HookFailure> {
+    fn thaw_one(&self, hook: &Hook, left: usize, told: Told<'_>) -> Result<(), HookFailure> {
         panic::catch_unwind(AssertUnwindSafe(|| {
-            self.call(hook, Stage::Thaw { left }, phase, job_id)
+            self.call(hook, Stage::Thaw { left }, told)
         }))
         .unwrap_or_else(|_| {
             Err(HookFailure(format!(
@@ -404,17 +432,12 @@ impl Hooks {
         })
     }
 
-    fn call(
-        &self,
-        hook: &Hook,
-        stage: Stage,
-        phase: &str,
-        job_id: Option<&str>,
-    ) -> Result<(), HookFailure> {
+    fn call(&self, hook: &Hook, stage: Stage, told: Told<'_>) -> Result<(), HookFailure> {
         if !self.quiet {
             say::note(&format!(
-                "running {} ({PHASE_ENV}={phase})",
-                hook.describe()
+                "running {} ({PHASE_ENV}={})",
+                hook.describe(),
+                told.phase
             ));
         }
         let argument = match stage {
@@ -425,14 +448,7 @@ impl Hooks {
             hardening::check_hook(path).map_err(|e| HookFailure(format!("{e}: not run")))?;
         }
         let mut command = hook.command(argument);
-        command.env(PHASE_ENV, phase);
-        command.env_remove(JOB_ID_ENV);
-        if let Some(id) = job_id {
-            // The library refuses such an id; should one come anyway, the hook runs without it.
-            if id.len() <= MAX_JOB_ID_LEN && id.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-                command.env(JOB_ID_ENV, id);
-            }
-        }
+        told.set_on(&mut command);
         // The token is for the agent alone, and so is where it is kept.
         hardening::scrub(&mut command);
         // Standard output carries this tool's JSON: a hook's output goes to standard error,
@@ -585,7 +601,7 @@ fn describe_status(status: ExitStatus) -> String {
 /// The hooks in `dir`, in byte order of their names: executable regular files (symbolic links
 /// followed), skipping hidden files and what `fsfreeze-hook` skips (editor and package-manager
 /// leftovers). A directory that does not exist is an error (`NotFound`).
-pub fn scan(dir: &Path) -> io::Result<Found> {
+pub(crate) fn scan(dir: &Path) -> io::Result<Found> {
     let entries = fs::read_dir(dir)?;
     let mut names: Vec<OsString> = Vec::new();
     let mut not_executable: Vec<OsString> = Vec::new();
@@ -619,7 +635,7 @@ pub fn scan(dir: &Path) -> io::Result<Found> {
 }
 
 /// What [`scan`] found in a hooks directory.
-pub struct Found {
+pub(crate) struct Found {
     /// The hooks, in the order they freeze.
     pub hooks: Vec<PathBuf>,
     /// Regular files that would be hooks but for their execute bits: skipped, with a note.

@@ -17,7 +17,7 @@ use crate::say;
 use crate::signals;
 
 /// `backup thaw`: returns the exit status.
-pub fn main(cli: &Cli, args: &BackupThawArgs) -> u8 {
+pub(crate) fn main(cli: &Cli, args: &BackupThawArgs) -> u8 {
     let format = cli.output.error_format;
     let quiet = cli.output.quiet || format == ErrorFormat::Json;
     let lock_path = match &args.lock {
@@ -61,7 +61,7 @@ pub fn main(cli: &Cli, args: &BackupThawArgs) -> u8 {
 
 /// Takes the lock at `path`, or reports why not (`held`: what the holder does about it) and
 /// returns the exit status.
-pub fn take_lock(path: &Path, format: ErrorFormat, held: &str) -> Result<std::fs::File, u8> {
+pub(crate) fn take_lock(path: &Path, format: ErrorFormat, held: &str) -> Result<std::fs::File, u8> {
     match lock::acquire(path) {
         Ok(file) => Ok(file),
         Err(LockError::Held) => Err(Refusal {
@@ -91,7 +91,7 @@ pub fn take_lock(path: &Path, format: ErrorFormat, held: &str) -> Result<std::fs
 /// It runs as after a stop, within the thaw budget (`hooks::STOP_BUDGET`): it is the
 /// `ExecStopPost=` of a unit that was stopped or whose run was killed, and systemd's
 /// `TimeoutStopSec=` bounds it too.
-pub fn thaw(lock_path: &Path, quiet: bool) -> Result<bool, Refusal> {
+pub(crate) fn thaw(lock_path: &Path, quiet: bool) -> Result<bool, Refusal> {
     let path = marker::path_for(lock_path);
     let recorded = match marker::read(&path) {
         Ok(None) => return Ok(false),

@@ -18,7 +18,7 @@ use nix::unistd::geteuid;
 
 /// Why the lock was not taken.
 #[derive(Debug)]
-pub enum LockError {
+pub(crate) enum LockError {
     /// Another process holds it.
     Held,
     /// The lock file could not be opened or locked.
@@ -27,7 +27,7 @@ pub enum LockError {
 
 /// Where the lock is unless `--lock` says otherwise: one per agent endpoint, in the private
 /// run-time directory (`runtime_dir`), where no other user can create it first.
-pub fn default_path(endpoint: &str) -> Result<PathBuf, Failure> {
+pub(crate) fn default_path(endpoint: &str) -> Result<PathBuf, Failure> {
     match crate::runtime_dir::private_dir() {
         Ok(dir) => Ok(dir.join(file_name(endpoint))),
         Err(why) => Err(Failure::Usage(format!(
@@ -57,7 +57,7 @@ fn file_name(endpoint: &str) -> String {
 /// open the file could hold the lock. An existing one is opened with `O_NOFOLLOW` and
 /// `O_NONBLOCK` (a symbolic link fails, a FIFO does not block the open), then must be a regular
 /// file, owned by root or this user, that no other user can open.
-pub fn acquire(path: &Path) -> Result<File, LockError> {
+pub(crate) fn acquire(path: &Path) -> Result<File, LockError> {
     // A directory others could change lets them replace the lock file under a held lock.
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -94,7 +94,7 @@ fn open_existing(path: &Path) -> Result<File, LockError> {
 /// Opens an existing file at `path` read-only, without following a symbolic link or blocking
 /// on a FIFO, and checks that it is a regular file that `owner_ok` accepts and no other user
 /// can open. The thaw marker (`marker`) is opened the same way.
-pub fn open_private(
+pub(crate) fn open_private(
     path: &Path,
     owner_ok: impl Fn(u32, u32) -> Result<(), LockError>,
 ) -> Result<File, LockError> {

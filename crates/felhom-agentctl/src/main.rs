@@ -18,6 +18,9 @@
 // `print!` and friends panic when the stream is gone: a panic would skip `backup run`'s thaw.
 // Write through `say` or a `Write` whose error is handled.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+// A binary exports nothing: `pub(crate)` says so, and keeps a module's real interface (what it
+// leaves private) visible at a glance.
+#![deny(unreachable_pub)]
 
 mod args;
 mod backup_run;

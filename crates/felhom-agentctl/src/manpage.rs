@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use clap::Command;
 use clap_mangen::Man;
-use felhom_agentapi::vars;
+use felhom_agentapi::settings::vars;
 
 /// The man page section each heading of a long help goes to; others keep their name.
 const SECTION_NAMES: [(&str, &str); 4] = [
@@ -72,7 +72,7 @@ const FILES: [(&str, &str); 4] = [
 ];
 
 /// The whole man page of `command` (built, as clap_mangen wants it).
-pub fn render(command: &Command, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(command: &Command, out: &mut dyn Write) -> io::Result<()> {
     let man = Man::new(command.clone());
     man.render_title(out)?;
     // Where clap_mangen fills text (option help), no hyphenation and no stretched spaces: a

@@ -24,7 +24,7 @@ use crate::lock::{self, LockError};
 const LIMIT: u64 = 1 << 20;
 
 /// The marker of the lock file `lock`.
-pub fn path_for(lock: &Path) -> PathBuf {
+pub(crate) fn path_for(lock: &Path) -> PathBuf {
     let mut name = lock.as_os_str().to_owned();
     name.push(".frozen");
     PathBuf::from(name)
@@ -32,7 +32,7 @@ pub fn path_for(lock: &Path) -> PathBuf {
 
 /// What a run froze, or was about to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     /// The `--post` command, run by `sh -c` at the thaw.
     pub post: Option<String>,
     /// The `--hooks-dir` hooks in freeze order, each run with `thaw` (in reverse order).
@@ -44,14 +44,14 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    pub fn hook_timeout(&self) -> Duration {
+    pub(crate) fn hook_timeout(&self) -> Duration {
         Duration::from_millis(self.hook_timeout_ms)
     }
 }
 
 /// Writes `recorded` to `path` durably: once this returns, a crash or a power cut leaves
 /// either the old marker or the new one, never a torn one.
-pub fn write(path: &Path, recorded: &Recorded) -> io::Result<()> {
+pub(crate) fn write(path: &Path, recorded: &Recorded) -> io::Result<()> {
     let new = {
         let mut name = path.as_os_str().to_owned();
         name.push(".new");
@@ -77,7 +77,7 @@ pub fn write(path: &Path, recorded: &Recorded) -> io::Result<()> {
 }
 
 /// The marker at `path`, if there is one.
-pub fn read(path: &Path) -> io::Result<Option<Recorded>> {
+pub(crate) fn read(path: &Path) -> io::Result<Option<Recorded>> {
     let file = match lock::open_private(path, own) {
         Ok(file) => file,
         Err(LockError::Io(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -101,7 +101,7 @@ pub fn read(path: &Path) -> io::Result<Option<Recorded>> {
 }
 
 /// Removes the marker at `path` (nothing if there is none) and syncs the directory.
-pub fn remove(path: &Path) -> io::Result<()> {
+pub(crate) fn remove(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),

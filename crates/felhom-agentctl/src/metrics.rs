@@ -19,7 +19,7 @@ use crate::report;
 use crate::safe_write;
 
 /// Asks the agent, writes the exposition, and returns the exit status.
-pub fn main(
+pub(crate) fn main(
     args: &MetricsArgs,
     format: ErrorFormat,
     connect: impl FnOnce() -> Result<Client, Failure>,

@@ -9,15 +9,16 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use felhom_agentapi::{
-    BackupResponse, DisksResponse, DueResponse, EjectResult, Fingerprint, FormatResult,
-    HostMetricsResponse, StatusResponse, StorageResponse, terminal,
+use felhom_agentapi::wire::{
+    BackupResponse, DisksResponse, DueResponse, EjectResult, FormatResult, HostMetricsResponse,
+    StatusResponse, StorageResponse,
 };
+use felhom_agentapi::{Fingerprint, terminal};
 use serde::Serialize;
 
 /// How answers are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// One line of JSON, or indented with `--pretty`.
     Json { pretty: bool },
     /// A summary for people.
@@ -25,7 +26,7 @@ pub enum Mode {
 }
 
 /// A successful answer of any subcommand.
-pub enum Answer {
+pub(crate) enum Answer {
     Storage(StorageResponse),
     Disks(DisksResponse),
     Metrics(HostMetricsResponse),
@@ -41,7 +42,7 @@ pub enum Answer {
 
 /// What `disk init` prints when it formatted and assigned the device.
 #[derive(Debug, Serialize)]
-pub struct Initialized {
+pub(crate) struct Initialized {
     pub formatted: FormatResult,
     pub uuid: String,
     #[serde(rename = "where")]
@@ -52,7 +53,7 @@ pub struct Initialized {
 /// What `disk assign` prints: the agent answers nothing for it, so the request is echoed back,
 /// which tells a script what was assigned without re-reading its own arguments.
 #[derive(Debug, Serialize)]
-pub struct Assigned {
+pub(crate) struct Assigned {
     pub assigned: bool,
     pub uuid: String,
     #[serde(rename = "where")]
@@ -63,7 +64,7 @@ pub struct Assigned {
 
 /// What `fingerprint` prints.
 #[derive(Debug, Serialize)]
-pub struct Presented {
+pub(crate) struct Presented {
     pub endpoint: String,
     pub sha256: String,
     pub sha256_colon: String,
@@ -73,7 +74,7 @@ pub struct Presented {
 }
 
 impl Presented {
-    pub fn new(endpoint: &str, fingerprint: Fingerprint) -> Presented {
+    pub(crate) fn new(endpoint: &str, fingerprint: Fingerprint) -> Presented {
         Presented {
             endpoint: endpoint.to_string(),
             sha256: fingerprint.to_string(),
@@ -84,7 +85,7 @@ impl Presented {
 }
 
 /// Prints `answer` on `out` as `mode` says.
-pub fn print(out: &mut dyn Write, mode: Mode, answer: &Answer) -> io::Result<()> {
+pub(crate) fn print(out: &mut dyn Write, mode: Mode, answer: &Answer) -> io::Result<()> {
     let Mode::Json { pretty } = mode else {
         return out.write_all(human(answer).as_bytes());
     };
@@ -104,7 +105,11 @@ pub fn print(out: &mut dyn Write, mode: Mode, answer: &Answer) -> io::Result<()>
 }
 
 /// Writes `value` as JSON and a newline, with no character that could rewrite a terminal.
-pub fn json<T: Serialize + ?Sized>(out: &mut dyn Write, pretty: bool, value: &T) -> io::Result<()> {
+pub(crate) fn json<T: Serialize + ?Sized>(
+    out: &mut dyn Write,
+    pretty: bool,
+    value: &T,
+) -> io::Result<()> {
     let text = if pretty {
         serde_json::to_string_pretty(value)
     } else {
@@ -211,77 +216,63 @@ fn human(answer: &Answer) -> String {
 }
 
 /// A backup job's status as one line for people.
-pub fn status_line(a: &StatusResponse) -> String {
+pub(crate) fn status_line(a: &StatusResponse) -> String {
     let mut s = String::new();
     status(&mut s, a);
     s
 }
 
 fn storage(s: &mut String, a: &StorageResponse) {
-    line(s, format!("vmid {}: {} mount(s)", a.vmid, a.mounts.len()));
-    if a.mounts.is_empty() {
-        return;
-    }
-    let rows: Vec<Vec<String>> = a
-        .mounts
-        .iter()
-        .map(|m| {
-            vec![
-                clean(&m.key),
-                clean(&m.storage),
-                clean(&m.mount_point),
-                or_dash(&m.class),
-                yes_no(m.backup).into(),
-            ]
-        })
-        .collect();
-    table(
-        s,
-        Some(&["KEY", "STORAGE", "MOUNT POINT", "CLASS", "BACKUP"]),
-        &rows,
-    );
+    let header = ["KEY", "STORAGE", "MOUNT POINT", "CLASS", "BACKUP"];
+    let rows = a.mounts.iter().map(|m| {
+        vec![
+            clean(&m.key),
+            clean(&m.storage),
+            clean(&m.mount_point),
+            or_dash(&m.class),
+            yes_no(m.backup).into(),
+        ]
+    });
+    listing(s, a.vmid, "mount", &header, rows.collect());
 }
 
 fn disks(s: &mut String, a: &DisksResponse) {
-    line(s, format!("vmid {}: {} drive(s)", a.vmid, a.disks.len()));
-    if a.disks.is_empty() {
-        return;
+    let header = [
+        "NAME",
+        "TYPE",
+        "STATE",
+        "DEVICE",
+        "MOUNTED AT",
+        "CLASS",
+        "DURABLE ID",
+        "DATA",
+    ];
+    let rows = a.disks.iter().map(|d| {
+        let data = match (d.data_bearing, d.data_reason.is_empty()) {
+            (false, _) => "no".to_string(),
+            (true, true) => "yes".to_string(),
+            (true, false) => format!("yes ({})", clean(&d.data_reason)),
+        };
+        vec![
+            clean(&d.name),
+            or_dash(&d.kind),
+            or_dash(&d.state),
+            or_dash(&d.backing_device),
+            or_dash(&d.mount_path),
+            or_dash(&d.class),
+            or_dash(&d.durable_id),
+            data,
+        ]
+    });
+    listing(s, a.vmid, "drive", &header, rows.collect());
+}
+
+/// A guest's list of `noun`s: a count line, then the table when there is anything in it.
+fn listing(s: &mut String, vmid: i64, noun: &str, header: &[&str], rows: Vec<Vec<String>>) {
+    line(s, format!("vmid {vmid}: {} {noun}(s)", rows.len()));
+    if !rows.is_empty() {
+        table(s, Some(header), &rows);
     }
-    let rows: Vec<Vec<String>> = a
-        .disks
-        .iter()
-        .map(|d| {
-            let data = match (d.data_bearing, d.data_reason.is_empty()) {
-                (false, _) => "no".to_string(),
-                (true, true) => "yes".to_string(),
-                (true, false) => format!("yes ({})", clean(&d.data_reason)),
-            };
-            vec![
-                clean(&d.name),
-                or_dash(&d.kind),
-                or_dash(&d.state),
-                or_dash(&d.backing_device),
-                or_dash(&d.mount_path),
-                or_dash(&d.class),
-                or_dash(&d.durable_id),
-                data,
-            ]
-        })
-        .collect();
-    table(
-        s,
-        Some(&[
-            "NAME",
-            "TYPE",
-            "STATE",
-            "DEVICE",
-            "MOUNTED AT",
-            "CLASS",
-            "DURABLE ID",
-            "DATA",
-        ]),
-        &rows,
-    );
 }
 
 fn metrics(s: &mut String, a: &HostMetricsResponse) {
@@ -450,7 +441,7 @@ fn table(s: &mut String, header: Option<&[&str]>, rows: &[Vec<String>]) {
 }
 
 /// A byte count in binary units with one decimal, like `1.5 GiB`; plain bytes below 1 KiB.
-pub fn size(bytes: i64) -> String {
+pub(crate) fn size(bytes: i64) -> String {
     const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     if bytes.unsigned_abs() < 1024 {
         return format!("{bytes} B");
@@ -465,7 +456,7 @@ pub fn size(bytes: i64) -> String {
 }
 
 /// A percentage with one decimal, like `42.5%`.
-pub fn percent(p: f64) -> String {
+pub(crate) fn percent(p: f64) -> String {
     format!("{p:.1}%")
 }
 
@@ -497,7 +488,7 @@ fn uptime(seconds: i64) -> String {
 
 /// `text` escaped by the library's [`terminal::escape`], owned, for table cells and lines: the
 /// tool shows agent text exactly as the library's error messages do.
-pub fn clean(text: &str) -> String {
+pub(crate) fn clean(text: &str) -> String {
     terminal::escape(text).into_owned()
 }
 

@@ -15,7 +15,7 @@ use crate::output::clean;
 
 /// Records how the run to `endpoint` ended. `attaching` (`backup wait`): a wait that found no
 /// job attempted nothing, and records nothing.
-pub fn save(endpoint: &str, result: &Result<BackupReport, BackupRunError>, attaching: bool) {
+pub(crate) fn save(endpoint: &str, result: &Result<BackupReport, BackupRunError>, attaching: bool) {
     let report = match result {
         Ok(report) => report,
         Err(e) => e.report(),

@@ -14,7 +14,7 @@ use crate::output::{self, Mode, clean};
 use crate::say::{self, Level};
 
 /// Prints `failure` and returns the exit status.
-pub fn report(
+pub(crate) fn report(
     failure: &Failure,
     mode: Mode,
     format: ErrorFormat,
@@ -46,7 +46,7 @@ pub fn report(
 }
 
 /// A reader that closed the pipe (`| head`) wanted no more output; that is not an error.
-pub fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
+pub(crate) fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
     match e.kind() {
         io::ErrorKind::BrokenPipe => Ok(()),
         _ => Err(e),
@@ -65,7 +65,7 @@ fn write_text(err: &mut dyn Write, lines: &[String]) -> io::Result<()> {
 /// The one line of `--error-format json`; `backup run` builds its own for the ends that are no
 /// [`Failure`] (a hook failed, a signal).
 #[derive(Serialize)]
-pub struct ErrorJson<'a> {
+pub(crate) struct ErrorJson<'a> {
     pub kind: &'a str,
     pub call: Option<String>,
     pub message: String,
@@ -74,10 +74,34 @@ pub struct ErrorJson<'a> {
     pub exit: u8,
 }
 
-impl ErrorJson<'_> {
+impl<'a> ErrorJson<'a> {
+    /// The line for a failure that made no call: no call, no HTTP status, nothing reached the
+    /// agent. Callers set what their failure knows beyond that.
+    pub(crate) fn new(kind: &'a str, message: String, exit: u8) -> ErrorJson<'a> {
+        ErrorJson {
+            kind,
+            call: None,
+            message,
+            http_status: None,
+            may_have_reached_agent: false,
+            exit,
+        }
+    }
+
+    /// The line for a failure around the library error `error`: its call, HTTP status and
+    /// whether it may have reached the agent.
+    pub(crate) fn about(kind: &'a str, error: &Error, message: String, exit: u8) -> ErrorJson<'a> {
+        ErrorJson {
+            call: error.call().map(ToString::to_string),
+            http_status: error.http_status(),
+            may_have_reached_agent: error.may_have_reached_agent(),
+            ..ErrorJson::new(kind, message, exit)
+        }
+    }
+
     /// Writes the line to `err` (with the journal's error priority where stderr is the
     /// journal: the message journald stores is the JSON alone).
-    pub fn write(&self, err: &mut dyn Write) -> io::Result<()> {
+    pub(crate) fn write(&self, err: &mut dyn Write) -> io::Result<()> {
         err.write_all(say::prefix(Level::Error, true).as_bytes())?;
         output::json(err, false, self)
     }
@@ -109,12 +133,10 @@ fn write_json(
         .collect::<Vec<_>>()
         .join(" ");
     let doc = ErrorJson {
-        kind: failure.kind(),
         call: failure.call(),
-        message,
         http_status: failure.http_status(),
         may_have_reached_agent: failure.may_have_reached_agent(),
-        exit: code,
+        ..ErrorJson::new(failure.kind(), message, code)
     };
     doc.write(err)
 }
@@ -247,8 +269,8 @@ fn seconds(d: Duration) -> String {
 /// The stdout document of exit status 3.
 #[derive(Serialize)]
 struct RefusalJson<'a> {
-    result: &'a felhom_agentapi::FormatResult,
-    pending_op: Option<&'a felhom_agentapi::PendingOp>,
+    result: &'a felhom_agentapi::wire::FormatResult,
+    pending_op: Option<&'a felhom_agentapi::wire::PendingOp>,
     opsign_command: Option<String>,
 }
 
@@ -273,7 +295,7 @@ struct GaveUpJson<'a> {
 /// The stdout document of a `disk init` that formatted but did not assign.
 #[derive(Serialize)]
 struct IncompleteJson<'a> {
-    formatted: &'a felhom_agentapi::FormatResult,
+    formatted: &'a felhom_agentapi::wire::FormatResult,
     uuid: Option<&'a str>,
     assigned: bool,
     assign_command: String,
@@ -320,7 +342,7 @@ fn refusal_message(refusal: &FormatRefused) -> Vec<String> {
 
 /// A refusal of `backup run` or `backup thaw` that is no library error: its JSON `kind`, the
 /// message and the exit status.
-pub struct Refusal {
+pub(crate) struct Refusal {
     pub kind: &'static str,
     pub text: String,
     pub code: u8,
@@ -328,18 +350,11 @@ pub struct Refusal {
 
 impl Refusal {
     /// Prints it as `--error-format` says; returns the exit status.
-    pub fn report(&self, format: ErrorFormat) -> u8 {
+    pub(crate) fn report(&self, format: ErrorFormat) -> u8 {
         match format {
             ErrorFormat::Text => say::error(&self.text),
             ErrorFormat::Json => {
-                let doc = ErrorJson {
-                    kind: self.kind,
-                    call: None,
-                    message: self.text.clone(),
-                    http_status: None,
-                    may_have_reached_agent: false,
-                    exit: self.code,
-                };
+                let doc = ErrorJson::new(self.kind, self.text.clone(), self.code);
                 let _ = doc.write(&mut io::stderr());
             }
         }
@@ -348,14 +363,15 @@ impl Refusal {
 }
 
 /// Prints `failure` on the real standard output and error; returns the exit status.
-pub fn report_failure(failure: &Failure, mode: Mode, format: ErrorFormat) -> u8 {
+pub(crate) fn report_failure(failure: &Failure, mode: Mode, format: ErrorFormat) -> u8 {
     let stdout = io::stdout();
     report(failure, mode, format, &mut stdout.lock(), &mut io::stderr())
 }
 
 #[cfg(test)]
 mod tests {
-    use felhom_agentapi::{BackupPhase, Client, StatusResponse, terminal};
+    use felhom_agentapi::wire::{BackupPhase, StatusResponse};
+    use felhom_agentapi::{Client, terminal};
     use felhom_devagent::{DevAgent, Fault};
     use proptest::prelude::*;
 

@@ -19,7 +19,7 @@ use nix::unistd::geteuid;
 const ROOTS: &str = "/run/felhom-agentctl";
 
 /// The private directory, created if needed; or why it cannot be used.
-pub fn private_dir() -> Result<PathBuf, String> {
+pub(crate) fn private_dir() -> Result<PathBuf, String> {
     let me = geteuid().as_raw();
     let given = |var: &str| {
         std::env::var_os(var)

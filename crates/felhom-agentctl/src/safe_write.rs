@@ -11,7 +11,7 @@ use std::path::Path;
 /// Writes `bytes` to `path`, mode 0644 (readers such as node_exporter and man must read it).
 /// The temporary name starts with a dot and ends in `.tmp`, so neither the textfile collector
 /// nor man reads it.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "it names no file"))?;

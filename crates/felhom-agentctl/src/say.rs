@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 /// How much a line matters, as syslog and the journal rank it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
+pub(crate) enum Level {
     /// The tool failed, or something needs a person (`<3>`).
     Error,
     /// Something went wrong that the tool worked around (`<4>`).
@@ -38,29 +38,29 @@ impl Level {
 
 /// `felhom-agentctl: <text>` on standard error (`<6><text>` in the journal); dropped if it
 /// cannot be written.
-pub fn note(text: &str) {
+pub(crate) fn note(text: &str) {
     say(Level::Info, text);
 }
 
 /// An error: `felhom-agentctl: <text>`, or `<3><text>` in the journal.
-pub fn error(text: &str) {
+pub(crate) fn error(text: &str) {
     say(Level::Error, text);
 }
 
 /// `text` at `level`, with the program's name (or the journal's priority) in front.
-pub fn say(level: Level, text: &str) {
+pub(crate) fn say(level: Level, text: &str) {
     write_line(&format!("{}{text}", prefix(level, false)));
 }
 
 /// `text` as one line on standard error, with no program name: `-v`'s lines and a message's
 /// indented continuation lines. In the journal it still carries `level`'s priority.
-pub fn line(level: Level, text: &str) {
+pub(crate) fn line(level: Level, text: &str) {
     write_line(&format!("{}{text}", prefix(level, true)));
 }
 
 /// How a line at `level` starts: the journal's priority where standard error is the journal,
 /// else the program's name (left out for a `continuation` of the line above).
-pub fn prefix(level: Level, continuation: bool) -> String {
+pub(crate) fn prefix(level: Level, continuation: bool) -> String {
     if to_journal() {
         format!("<{}>", level.priority())
     } else if continuation {

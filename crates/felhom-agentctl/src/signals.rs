@@ -39,7 +39,7 @@ const ENDING: [i32; 17] = [
 /// it), and a thread looks every [`LOOK`]: a self-pipe, as signal-hook's iterator uses, needs a
 /// read and a write that can fail (strace's fault injection failed them), and a signal lost
 /// that way would leave the run to SIGKILL.
-pub struct SignalWatch {
+pub(crate) struct SignalWatch {
     caught: Arc<AtomicI32>,
     arrived: Arc<AtomicUsize>,
     done: Arc<AtomicBool>,
@@ -49,7 +49,7 @@ pub struct SignalWatch {
 const LOOK: Duration = Duration::from_millis(20);
 
 impl SignalWatch {
-    pub fn start(token: CancelToken) -> std::io::Result<SignalWatch> {
+    pub(crate) fn start(token: CancelToken) -> std::io::Result<SignalWatch> {
         let arrived = Arc::new(AtomicUsize::new(0));
         for signal in watched(&ignored_at_start()) {
             let number = usize::try_from(signal).unwrap_or(0);
@@ -80,7 +80,7 @@ impl SignalWatch {
     }
 
     /// The first signal caught, if any (or one that came too late to be seen yet).
-    pub fn caught(&self) -> Option<i32> {
+    pub(crate) fn caught(&self) -> Option<i32> {
         let late = || i32::try_from(self.arrived.load(Ordering::SeqCst)).unwrap_or(0);
         Some(self.caught.load(Ordering::SeqCst))
             .filter(|&s| s != 0)
@@ -123,7 +123,7 @@ fn parse_mask(hex: &str) -> Vec<i32> {
 }
 
 /// The signal's name, for messages: `SIGTERM`, `SIGRTMIN+3`.
-pub fn name(signal: i32) -> String {
+pub(crate) fn name(signal: i32) -> String {
     let min = nix::libc::SIGRTMIN();
     if (min..=nix::libc::SIGRTMAX()).contains(&signal) {
         return format!("SIGRTMIN+{}", signal - min);
@@ -132,7 +132,7 @@ pub fn name(signal: i32) -> String {
 }
 
 /// A cancel token that the signals of `signals` trigger, and the watch that does it.
-pub fn watch_signals() -> Result<(CancelToken, SignalWatch), Failure> {
+pub(crate) fn watch_signals() -> Result<(CancelToken, SignalWatch), Failure> {
     let token = CancelToken::new();
     let watch = SignalWatch::start(token.clone())
         .map_err(|e| Failure::Internal(format!("cannot watch for signals: {e}")))?;

@@ -10,7 +10,7 @@ const ECHO_LIMIT: usize = 80;
 
 /// What a clap error means for the run: help and version text to print (`Ok`), or a usage
 /// failure.
-pub fn from_clap(e: clap::Error) -> Result<String, Failure> {
+pub(crate) fn from_clap(e: clap::Error) -> Result<String, Failure> {
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) || e.exit_code() == 0
     {
         return Ok(e.render().to_string());

@@ -6,7 +6,7 @@ use std::time::Duration;
 use felhom_agentapi::{CallTiming, Handshake, Observer};
 
 /// Writes one `*` line per handshake and per call, as `curl -v` marks its own notes.
-pub struct Verbose;
+pub(crate) struct Verbose;
 
 impl Observer for Verbose {
     fn handshake(&self, h: &Handshake) {

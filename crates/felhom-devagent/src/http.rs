@@ -137,6 +137,20 @@ fn reject(status: u16, message: &'static str, request: Option<Request>) -> ReadE
     }))
 }
 
+/// Header fields as owned pairs: names lowercased (they are case-insensitive), values decoded
+/// lossily. The tests' client reads answers with it too.
+pub(crate) fn owned_headers(fields: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Parses a complete head: `Ok(None)` if more bytes are needed.
 fn parse_head(buf: &[u8]) -> Result<Option<(usize, Request)>, &'static str> {
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -147,16 +161,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Request)>, &'static str> {
         Err(httparse::Error::TooManyHeaders) => return Err("too many header fields"),
         Err(_) => return Err("malformed request head"),
     };
-    let headers: Vec<(String, String)> = parsed
-        .headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_ascii_lowercase(),
-                String::from_utf8_lossy(h.value).into_owned(),
-            )
-        })
-        .collect();
+    let headers = owned_headers(parsed.headers);
     // HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 only when asked to.
     let has_token = |token: &str| {
         headers

@@ -216,7 +216,8 @@ impl DevAgent {
     /// use std::time::Duration;
     ///
     /// use felhom_devagent::DevAgent;
-    /// use felhom_agentapi::{BackupPhase, Client};
+    /// use felhom_agentapi::Client;
+    /// use felhom_agentapi::wire::BackupPhase;
     ///
     /// let agent = DevAgent::builder().backup_duration(Duration::from_secs(3600)).start()?;
     /// let client = Client::new(&agent.endpoint(), agent.token(), &agent.fingerprint().to_string())?;
@@ -301,8 +302,9 @@ pub const DEFAULT_BACKUP_DURATION: Duration = Duration::from_millis(200);
 /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[derive(Debug)]
 pub struct DevAgentBuilder {
-    token: Option<String>,
+    token: Option<RedactedToken>,
     key_kind: KeyKind,
     identity: Option<Identity>,
     tls_versions: TlsVersions,
@@ -315,6 +317,15 @@ pub struct DevAgentBuilder {
     formatted_fs_uuid: Option<String>,
     idle_timeout: Duration,
     max_lifetime: Duration,
+}
+
+/// A token set on the builder: its `Debug` shows `"[redacted]"`, never the token.
+struct RedactedToken(String);
+
+impl fmt::Debug for RedactedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt("[redacted]", f)
+    }
 }
 
 /// The filesystem UUID that formatting the blank fixture disk `/dev/sdc` gives it, unless
@@ -341,118 +352,91 @@ impl Default for DevAgentBuilder {
     }
 }
 
-impl fmt::Debug for DevAgentBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DevAgentBuilder")
-            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
-            .field("key_kind", &self.key_kind)
-            .field("identity", &self.identity)
-            .field("tls_versions", &self.tls_versions)
-            .field("bind", &self.bind)
-            .field("backup_duration", &self.backup_duration)
-            .field("backup_outcome", &self.backup_outcome)
-            .field("backup_due", &self.backup_due)
-            .field("host_scope", &self.host_scope)
-            .field("metrics_profile", &self.metrics_profile)
-            .field("formatted_fs_uuid", &self.formatted_fs_uuid)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("max_lifetime", &self.max_lifetime)
-            .finish()
-    }
-}
-
 impl DevAgentBuilder {
+    /// The builder with one setting changed by `set`: the body of every setter below.
+    fn with(mut self, set: impl FnOnce(&mut Self)) -> Self {
+        set(&mut self);
+        self
+    }
+
     /// The bearer token to accept. Default: a random `devagent-<32 hex digits>`. It must be
     /// something a client can send: not empty, no surrounding white space, no control
     /// characters.
-    pub fn token(mut self, t: impl Into<String>) -> Self {
-        self.token = Some(t.into());
-        self
+    pub fn token(self, t: impl Into<String>) -> Self {
+        self.with(|b| b.token = Some(RedactedToken(t.into())))
     }
 
     /// The type of key for a freshly generated certificate. Default: [`KeyKind::EcdsaP256`].
-    pub fn key_kind(mut self, k: KeyKind) -> Self {
-        self.key_kind = k;
-        self
+    pub fn key_kind(self, k: KeyKind) -> Self {
+        self.with(|b| b.key_kind = k)
     }
 
     /// Serves this certificate and key instead of generating them; overrides
     /// [`DevAgentBuilder::key_kind`].
-    pub fn identity(mut self, id: Identity) -> Self {
-        self.identity = Some(id);
-        self
+    pub fn identity(self, id: Identity) -> Self {
+        self.with(|b| b.identity = Some(id))
     }
 
     /// Which TLS versions to accept. Default: [`TlsVersions::Both`].
-    pub fn tls_versions(mut self, v: TlsVersions) -> Self {
-        self.tls_versions = v;
-        self
+    pub fn tls_versions(self, v: TlsVersions) -> Self {
+        self.with(|b| b.tls_versions = v)
     }
 
     /// Where to listen. Default: `127.0.0.1:0` (a free port). [`DevAgentBuilder::start`] refuses
     /// any address that is not a loopback one with [`io::ErrorKind::InvalidInput`].
-    pub fn bind(mut self, addr: SocketAddr) -> Self {
-        self.bind = addr;
-        self
+    pub fn bind(self, addr: SocketAddr) -> Self {
+        self.with(|b| b.bind = addr)
     }
 
     /// How long a backup job runs: `GET /backup/status` says `running` for this long after
     /// `POST /backup`, however often it is asked, and `POST /backup` is refused with HTTP 409
     /// meanwhile. [`Duration::ZERO`] makes jobs that have ended by the first poll. Default:
     /// [`DEFAULT_BACKUP_DURATION`].
-    pub fn backup_duration(mut self, d: Duration) -> Self {
-        self.backup_duration = d;
-        self
+    pub fn backup_duration(self, d: Duration) -> Self {
+        self.with(|b| b.backup_duration = d)
     }
 
     /// How backup jobs end. Default: [`BackupOutcome::Done`]. [`DevAgent::set_backup_outcome`]
     /// changes it later.
-    pub fn backup_outcome(mut self, o: BackupOutcome) -> Self {
-        self.backup_outcome = o;
-        self
+    pub fn backup_outcome(self, o: BackupOutcome) -> Self {
+        self.with(|b| b.backup_outcome = o)
     }
 
     /// Whether `GET /backup/due` says a backup is due at the start. Default: true. A job that
     /// ends `done` makes it false, until [`DevAgent::set_backup_due`].
-    pub fn backup_due(mut self, due: bool) -> Self {
-        self.backup_due = due;
-        self
+    pub fn backup_due(self, due: bool) -> Self {
+        self.with(|b| b.backup_due = due)
     }
 
     /// The `host_scope` of the `pending_op` in a refused `POST /disks/format`. Default:
     /// `pve-dev-1`. Sent verbatim (JSON-escaped), so tests can pass hostile strings.
-    pub fn host_scope(mut self, s: impl Into<String>) -> Self {
-        self.host_scope = s.into();
-        self
+    pub fn host_scope(self, s: impl Into<String>) -> Self {
+        self.with(|b| b.host_scope = s.into())
     }
 
     /// What `GET /host/metrics` reports. Default: [`MetricsProfile::Healthy`].
-    pub fn metrics_profile(mut self, p: MetricsProfile) -> Self {
-        self.metrics_profile = p;
-        self
+    pub fn metrics_profile(self, p: MetricsProfile) -> Self {
+        self.with(|b| b.metrics_profile = p)
     }
 
     /// The filesystem UUID that `GET /disks` shows for the blank disk `/dev/sdc` once
     /// `POST /disks/format` formatted it (its `durable_id` becomes `uuid:<this>`, and
     /// `POST /disks/assign` accepts it). `None` keeps showing its by-id name, as an agent that
     /// has not seen the new filesystem yet would. Default: [`FORMATTED_FS_UUID`].
-    pub fn formatted_fs_uuid(mut self, uuid: Option<String>) -> Self {
-        self.formatted_fs_uuid = uuid;
-        self
+    pub fn formatted_fs_uuid(self, uuid: Option<String>) -> Self {
+        self.with(|b| b.formatted_fs_uuid = uuid)
     }
 
     /// How long a connection may wait for its next request (or stall inside one, or in its
     /// handshake) before the agent closes it. Default: 30 s.
-    pub fn idle_timeout(mut self, d: Duration) -> Self {
-        self.idle_timeout = d;
-        self
+    pub fn idle_timeout(self, d: Duration) -> Self {
+        self.with(|b| b.idle_timeout = d)
     }
 
     /// The agent stops by itself this long after it started, even if it is never dropped, so
     /// that a leaked test server does not live forever. Default: 10 minutes.
-    pub fn max_lifetime(mut self, d: Duration) -> Self {
-        self.max_lifetime = d;
-        self
+    pub fn max_lifetime(self, d: Duration) -> Self {
+        self.with(|b| b.max_lifetime = d)
     }
 
     /// Generates what is missing (token, certificate), binds the listener and starts serving.
@@ -475,7 +459,7 @@ impl DevAgentBuilder {
         let identity = self
             .identity
             .unwrap_or_else(|| Identity::generate(self.key_kind));
-        let token = self.token.unwrap_or_else(tls::random_token);
+        let token = self.token.map_or_else(tls::random_token, |t| t.0);
         // HTTP trims white space around header values and cannot carry control characters, so
         // such a token could never be presented: refuse it rather than reject every request.
         if token.is_empty() || token.trim() != token || token.chars().any(|c| c.is_control()) {

@@ -36,15 +36,15 @@ impl CertFingerprint {
 
     /// The colon form, `AB:CD:…`. Same as `{:#}`.
     pub fn to_colon_hex(&self) -> String {
-        format!("{self:#}")
+        let pairs: Vec<String> = self.0.iter().map(|b| format!("{b:02X}")).collect();
+        pairs.join(":")
     }
 }
 
 impl fmt::Display for CertFingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if f.alternate() {
-            let pairs: Vec<String> = self.0.iter().map(|b| format!("{b:02X}")).collect();
-            f.write_str(&pairs.join(":"))
+            f.write_str(&self.to_colon_hex())
         } else {
             f.write_str(&hex::encode(self.0))
         }

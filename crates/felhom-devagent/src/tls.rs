@@ -101,6 +101,17 @@ pub enum KeyKind {
     Rsa2048,
 }
 
+#[cfg(test)]
+impl KeyKind {
+    /// Every kind, for the tests that cover them all.
+    pub(crate) const ALL: [KeyKind; 4] = [
+        KeyKind::EcdsaP256,
+        KeyKind::EcdsaP384,
+        KeyKind::Ed25519,
+        KeyKind::Rsa2048,
+    ];
+}
+
 /// Which TLS versions an agent accepts.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,12 +310,7 @@ mod tests {
 
     #[test]
     fn every_kind_makes_distinct_matching_certificates() {
-        for kind in [
-            KeyKind::EcdsaP256,
-            KeyKind::EcdsaP384,
-            KeyKind::Ed25519,
-            KeyKind::Rsa2048,
-        ] {
+        for kind in KeyKind::ALL {
             let a = Identity::generate(kind);
             let b = Identity::generate(kind);
             assert_ne!(a.fingerprint(), b.fingerprint(), "{kind:?}");

@@ -4,7 +4,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use felhom_agentapi::{BackupPhase, BackupRunFailure, CancelToken, ProgressEvent, Stopped};
+use felhom_agentapi::wire::BackupPhase;
+use felhom_agentapi::{BackupRunFailure, CancelToken, ProgressEvent, Stopped};
 use felhom_devagent::DevAgent;
 
 use super::{Calls, FOREVER, agent_with_jobs_of, paths, recorded};

@@ -3,66 +3,69 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{BackupPhase, BackupRunFailure, Stopped};
+use felhom_agentapi::wire::BackupPhase;
+use felhom_agentapi::{BackupRunError, BackupRunFailure, HookError, Stopped};
 use felhom_devagent::DevAgent;
 
 use super::{Calls, FOREVER, POLL, agent_with_jobs_of, paths};
 use crate::client;
 
-#[test]
-fn a_failed_quiesce_is_thawed_and_starts_no_backup() {
+/// Runs a backup on a fresh agent whose quiesce step fails as `quiesce` does, with the quiesce
+/// `window` if one is given; checks what every failed quiesce leaves (thawed once for the
+/// error, no backup started) and returns the error for the test's own checks.
+fn failed_quiesce<E: Into<HookError>>(
+    window: Option<Duration>,
+    quiesce: impl FnOnce() -> Result<(), E>,
+) -> BackupRunError {
     let agent = DevAgent::start().unwrap();
     let client = client(&agent);
     let calls = Calls::default();
-    let err = client
-        .backup_run()
+    let mut run = client.backup_run();
+    if let Some(window) = window {
+        run = run.thaw_after(window);
+    }
+    let err = run
         .quiesce(|| {
             calls.push("quiesce".into());
-            Err("FLUSH TABLES WITH READ LOCK timed out")
+            quiesce()
         })
         .thaw(|thaw| calls.thawed(thaw.cause))
         .run()
         .unwrap_err();
+    assert_eq!(err.report().stopped, Stopped::QuiesceFailed);
+    assert_eq!(calls.entries(), ["quiesce", "thaw error"]);
+    assert_eq!(paths(&agent), ["GET /backup/status"], "no POST /backup");
+    assert!(err.to_string().contains("no backup was started"), "{err}");
+    err
+}
+
+#[test]
+fn a_failed_quiesce_is_thawed_and_starts_no_backup() {
+    let err = failed_quiesce(None, || Err("FLUSH TABLES WITH READ LOCK timed out"));
     match err.failure() {
         BackupRunFailure::Quiesce(e) => {
             assert_eq!(e.to_string(), "FLUSH TABLES WITH READ LOCK timed out")
         }
         other => panic!("expected a quiesce failure, got {other:?}"),
     }
-    assert_eq!(err.report().stopped, Stopped::QuiesceFailed);
-    assert_eq!(calls.entries(), ["quiesce", "thaw error"]);
-    assert_eq!(paths(&agent), ["GET /backup/status"], "no POST /backup");
-    assert!(err.to_string().contains("no backup was started"), "{err}");
 }
 
 /// A quiesce that used up the whole window would be thawed the moment the job began: that
 /// backup would not be consistent, so it is never started.
 #[test]
 fn a_quiesce_that_outlasts_the_window_is_thawed_and_starts_no_backup() {
-    let agent = DevAgent::start().unwrap();
-    let client = client(&agent);
-    let calls = Calls::default();
-    let err = client
-        .backup_run()
-        .thaw_after(Duration::from_millis(50))
-        .quiesce(|| {
-            calls.push("quiesce".into());
-            std::thread::sleep(Duration::from_millis(120));
-            Ok::<(), std::io::Error>(())
-        })
-        .thaw(|thaw| calls.thawed(thaw.cause))
-        .run()
-        .unwrap_err();
+    let err = failed_quiesce(Some(Duration::from_millis(50)), || {
+        std::thread::sleep(Duration::from_millis(120));
+        Ok::<(), std::io::Error>(())
+    });
     assert!(
         matches!(err.failure(), BackupRunFailure::Quiesce(_)),
         "{err:?}"
     );
-    assert_eq!(err.report().stopped, Stopped::QuiesceFailed);
-    assert_eq!(calls.entries(), ["quiesce", "thaw error"]);
-    assert_eq!(paths(&agent), ["GET /backup/status"], "no POST /backup");
-    let message = err.to_string();
-    assert!(message.contains("the whole quiesce window"), "{message}");
-    assert!(message.contains("no backup was started"), "{message}");
+    assert!(
+        err.to_string().contains("the whole quiesce window"),
+        "{err}"
+    );
 }
 
 /// With no quiesce step there is nothing to keep consistent: even an empty window starts the

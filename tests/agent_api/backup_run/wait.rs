@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::{BackupPhase, Error, Stopped};
+use felhom_agentapi::wire::BackupPhase;
+use felhom_agentapi::{Error, Stopped};
 use felhom_devagent::DevAgent;
 
 use super::{POLL, agent_with_jobs_of, paths};

@@ -14,24 +14,24 @@
 use std::fmt::Write as _;
 
 use felhom_agentapi::health::{Finding, Health, Measure, Observation, State, Target, Unit, number};
-use felhom_agentapi::{BackupPhase, HostMetricsResponse};
+use felhom_agentapi::wire::{BackupPhase, HostMetricsResponse};
 
 /// The service name at the start of the status line.
 const SERVICE: &str = "FELHOM";
 /// Problems named in the status line at most; the rest are counted ("and 3 more").
 const SUMMARY_PROBLEMS: usize = 5;
 /// The longest status-line text (after `FELHOM STATE - `): web interfaces cut longer ones.
-pub const STATUS_MAX: usize = 160;
+pub(super) const STATUS_MAX: usize = 160;
 
 /// A plugin result: what to print, and the state whose exit status to return.
-pub struct Report {
+pub(super) struct Report {
     pub state: State,
     pub text: String,
 }
 
 /// No verdict: `FELHOM UNKNOWN - <why>`, the first clause of `why` on the status line and the
 /// whole of it, a clause a line, in the long output when it does not fit.
-pub fn unknown(why: &str) -> Report {
+pub(super) fn unknown(why: &str) -> Report {
     let clauses: Vec<String> = why.split("; ").map(status_text).collect();
     let first = clauses.first().cloned().unwrap_or_default();
     let status = shorten(&first);
@@ -51,7 +51,7 @@ pub fn unknown(why: &str) -> Report {
 /// The verdict on `health`, which was assessed from `metrics` (with the `ignored` storage
 /// targets already removed; `missing` are those the agent did not report at all), with
 /// `notes` for the long output.
-pub fn render(
+pub(super) fn render(
     health: &Health,
     metrics: &HostMetricsResponse,
     ignored: &[String],
@@ -307,7 +307,7 @@ fn label_text(name: &str) -> String {
 }
 
 /// `text` as printable ASCII without `|`: every other character escaped (`\n`, `\u{e4}`).
-pub fn ascii(text: &str) -> String {
+pub(super) fn ascii(text: &str) -> String {
     let mut s = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -325,10 +325,14 @@ mod tests {
 
     #[test]
     fn ascii_escapes_everything_but_printable_ascii_and_the_pipe() {
-        assert_eq!(ascii("local-lvm 93% (a=b)"), "local-lvm 93% (a=b)");
-        assert_eq!(ascii("a|b"), "a\\u{7c}b");
-        assert_eq!(ascii("ä\u{1b}[2J\n"), "\\u{e4}\\u{1b}[2J\\n");
-        assert_eq!(ascii("x\u{202e}y"), "x\\u{202e}y");
+        for (text, shown) in [
+            ("local-lvm 93% (a=b)", "local-lvm 93% (a=b)"),
+            ("a|b", "a\\u{7c}b"),
+            ("ä\u{1b}[2J\n", "\\u{e4}\\u{1b}[2J\\n"),
+            ("x\u{202e}y", "x\\u{202e}y"),
+        ] {
+            assert_eq!(ascii(text), shown, "{text:?}");
+        }
     }
 
     #[test]

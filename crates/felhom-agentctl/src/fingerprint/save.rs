@@ -6,12 +6,13 @@
 use std::path::Path;
 
 use felhom_agentapi::local_trust::{Secrecy, TrustedFile, check_directory};
-use felhom_agentapi::{Error, Fingerprint, read_pins_file, write_pins_file};
+use felhom_agentapi::settings::{read_pins_file, write_pins_file};
+use felhom_agentapi::{Error, Fingerprint};
 
 use crate::exit::Failure;
 
 /// What saving did.
-pub enum Saved {
+pub(super) enum Saved {
     /// The file was written (created, or replaced with `--force`).
     Written,
     /// The file already held this pin; it was left as it is.
@@ -19,7 +20,7 @@ pub enum Saved {
 }
 
 /// Saves `presented` to `path`, unless the file holds other pins and `force` is not given.
-pub fn save(
+pub(super) fn save(
     path: &Path,
     presented: Fingerprint,
     endpoint: &str,

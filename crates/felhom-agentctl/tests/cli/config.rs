@@ -6,7 +6,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use felhom_agentapi::{Error, Fingerprint, Overrides, Settings, TokenSource};
+use felhom_agentapi::settings::{Overrides, TokenSource};
+use felhom_agentapi::{Error, Fingerprint, Settings};
 use felhom_devagent::DevAgent;
 
 use crate::common::{Pinned, agent};
@@ -81,7 +82,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
     let text = fs::read_to_string(&pins).unwrap();
     assert!(text.starts_with("# "), "{text}");
     assert_eq!(
-        felhom_agentapi::read_pins_file(&pins).unwrap(),
+        felhom_agentapi::settings::read_pins_file(&pins).unwrap(),
         [agent.pin()]
     );
     // No temporary file is left beside it.
@@ -113,7 +114,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
         .status(0);
     assert_eq!(forced.json()["sha256"], impostor.fingerprint().to_string());
     assert_eq!(
-        felhom_agentapi::read_pins_file(&pins).unwrap(),
+        felhom_agentapi::settings::read_pins_file(&pins).unwrap(),
         [impostor.pin()]
     );
     // Handshakes only: no request reached either agent.
@@ -127,7 +128,7 @@ fn fingerprint_save_writes_the_pin_and_refuses_to_replace_another() {
             .run()
             .status(0);
         assert_eq!(
-            felhom_agentapi::read_pins_file(&path).unwrap(),
+            felhom_agentapi::settings::read_pins_file(&path).unwrap(),
             [agent.pin()],
             "{name}"
         );

@@ -71,7 +71,7 @@ fn the_service_thaws_after_a_kill_and_its_stop_timeout_exceeds_the_worst_stop() 
     // contrib/systemd/README.md: the call under way (15 s + 5 s), a hook being stopped (7 s),
     // the thaw budget (120 s).
     let worst = Duration::from_secs(15 + 5 + 7 + 120);
-    let stop = felhom_agentapi::parse_duration(&line("TimeoutStopSec=")).unwrap();
+    let stop = felhom_agentapi::settings::parse_duration(&line("TimeoutStopSec=")).unwrap();
     assert!(
         stop > worst,
         "TimeoutStopSec={stop:?} is not above {worst:?}"

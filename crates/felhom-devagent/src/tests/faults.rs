@@ -72,26 +72,24 @@ fn keep_alive_reuses_one_connection_and_honours_close() {
     assert_eq!((last.connection, &last.body[..]), (2, &b"{}"[..]));
 }
 
-#[test]
-fn truncate_sends_fewer_bytes_than_announced() {
+/// The `/storage` body as an agent serves it, then all that a `GET /storage` on the same
+/// connection receives once `fault` is set, and how the connection ended.
+fn storage_under_fault(fault: Fault) -> (Vec<u8>, Vec<u8>, io::Result<()>) {
     let agent = agent();
     let mut c = connect(&agent);
     let full = c.get(&agent, "/storage").body;
-    agent.set_fault(Fault::Truncate);
+    agent.set_fault(fault);
     c.send("GET", "/storage", Some(agent.token()), None);
     let (raw, end) = c.read_until_closed();
+    (full, raw, end)
+}
+
+#[test]
+fn truncate_sends_fewer_bytes_than_announced() {
+    let (full, raw, end) = storage_under_fault(Fault::Truncate);
     end.expect("closed with close_notify, so only HTTP framing shows the loss");
-    let mut fields = [httparse::EMPTY_HEADER; 16];
-    let mut head = httparse::Response::new(&mut fields);
-    let httparse::Status::Complete(n) = head.parse(&raw).unwrap() else {
-        panic!("no complete head");
-    };
-    let announced: usize = head
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .map(|h| std::str::from_utf8(h.value).unwrap().parse().unwrap())
-        .unwrap();
+    let (n, head) = parse_reply_head(&raw).unwrap().expect("a complete head");
+    let announced: usize = head.header("content-length").unwrap().parse().unwrap();
     assert_eq!(announced, full.len());
     assert_eq!(&raw[n..], &full[..full.len() / 2]);
 }
@@ -129,24 +127,13 @@ fn close_reused_answers_a_connections_first_request_and_drops_the_next() {
 
 #[test]
 fn cut_without_close_notify_ends_an_undelimited_body_with_a_bare_fin() {
-    let agent = agent();
-    let mut c = connect(&agent);
-    let full = c.get(&agent, "/storage").body;
-    agent.set_fault(Fault::CutWithoutCloseNotify);
-    c.send("GET", "/storage", Some(agent.token()), None);
-    let (raw, end) = c.read_until_closed();
+    let (full, raw, end) = storage_under_fault(Fault::CutWithoutCloseNotify);
     let err = end.expect_err("a FIN without close_notify");
     assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{err}");
-    let mut fields = [httparse::EMPTY_HEADER; 16];
-    let mut head = httparse::Response::new(&mut fields);
-    let httparse::Status::Complete(n) = head.parse(&raw).unwrap() else {
-        panic!("no complete head");
-    };
-    assert!(
-        !head
-            .headers
-            .iter()
-            .any(|h| h.name.eq_ignore_ascii_case("content-length")),
+    let (n, head) = parse_reply_head(&raw).unwrap().expect("a complete head");
+    assert_eq!(
+        head.header("content-length"),
+        None,
         "the end of the connection must be what ends the body"
     );
     assert_eq!(&raw[n..], &full[..full.len() / 2]);

@@ -49,13 +49,8 @@ fn other_cert_changes_the_pin_even_for_resuming_clients() {
 fn wrong_key_fails_the_handshake_signature_for_every_kind_and_version() {
     let versions: [&[&'static SupportedProtocolVersion]; 2] =
         [&[&rustls::version::TLS12], &[&rustls::version::TLS13]];
-    for kind in [
-        KeyKind::EcdsaP256,
-        KeyKind::EcdsaP384,
-        KeyKind::Ed25519,
-        KeyKind::Rsa2048,
-    ] {
-        let agent = builder().key_kind(kind).start().unwrap();
+    for kind in KeyKind::ALL {
+        let agent = agent_with(|b| b.key_kind(kind));
         for version in versions {
             let mut c = connect_with(agent.addr(), client_config(version)).unwrap();
             assert_eq!(c.peer_fingerprint(), agent.fingerprint());
@@ -81,14 +76,8 @@ fn wrong_key_fails_the_handshake_signature_for_every_kind_and_version() {
 
 #[test]
 fn tls_versions_are_enforced() {
-    let tls12 = builder()
-        .tls_versions(TlsVersions::Tls12Only)
-        .start()
-        .unwrap();
-    let tls13 = builder()
-        .tls_versions(TlsVersions::Tls13Only)
-        .start()
-        .unwrap();
+    let tls12 = agent_with(|b| b.tls_versions(TlsVersions::Tls12Only));
+    let tls13 = agent_with(|b| b.tls_versions(TlsVersions::Tls13Only));
     let only12 = client_config(&[&rustls::version::TLS12]);
     let only13 = client_config(&[&rustls::version::TLS13]);
     assert!(connect_with(tls12.addr(), Arc::clone(&only12)).is_ok());

@@ -62,10 +62,7 @@ fn stall_body_sends_half_then_waits_then_closes() {
 
 #[test]
 fn stops_by_itself_after_max_lifetime() {
-    let agent = DevAgent::builder()
-        .max_lifetime(Duration::from_millis(200))
-        .start()
-        .unwrap();
+    let agent = agent_with(|b| b.max_lifetime(Duration::from_millis(200)));
     let addr = agent.addr();
     let mut c = connect(&agent);
     wait_for("the listener to close", || {
@@ -148,10 +145,7 @@ fn close_idle_connections_closes_only_idle_ones_politely() {
 
 #[test]
 fn idle_timeout_closes_quiet_connections() {
-    let agent = builder()
-        .idle_timeout(Duration::from_millis(200))
-        .start()
-        .unwrap();
+    let agent = agent_with(|b| b.idle_timeout(Duration::from_millis(200)));
     let mut c = connect(&agent);
     assert_eq!(c.get(&agent, "/storage").status, 200);
     let started = Instant::now();
@@ -187,15 +181,10 @@ fn oversized_requests_are_refused() {
 
 #[test]
 fn restarts_on_the_same_port_with_the_same_identity() {
-    let first = builder().key_kind(KeyKind::Rsa2048).start().unwrap();
+    let first = agent_with(|b| b.key_kind(KeyKind::Rsa2048));
     let (addr, identity, token) = (first.addr(), first.identity(), first.token().to_owned());
     first.shutdown();
-    let second = builder()
-        .bind(addr)
-        .identity(identity.clone())
-        .token(token)
-        .start()
-        .unwrap();
+    let second = agent_with(|b| b.bind(addr).identity(identity.clone()).token(token));
     assert_eq!(second.addr(), addr);
     assert_eq!(second.fingerprint(), identity.fingerprint());
     let mut c = connect(&second);
@@ -205,7 +194,7 @@ fn restarts_on_the_same_port_with_the_same_identity() {
 
 #[test]
 fn debug_never_shows_the_token_or_key() {
-    let agent = builder().token("super-secret-token").start().unwrap();
+    let agent = agent_with(|b| b.token("super-secret-token"));
     let shown = format!(
         "{agent:?} {:?}",
         DevAgent::builder().token("super-secret-token")

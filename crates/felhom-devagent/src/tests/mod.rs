@@ -100,6 +100,22 @@ impl Reply {
     }
 }
 
+/// Parses a complete answer head into its length and a [`Reply`] without a body; `None` if
+/// more bytes are needed.
+fn parse_reply_head(buf: &[u8]) -> io::Result<Option<(usize, Reply)>> {
+    let mut fields = [httparse::EMPTY_HEADER; 32];
+    let mut parsed = httparse::Response::new(&mut fields);
+    let httparse::Status::Complete(head_len) = parsed.parse(buf).map_err(io::Error::other)? else {
+        return Ok(None);
+    };
+    let reply = Reply {
+        status: parsed.code.unwrap(),
+        headers: http::owned_headers(parsed.headers),
+        body: Vec::new(),
+    };
+    Ok(Some((head_len, reply)))
+}
+
 fn connect_with(addr: SocketAddr, config: Arc<ClientConfig>) -> io::Result<Client> {
     let mut tcp = TcpStream::connect(addr)?;
     tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -166,45 +182,30 @@ impl Client {
         Ok(n)
     }
 
-    fn read_reply(&mut self) -> io::Result<Reply> {
-        loop {
-            let mut fields = [httparse::EMPTY_HEADER; 32];
-            let mut parsed = httparse::Response::new(&mut fields);
-            if let httparse::Status::Complete(n) =
-                parsed.parse(&self.buf).map_err(io::Error::other)?
-            {
-                let status = parsed.code.unwrap();
-                let headers: Vec<(String, String)> = parsed
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_owned(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect();
-                let reply = Reply {
-                    status,
-                    headers,
-                    body: Vec::new(),
-                };
-                let length: usize = reply
-                    .header("content-length")
-                    .map_or(0, |v| v.parse().unwrap());
-                self.buf.drain(..n);
-                while self.buf.len() < length {
-                    if self.fill()? == 0 {
-                        return Err(io::ErrorKind::UnexpectedEof.into());
-                    }
-                }
-                let body = self.buf.drain(..length).collect();
-                return Ok(Reply { body, ..reply });
-            }
-            if self.fill()? == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
+    /// Reads more bytes, which must come: the end of the stream is an error here.
+    fn fill_more(&mut self) -> io::Result<()> {
+        match self.fill()? {
+            0 => Err(io::ErrorKind::UnexpectedEof.into()),
+            _ => Ok(()),
         }
+    }
+
+    fn read_reply(&mut self) -> io::Result<Reply> {
+        let (head_len, head) = loop {
+            if let Some(parsed) = parse_reply_head(&self.buf)? {
+                break parsed;
+            }
+            self.fill_more()?;
+        };
+        let length: usize = head
+            .header("content-length")
+            .map_or(0, |v| v.parse().unwrap());
+        self.buf.drain(..head_len);
+        while self.buf.len() < length {
+            self.fill_more()?;
+        }
+        let body = self.buf.drain(..length).collect();
+        Ok(Reply { body, ..head })
     }
 
     /// Reads until the server closes: everything received, and whether it closed cleanly.
@@ -224,8 +225,13 @@ fn builder() -> DevAgentBuilder {
     DevAgent::builder().max_lifetime(Duration::from_secs(120))
 }
 
+/// An agent started from [`builder`] as `configure` changes it.
+fn agent_with(configure: impl FnOnce(DevAgentBuilder) -> DevAgentBuilder) -> DevAgent {
+    configure(builder()).start().expect("start a dev agent")
+}
+
 fn agent() -> DevAgent {
-    builder().start().expect("start a dev agent")
+    agent_with(|b| b)
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {

@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn only_the_exact_bearer_token_gets_in() {
-    let agent = builder().token("right-token").start().unwrap();
+    let agent = agent_with(|b| b.token("right-token"));
     let mut c = connect(&agent);
     let unauthorized = br#"{"ok":false,"error":"unauthorized: missing or wrong bearer token"}"#;
 
@@ -35,7 +35,7 @@ fn only_the_exact_bearer_token_gets_in() {
 
 #[test]
 fn every_route_answers_like_the_agent() {
-    let agent = builder().host_scope("x'; rm -rf /").start().unwrap();
+    let agent = agent_with(|b| b.host_scope("x'; rm -rf /"));
     let mut c = connect(&agent);
 
     let storage = c.get(&agent, "/storage");
@@ -199,11 +199,10 @@ fn every_route_answers_like_the_agent() {
 
 #[test]
 fn backup_jobs_run_for_their_duration_however_often_polled() {
-    let agent = builder()
-        .backup_duration(Duration::from_secs(600))
-        .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
-        .start()
-        .unwrap();
+    let agent = agent_with(|b| {
+        b.backup_duration(Duration::from_secs(600))
+            .backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()))
+    });
     let mut c = connect(&agent);
     let status = |c: &mut Client| c.get(&agent, "/backup/status").json()["data"].clone();
 
@@ -232,10 +231,7 @@ fn backup_jobs_run_for_their_duration_however_often_polled() {
 
 #[test]
 fn a_job_ends_once_its_time_is_up_as_its_outcome_says() {
-    let agent = builder()
-        .backup_duration(Duration::from_millis(200))
-        .start()
-        .unwrap();
+    let agent = agent_with(|b| b.backup_duration(Duration::from_millis(200)));
     agent.set_backup_outcome(BackupOutcome::Failed("vzdump exited with status 2".into()));
     let mut c = connect(&agent);
     let status = |c: &mut Client| c.get(&agent, "/backup/status").json()["data"].clone();
@@ -261,7 +257,7 @@ fn a_job_ends_once_its_time_is_up_as_its_outcome_says() {
 
 #[test]
 fn a_finished_backup_is_not_due_until_the_schedule_is_reset() {
-    let agent = builder().backup_duration(Duration::ZERO).start().unwrap();
+    let agent = agent_with(|b| b.backup_duration(Duration::ZERO));
     let mut c = connect(&agent);
     let due = |c: &mut Client| c.get(&agent, "/backup/due").json()["data"].clone();
     assert_eq!(
@@ -284,7 +280,7 @@ fn a_finished_backup_is_not_due_until_the_schedule_is_reset() {
     agent.set_backup_due(false);
     assert_eq!(due(&mut c)["due"], false);
 
-    let never = builder().backup_due(false).start().unwrap();
+    let never = agent_with(|b| b.backup_due(false));
     let mut c = connect(&never);
     assert_eq!(c.get(&never, "/backup/due").json()["data"]["due"], false);
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use felhom_agentapi::BackupPhase;
+use felhom_agentapi::wire::BackupPhase;
 use felhom_devagent::Fault;
 use serde_json::json;
 

@@ -1,6 +1,6 @@
 //! A run signalled mid-job thaws once, exits 128 + the signal, and leaves the job running.
 
-use felhom_agentapi::BackupPhase;
+use felhom_agentapi::wire::BackupPhase;
 
 use super::{BackupTest, ENDLESS_JOB};
 use crate::common::client;
