@@ -38,8 +38,9 @@ use crate::transport::{self, HandshakeFailure};
 /// # Errors
 ///
 /// [`Error::Config`] for a bad endpoint or a zero timeout; otherwise [`Error::Connect`],
-/// [`Error::Timeout`] (stage [`TimeoutStage::Connect`](crate::TimeoutStage::Connect)) or [`Error::Tls`], each naming the
-/// handshake ([`Call::handshake`]) as its call. None of them can have reached the agent.
+/// [`Error::Timeout`] (stage [`TimeoutStage::Connect`](crate::TimeoutStage::Connect)) or
+/// [`Error::Tls`], each naming the handshake ([`Call::handshake`]) as its call. None of them
+/// can have reached the agent.
 ///
 /// ```
 /// use std::time::Duration;
