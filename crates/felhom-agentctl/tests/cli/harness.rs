@@ -60,7 +60,7 @@ pub struct Outcome {
 impl Invocation {
     /// No connection settings and no token: a bare tool.
     pub fn bare() -> Invocation {
-        Invocation::of(Command::new(BIN))
+        Invocation::of(at_default_signals(BIN))
     }
 
     /// `command` (the tool, or a shell that runs it) with the tool's variables removed from its
@@ -264,6 +264,17 @@ impl Outcome {
         );
         serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.stdout))
     }
+}
+
+/// `program`, started with every signal at its default action, as a terminal or
+/// systemd starts the tool. A test run under `nohup`, or from a shell's `&`, inherits SIGHUP or
+/// SIGINT ignored, and the tool rightly keeps ignored what it was started with
+/// (`thaw_signals::a_sighup_ignored_at_start_stays_ignored_as_under_nohup`): the tests that stop
+/// it with a signal would fail for the runner's sake, not the tool's.
+pub fn at_default_signals(program: impl AsRef<OsStr>) -> Command {
+    let mut command = Command::new("env");
+    command.arg("--default-signal").arg(program);
+    command
 }
 
 /// Keeps `command` (the tool, or a shell that runs it) from the caller's environment: the

@@ -15,6 +15,7 @@ use super::Sandbox;
 use crate::harness::calls;
 
 pub(crate) use crate::harness::BIN;
+use crate::harness::at_default_signals;
 
 /// How long any child, line or file is waited for before the test fails.
 pub(crate) const CHILD_LIMIT: Duration = Duration::from_secs(60);
@@ -104,7 +105,12 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    pub(crate) fn spawn(mut command: Command) -> Running {
+    pub(crate) fn spawn(command: Command) -> Running {
+        let mut command = {
+            let mut started = at_default_signals(command.get_program());
+            started.args(command.get_args());
+            crate::frozen::like(&command, started.get_program(), started.get_args())
+        };
         let token = command
             .get_envs()
             .find(|(k, _)| *k == "FELHOM_AGENT_TOKEN")
