@@ -406,6 +406,22 @@ pub(crate) enum Command {
     Man(ManArgs),
 }
 
+impl Command {
+    /// Whether the subcommand reads a token: those of [`NO_TOKEN`] and `backup thaw` (which
+    /// finds its lock and marker without one) never do, so a `--token-fd` given to them is
+    /// closed at once rather than handed to the thaw hooks.
+    pub(crate) fn reads_token(&self) -> bool {
+        !matches!(
+            self,
+            Command::Fingerprint(_)
+                | Command::Generate(_)
+                | Command::Completions(_)
+                | Command::Man(_)
+                | Command::Backup(BackupCommand::Thaw(_))
+        )
+    }
+}
+
 /// `completions SHELL`.
 #[derive(Debug, Args)]
 pub(crate) struct CompletionsArgs {

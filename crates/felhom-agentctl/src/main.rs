@@ -69,8 +69,10 @@ fn main() -> ExitCode {
     let mut out = stdout.lock();
     let cli = match parse(&argv) {
         Ok(Parsed::Run(cli)) => {
-            // Before anything of this process's own is open; `--token-fd` until it is read.
-            hardening::close_inherited_descriptors(cli.token.token_fd);
+            // Before anything of this process's own is open; `--token-fd` until it is read, if
+            // this subcommand reads it at all.
+            let token_fd = cli.token.token_fd.filter(|_| cli.command.reads_token());
+            hardening::close_inherited_descriptors(token_fd);
             cli
         }
         // A monitoring plugin's every run prints a status line, usage errors included.

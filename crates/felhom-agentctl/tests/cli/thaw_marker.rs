@@ -2,6 +2,7 @@
 //! hooks it froze are thawed exactly once later: by `backup thaw` (the unit's
 //! `ExecStopPost=`), or by the next `backup run` before it asks the agent anything.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -93,5 +94,46 @@ fn backup_thaw_waits_for_no_run_that_holds_the_lock() {
     assert!(
         ran.stderr.contains("it thaws what it froze itself"),
         "{ran:#?}"
+    );
+}
+
+/// `backup thaw` reads no token: a `--token-fd` given to it (global flags copied from the
+/// unit's `ExecStart=` into `ExecStopPost=`) is closed, not handed to the hooks it thaws.
+#[test]
+fn backup_thaw_hands_no_token_descriptor_to_the_hooks_it_thaws() {
+    let sandbox = Sandbox::new();
+    let agent = killed_mid_run(&sandbox);
+    let token = sandbox.path("agent.token");
+    fs::write(&token, agent.token()).unwrap();
+    fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).unwrap();
+    // 20-b thaws first: it lists its own descriptors, then logs as before.
+    let fds = sandbox.path("fds.txt");
+    let body = format!(
+        "ls /proc/$$/fd > '{}'; echo \"thaw 20-b $FELHOM_BACKUP_PHASE\" >> '{}'",
+        fds.display(),
+        sandbox.log().display()
+    );
+    sandbox.script("hooks", "20-b", &body, 0o755);
+    let thaw = backup_thaw(&sandbox);
+    // As a shell passes one: `3< FILE`, then the tool.
+    let script = [
+        OsStr::new("-c"),
+        "exec \"$@\" 3< \"$0\"".as_ref(),
+        token.as_ref(),
+    ];
+    let tool = [thaw.get_program()].into_iter().chain(thaw.get_args());
+    let args = script
+        .into_iter()
+        .chain(tool)
+        .chain(["--token-fd", "3"].map(OsStr::new));
+    run(like(&thaw, "sh", args)).status(0);
+    let open = fs::read_to_string(&fds).unwrap();
+    assert!(
+        !open.lines().any(|fd| fd == "3"),
+        "the hook has fd 3: {open}"
+    );
+    assert_eq!(
+        sandbox.logged()[2..],
+        ["thaw 20-b interrupted", "thaw 10-a interrupted"]
     );
 }
