@@ -433,6 +433,8 @@ impl Hooks {
     }
 
     fn call(&self, hook: &Hook, stage: Stage, told: Told<'_>) -> Result<(), HookFailure> {
+        // Not started until it is: a hook refused below must not read as the last one's start.
+        self.started.set(false);
         if !self.quiet {
             say::note(&format!(
                 "running {} ({PHASE_ENV}={})",
@@ -456,7 +458,6 @@ impl Hooks {
         command.stdin(Stdio::null()).stdout(stderr_for_child());
         // Its own process group, so that an overrun stops what the hook started too.
         command.process_group(0);
-        self.started.set(false);
         let child = spawn(&mut command, stage).map_err(|e| {
             HookFailure(format!("the {} could not be started: {e}", hook.describe()))
         })?;

@@ -137,3 +137,28 @@ fn backup_thaw_hands_no_token_descriptor_to_the_hooks_it_thaws() {
         ["thaw 20-b interrupted", "thaw 10-a interrupted"]
     );
 }
+
+/// A hook refused at the thaw (here made group-writable after the kill) never ran: the marker
+/// keeps it for the next `backup thaw` even when the hook thawed before it was started, and
+/// that thaw runs it once it is trusted again.
+#[test]
+fn a_hook_refused_at_the_thaw_stays_in_the_marker_whatever_ran_before_it() {
+    let sandbox = Sandbox::new();
+    let _agent = killed_mid_run(&sandbox);
+    // 20-b thaws first and runs; 10-a comes after it, refused.
+    let refused = sandbox.path("hooks").join("10-a");
+    fs::set_permissions(&refused, fs::Permissions::from_mode(0o775)).unwrap();
+    let ran = run(backup_thaw(&sandbox)).status(10);
+    assert!(ran.stderr.contains("could not be started"), "{ran:#?}");
+    let kept = fs::read_to_string(marker(&sandbox)).unwrap();
+    assert!(kept.contains("10-a") && !kept.contains("20-b"), "{kept}");
+
+    fs::set_permissions(&refused, fs::Permissions::from_mode(0o755)).unwrap();
+    run(backup_thaw(&sandbox)).status(0);
+    assert_eq!(
+        sandbox.logged()[2..],
+        ["thaw 20-b interrupted", "thaw 10-a interrupted"]
+    );
+    assert_eq!(assert_each_freeze_thawed_once(&sandbox).len(), 2);
+    assert!(!marker(&sandbox).exists());
+}
