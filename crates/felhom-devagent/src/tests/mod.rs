@@ -6,6 +6,7 @@
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -232,6 +233,47 @@ fn agent_with(configure: impl FnOnce(DevAgentBuilder) -> DevAgentBuilder) -> Dev
 
 fn agent() -> DevAgent {
     agent_with(|b| b)
+}
+
+/// Longer than any test runs: a fault or timeout this long cannot run out while a test
+/// watches, so whatever ends it early is the agent's own doing.
+const FOREVER: Duration = Duration::from_secs(3600);
+
+/// How long a step that ends at once (or, waiting out [`FOREVER`], never) may take before it
+/// counts as hung: a guard against hanging, not a measure of speed.
+const HANG: Duration = Duration::from_secs(60);
+
+/// Runs `step` on a thread of its own and returns what it returns; panics naming `what` if it
+/// is still running after [`HANG`].
+fn ends<T: Send + 'static>(what: &str, step: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = mpsc::channel();
+    let handle = thread::spawn(move || {
+        let _ = done.send(step());
+    });
+    match result.recv_timeout(HANG) {
+        Ok(value) => value,
+        // The step panicked (so the thread is ending): pass its panic on.
+        Err(RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(handle.join().expect_err("the step panicked"))
+        }
+        Err(RecvTimeoutError::Timeout) => panic!("{what} hung: still running after {HANG:?}"),
+    }
+}
+
+/// Asserts that a connection's end, as [`Client::read_until_closed`] or a plain read saw it,
+/// came from the agent (a `close_notify`, a FIN or a reset), not from the client's own read
+/// timeout while the connection stayed open.
+#[track_caller]
+fn closed_by_the_agent(end: io::Result<()>, what: &str) {
+    if let Err(e) = end {
+        assert!(
+            !matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ),
+            "{what} was still open when the client's read timed out: {e}"
+        );
+    }
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
