@@ -10,6 +10,8 @@ use felhom_agentapi::local_trust::{Problem, Secrecy, TrustedFile};
 use felhom_agentapi::settings::{Overrides, TokenSource};
 use felhom_agentapi::{Error, Settings};
 
+use crate::common::cannot_check;
+
 const STRANGER: u32 = 65534;
 
 fn is_root() -> bool {
@@ -31,8 +33,7 @@ fn config_message(result: Result<impl std::fmt::Debug, Error>) -> String {
 #[test]
 fn settings_refuse_files_of_another_user_and_planted_links() {
     if !is_root() {
-        println!("NOTE: not root: files of another user cannot be made; not run");
-        return;
+        return cannot_check("not root: files of another user (uid 65534) cannot be made");
     }
     let dir = tempfile::tempdir().unwrap();
     let settings = dir.path().join("agent.env");
