@@ -3,32 +3,91 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
-/// The tour's binary, which `cargo test` builds with the package's tests (built here only if a
-/// narrower run, such as `--test agent_api`, left it out).
+use serde_json::Value;
+
+use crate::common::output_within;
+
+/// The most building the tour may take (only the example itself, when the tests were just
+/// built): a guard against a hang, not a measure of speed.
+const BUILD_LIMIT: Duration = Duration::from_secs(600);
+/// The most the tour may take to run (it takes about a second).
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// The tour's binary, as `cargo build --example tour` leaves it. The build runs every time (a
+/// quick no-op when the binary is fresh), so the test never runs a tour older than
+/// `examples/tour.rs`; it asks for the profile and features this test was built with, so that
+/// the build is that no-op.
 fn tour_bin() -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let bin = deps
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("tour");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", "tour"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build --example tour");
-        assert!(status.success(), "cargo build --example tour failed");
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            "tour",
+            "--message-format=json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    // Without what cargo sets for a test run: build scripts that watch those variables would
+    // otherwise see them change between this build and the next `cargo test`, and every run
+    // would build their crates again.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_tests = ["CARGO_PKG_", "CARGO_BIN_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&&*name);
+        if set_for_tests {
+            build.env_remove(&*name);
+        }
     }
-    bin
+    // The test binary is `<target>/<profile dir>/deps/agent_api-<hash>`.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => {}
+        Some("release") => {
+            build.arg("--release");
+        }
+        Some(profile) => {
+            build.args(["--profile", profile]);
+        }
+    }
+    if cfg!(feature = "durations") {
+        build.args(["--features", "durations"]);
+    }
+    let out = output_within(&mut build, BUILD_LIMIT, "cargo build --example tour");
+    assert!(
+        out.status.success(),
+        "cargo build --example tour failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // cargo names the executable it built or found fresh.
+    let messages = String::from_utf8_lossy(&out.stdout);
+    let tour = messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "tour");
+    let executable = tour.as_ref().and_then(|m| m["executable"].as_str());
+    PathBuf::from(
+        executable.unwrap_or_else(|| panic!("cargo named no tour executable:\n{messages}")),
+    )
 }
 
 #[test]
 fn the_tour_shows_backup_run_with_its_thaw_and_a_cancelled_run() {
-    let out = Command::new(tour_bin()).output().expect("run the tour");
+    let out = output_within(&mut Command::new(tour_bin()), RUN_LIMIT, "the tour example");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

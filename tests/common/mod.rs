@@ -8,7 +8,11 @@
 pub mod shell;
 
 use std::fmt::Display;
-use std::time::Duration;
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use felhom_agentapi::{Client, ClientBuilder, Error, Fingerprint, TimeoutStage};
 use felhom_devagent::{BackupOutcome, DevAgent, Identity};
@@ -115,5 +119,56 @@ pub fn assert_timeout(err: &Error, stage: TimeoutStage, limit: Duration) {
             stage: s, limit: l, ..
         } => assert_eq!((s, *l), (&stage, limit), "{err:?}"),
         other => panic!("expected a timeout of {stage:?}, got {other:?}"),
+    }
+}
+
+/// Runs `command` to its end and collects its output, as `Command::output` does, with stdin
+/// closed; if it is still running after `limit`, kills it and panics naming `what`.
+#[track_caller]
+pub fn output_within(command: &mut Command, limit: Duration, what: &str) -> Output {
+    let deadline = Instant::now() + limit;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} did not start: {e}"));
+    // Both pipes drain on threads of their own, so that a full one cannot stall the child.
+    let (sender, drained) = mpsc::channel();
+    let drain = |mut pipe: Box<dyn Read + Send>, index: usize| {
+        let sender = sender.clone();
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            let _ = sender.send((index, bytes));
+        });
+    };
+    drain(Box::new(child.stdout.take().unwrap()), 0);
+    drain(Box::new(child.stderr.take().unwrap()), 1);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} was still running after {limit:?}: killed");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let mut pipes = [Vec::new(), Vec::new()];
+    for _ in 0..2 {
+        // A process the child left behind may hold a pipe open past its end.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (index, bytes) = drained.recv_timeout(left).unwrap_or_else(|_| {
+            panic!("{what} ended, but its output was still open after {limit:?}")
+        });
+        pipes[index] = bytes;
+    }
+    let [stdout, stderr] = pipes;
+    Output {
+        status,
+        stdout,
+        stderr,
     }
 }
