@@ -8,8 +8,6 @@ use std::fs;
 use std::os::unix::fs::{chown, lchown, symlink};
 use std::path::Path;
 use std::process::Command;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use felhom_devagent::DevAgent;
 
@@ -110,21 +108,6 @@ fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     // This test process's own /proc entry belongs to its effective user.
     fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-/// Runs `invocation`, killing it if it has not ended in 30 s: a FIFO must not hang the tool.
-pub fn bounded(invocation: Invocation) -> Outcome {
-    let mut running = invocation.spawn();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while running.child.try_wait().expect("try_wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = running.child.kill();
-            let _ = running.child.wait();
-            panic!("the tool hung (on a FIFO?) and was killed");
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    running.finish()
 }
 
 fn settings_text(agent: &DevAgent) -> String {
@@ -262,9 +245,9 @@ fn a_fifo_is_refused_at_once_for_every_file_that_decides_trust() {
         mkfifo(&fifo);
         chmod(&fifo, 0o600);
         who.own(&fifo);
-        let out = bounded(storage_with_token_file(who, &agent, &fifo)).failure(2);
+        let out = storage_with_token_file(who, &agent, &fifo).run().failure(2);
         out.stderr_has("is a FIFO (named pipe), not a regular file");
-        let out = bounded(storage_with_config(who, &agent, &fifo)).failure(2);
+        let out = storage_with_config(who, &agent, &fifo).run().failure(2);
         out.stderr_has(&format!("settings file {} is a FIFO", fifo.display()));
         assert!(!out.stderr.contains("chmod"), "{out:#?}");
     });
