@@ -478,6 +478,24 @@ impl Pipe {
     }
 }
 
+// ---- capabilities ---------------------------------------------------------------------------------
+
+/// Whether a test can do what needs something of the machine: `ok` when the machine has it.
+/// Without it the test notes `why` (what is missing, and what goes unchecked) and skips that
+/// part; under CI (the `CI` variable set, as `.ci/run` provides everything) it fails instead,
+/// so that a missing capability never passes for green.
+#[track_caller]
+pub fn capable(ok: bool, why: &str) -> bool {
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{why}; with CI set, every test must run"
+        );
+        println!("NOTE: {why}");
+    }
+    ok
+}
+
 /// `program`, started with every signal at its default action, as a terminal or
 /// systemd starts the tool. A test run under `nohup`, or from a shell's `&`, inherits SIGHUP or
 /// SIGINT ignored, and the tool rightly keeps ignored what it was started with

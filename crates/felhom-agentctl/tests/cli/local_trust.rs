@@ -12,7 +12,7 @@ use std::process::Command;
 use felhom_devagent::DevAgent;
 
 use crate::common::agent;
-use crate::harness::{BIN, Invocation, Outcome, TempDir, chmod, mkfifo};
+use crate::harness::{BIN, Invocation, Outcome, TempDir, capable, chmod, mkfifo};
 
 /// A user the tool runs as, and a stranger to it.
 pub struct Identity {
@@ -70,10 +70,13 @@ impl Identity {
 }
 
 /// Root, and uid 65534 where `setpriv` can switch to it. The cases need root to make files of
-/// other users; without it, they say so and check nothing.
+/// other users; without it, they say so and check nothing ([`capable`]: under CI, either
+/// missing fails the test).
 pub fn identities() -> Vec<Identity> {
-    if !is_root() {
-        println!("NOTE: not root: the local trust cases need files of other users, not run");
+    if !capable(
+        is_root(),
+        "not root: the local trust cases need files of other users, not run",
+    ) {
         return Vec::new();
     }
     let mut all = vec![Identity {
@@ -87,12 +90,17 @@ pub fn identities() -> Vec<Identity> {
         stranger: 12345,
     };
     // The built tool must be reachable for that user too (a checkout under /root is not).
-    match nobody.command_for(BIN).arg("--version").output() {
-        Ok(out) if out.status.success() => all.push(nobody),
-        _ => println!(
-            "NOTE: cannot run {BIN} as uid 65534 here (no setpriv, or a private directory on \
-             the way): the cases run as root only"
-        ),
+    let runs = nobody
+        .command_for(BIN)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    let why = format!(
+        "cannot run {BIN} as uid 65534 here (no setpriv, or a private directory on the way): \
+         the cases run as root only"
+    );
+    if capable(runs, &why) {
+        all.push(nobody);
     }
     all
 }
