@@ -43,10 +43,28 @@ fn documented(root_source: &str) -> Vec<(String, BTreeSet<String>)> {
     list
 }
 
-/// The code without comments and without what only tests compile (everything from the first
-/// `#[cfg(test)]` on: test modules come last).
+/// The code without comments and without what only tests compile: each item under a
+/// `#[cfg(test)]` line, up to the `;` or the `}` that ends it. Code after a test-only item is
+/// still read (a test-only `impl` may stand between two parts of a file).
 fn code(source: &str) -> String {
-    without_comments(source.split("#[cfg(test)]").next().unwrap_or_default())
+    let mut kept = Vec::new();
+    let mut lines = source.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "#[cfg(test)]" {
+            kept.push(line);
+            continue;
+        }
+        let mut depth = 0_i64;
+        for line in lines.by_ref() {
+            let opened = line.matches('{').count() as i64;
+            depth += opened - line.matches('}').count() as i64;
+            let end = line.trim_end();
+            if depth <= 0 && (end.ends_with(';') || end.ends_with('}')) {
+                break;
+            }
+        }
+    }
+    without_comments(&kept.join("\n"))
 }
 
 /// The code without comments, test code kept: `lib.rs` declares its test-only modules among
@@ -278,6 +296,14 @@ fn the_reader_sees_grouped_imports_reexports_and_skips_comments_and_tests() {
     assert_eq!(
         code("use a;\n// crate::b\n#[cfg(test)]\nuse crate::c;\n"),
         "use a;"
+    );
+    assert_eq!(
+        code(
+            "use a;\n#[cfg(test)]\nimpl X {\n    fn f() { crate::t::g() }\n}\nuse crate::d;\n\
+             #[cfg(test)]\n#[path = \"t.rs\"]\nmod t;\nuse crate::e;\n#[cfg(test)]\nmod tests {\n\
+             use crate::f;\n}\n"
+        ),
+        "use a;\nuse crate::d;\nuse crate::e;"
     );
     let list = documented(
         "// Layers, lowest first.\n//\n//   call  -  (why)\n//   wire  call shell\n//         error\n",

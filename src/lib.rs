@@ -118,6 +118,7 @@
 //   certificate    -
 //   fingerprint    -
 //   redact         -
+//   replace_file   -
 //   shell          -
 //   terminal       -
 //   endpoint       terminal
@@ -125,7 +126,7 @@
 //   pin            certificate fingerprint
 //   wire           shell
 //   local_trust    shell
-//   backup_record  local_trust terminal
+//   backup_record  local_trust replace_file terminal
 //   error          call fingerprint shell terminal wire
 //   health         backup_record terminal wire
 //   prometheus     backup_record terminal wire
@@ -138,7 +139,7 @@
 //   client         answer call endpoint error fingerprint observe redact request wire
 //   backup_run     backup_report call cancel client error wire
 //   disk_init      client error redact wire
-//   settings       client endpoint error fingerprint local_trust shell terminal
+//   settings       client endpoint error fingerprint local_trust replace_file shell terminal
 //   lib.rs         backup_report backup_run call cancel client disk_init error
 //                  fingerprint first_use observe settings
 
@@ -169,6 +170,7 @@ pub mod prometheus;
 #[cfg(test)]
 mod proptests;
 mod redact;
+mod replace_file;
 mod request;
 pub mod settings;
 mod shell;

@@ -4,8 +4,8 @@
 //! not writable by group or others, a regular file, links followed only when root or this
 //! user made them, checked on the handle that was opened, and read with a size bound.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::Path;
 
 use super::RecordError;
@@ -90,39 +90,9 @@ pub(super) fn ensure_dir(dir: &Path) -> Result<(), RecordError> {
     check_dir(dir)
 }
 
-/// Writes `text` to `name` in `dir` through a temporary file created exclusively beside it
-/// (never through a planted file or link), then renamed over it: a reader sees the old record
-/// or the new one. Mode 0644: the record is not secret, and a monitoring user reads it.
+/// Writes `text` to `name` in `dir`, replacing the record whole ([`crate::replace_file`]):
+/// mode 0644, as the record is not secret and a monitoring user reads it.
 pub(super) fn write_atomically(dir: &Path, name: &str, text: &str) -> Result<(), RecordError> {
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    // A leftover of a killed run that had this process id; a link is removed, not followed.
-    let _ = fs::remove_file(&temp);
-    let written = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o644);
-        }
-        let mut file = options.open(&temp)?;
-        #[cfg(unix)]
-        {
-            // As for the directory: the umask must not hide the record from monitoring.
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(fs::Permissions::from_mode(0o644))?;
-        }
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&temp, dir.join(name))
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written.map_err(io_error(&dir.join(name)))?;
-    // Makes the rename itself durable; the record is complete either way.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    let path = dir.join(name);
+    crate::replace_file::replace(&path, text.as_bytes()).map_err(io_error(&path))
 }

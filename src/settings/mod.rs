@@ -579,10 +579,16 @@ fn read_settings_file(path: &Path) -> Result<Vec<FileSetting>, String> {
             )));
         }
         if matches!(key, vars::FINGERPRINT_FILE | vars::TOKEN_FILE) && !a.value.starts_with('/') {
+            // The token file's value may be the token itself, put where its path belongs.
+            let shown = match key {
+                vars::TOKEN_FILE => "a relative one (the value is not shown: it may be the \
+                                     token itself)"
+                    .to_string(),
+                _ => crate::terminal::shorten(&a.value),
+            };
             return Err(at(format!(
                 "{key} must be an absolute path (a unit starts in /, the tool wherever it is \
-                 run), not {}",
-                crate::terminal::shorten(&a.value)
+                 run), not {shown}"
             )));
         }
         out.push(FileSetting {

@@ -1,8 +1,7 @@
 //! The pins file: one fingerprint per line, `#` comments. Rotating the agent's certificate is
 //! an edit of this file: add the new pin, later remove the old one.
 
-use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use super::files::{self, Policy};
@@ -39,39 +38,14 @@ pub fn read_pins_file(path: &Path) -> Result<Vec<Fingerprint>, Error> {
 
 /// Writes `pins` to a pins file at `path`, atomically: to a new file beside it, flushed to
 /// disk, then renamed over `path`, so that a reader sees the old file or the new one, never
-/// half of one. `comment` goes first, each line as a `#` comment. The file gets mode 0644.
+/// half of one. `comment` goes first, each line as a `#` comment. The file gets mode 0644,
+/// whatever the umask.
 ///
 /// # Errors
 ///
 /// The I/O error of the step that failed; `path` is then unchanged.
 pub fn write_pins_file(path: &Path, pins: &[Fingerprint], comment: &str) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".tmp-{}", std::process::id()));
-    let temp = dir.join(temp_name);
-    let written = (|| {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o644);
-        let mut file = options.open(&temp)?;
-        file.write_all(render(pins, comment).as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        // The rename itself is on disk once the directory is.
-        fs::File::open(dir)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written
+    crate::replace_file::replace(path, render(pins, comment).as_bytes())
 }
 
 /// Reads the pins in `path`, as a message on failure.

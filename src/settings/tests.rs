@@ -223,6 +223,25 @@ fn token_files_follow_the_mode_policy() {
     }
 }
 
+/// The token put where its file's path belongs (`FELHOM_AGENT_TOKEN_FILE=<token>`, as an
+/// operator might after the settings file refused `FELHOM_AGENT_TOKEN`) is never repeated: not
+/// in an error, nor in what `-v` shows (`Display`), nor in `Debug`.
+#[test]
+fn a_token_given_as_its_file_name_is_never_repeated() {
+    const TOKEN: &str = "s3cr3t-token-abc";
+    let source = TokenSource::File(TOKEN.into());
+    let err = source.read().unwrap_err().to_string();
+    assert!(err.contains("named without a '/'"), "{err}");
+    for shown in [err, source.to_string(), format!("{source:?}")] {
+        assert!(!shown.contains(TOKEN), "{shown}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), &format!("FELHOM_AGENT_TOKEN_FILE={TOKEN}\n"));
+    let err = from_vars(&[(vars::CONFIG, config.to_str().unwrap())]).unwrap_err();
+    assert!(err.contains("must be an absolute path"), "{err}");
+    assert!(!err.contains(TOKEN), "{err}");
+}
+
 #[test]
 fn a_token_comes_from_a_file_descriptor_through_dev_fd() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io::{self, BufRead, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::files::{self, MAX_FILE_BYTES, Policy};
 
@@ -53,6 +53,7 @@ impl fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TokenSource::Value(_) => f.write_str("Value([redacted])"),
+            TokenSource::File(p) if is_bare_name(p) => f.write_str("File([bare name, redacted])"),
             TokenSource::File(p) => f.debug_tuple("File").field(p).finish(),
             TokenSource::Credential(p) => f.debug_tuple("Credential").field(p).finish(),
             TokenSource::Fd(n) => f.debug_tuple("Fd").field(n).finish(),
@@ -61,10 +62,19 @@ impl fmt::Debug for TokenSource {
     }
 }
 
+/// How a token file named without a `/` is shown: such a name may be the token itself, given
+/// where its file belongs (`FELHOM_AGENT_TOKEN_FILE=<token>`), so it is never repeated.
+const BARE_NAME: &str = "named without a '/' (the name is not shown: it may be the token itself)";
+
+fn is_bare_name(path: &Path) -> bool {
+    !path.as_os_str().as_encoded_bytes().contains(&b'/')
+}
+
 impl fmt::Display for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TokenSource::Value(_) => f.write_str("the token given as a value"),
+            TokenSource::File(p) if is_bare_name(p) => write!(f, "token file {BARE_NAME}"),
             TokenSource::File(p) => write!(f, "token file {}", p.display()),
             TokenSource::Credential(p) => write!(f, "systemd credential {}", p.display()),
             TokenSource::Fd(n) => write!(f, "file descriptor {n}"),
@@ -90,6 +100,12 @@ impl TokenSource {
     fn read_text(&self) -> Result<String, String> {
         let token = match self {
             TokenSource::Value(value) => value.clone(),
+            TokenSource::File(path) if is_bare_name(path) => {
+                return Err(format!(
+                    "the token file is {BARE_NAME}: give its path, as ./NAME or \
+                     /etc/felhom/agent.token"
+                ));
+            }
             TokenSource::File(path) => {
                 files::strip_newline(files::read(path, "token file", Policy::Secret)?)
             }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use felhom_agentapi::settings::{Overrides, TokenSource};
+use felhom_agentapi::settings::{Overrides, TokenSource, vars};
 use felhom_agentapi::{Client, Observer, Settings};
 
 use crate::args::Cli;
@@ -52,7 +52,7 @@ pub(crate) fn client(cli: &Cli, settings: &Settings) -> Result<Client, Failure> 
         // Where, never what: with several sources, the one that won is not always obvious.
         let from = match source {
             // The tool takes a bare value only from the environment.
-            TokenSource::Value(_) => "FELHOM_AGENT_TOKEN".to_string(),
+            TokenSource::Value(_) => vars::TOKEN.to_string(),
             other => crate::output::clean(&other.to_string()),
         };
         crate::say::note(&format!("token from {from}"));

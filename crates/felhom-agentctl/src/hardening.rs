@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use felhom_agentapi::local_trust::{Secrecy, TrustedFile, check_directory};
+use felhom_agentapi::settings::vars;
 
 use crate::output::clean;
 
@@ -44,7 +45,7 @@ pub(crate) fn scrub(command: &mut Command) {
 }
 
 fn withheld(name: &OsStr) -> bool {
-    name.as_bytes().starts_with(b"FELHOM_AGENT_TOKEN") || name == "CREDENTIALS_DIRECTORY"
+    name.as_bytes().starts_with(vars::TOKEN.as_bytes()) || name == vars::CREDENTIALS_DIRECTORY
 }
 
 /// Closes every descriptor this process inherited above standard error, but `keep` (the

@@ -59,10 +59,7 @@ fn file_name(endpoint: &str) -> String {
 /// file, owned by root or this user, that no other user can open.
 pub(crate) fn acquire(path: &Path) -> Result<File, LockError> {
     // A directory others could change lets them replace the lock file under a held lock.
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = crate::safe_write::parent_dir(path);
     check_directory(dir).map_err(|e| {
         LockError::Io(io::Error::new(
             io::ErrorKind::PermissionDenied,

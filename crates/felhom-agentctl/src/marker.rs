@@ -5,20 +5,20 @@
 //!
 //! It lives next to the lock file (`<lock>.frozen`), so `--lock FILE` chooses both and the
 //! lock guards it: only the holder of the lock reads, writes or removes it. It is written to a
-//! new file (mode 0600, `O_EXCL`), synced, renamed into place and the directory synced; it is
+//! new file (mode 0600, `O_EXCL`), synced, renamed into place and the directory synced
+//! ([`safe_write::replace`]); it is
 //! read as the lock is opened (no symbolic link, no FIFO, a regular file of this user that no
 //! other user can open), and at most [`LIMIT`] bytes of it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nix::fcntl::OFlag;
 use serde::{Deserialize, Serialize};
 
 use crate::lock::{self, LockError};
+use crate::safe_write::{self, Kind};
 
 /// The most a marker may hold: far more than any list of hooks.
 const LIMIT: u64 = 1 << 20;
@@ -52,28 +52,8 @@ impl Recorded {
 /// Writes `recorded` to `path` durably: once this returns, a crash or a power cut leaves
 /// either the old marker or the new one, never a torn one.
 pub(crate) fn write(path: &Path, recorded: &Recorded) -> io::Result<()> {
-    let new = {
-        let mut name = path.as_os_str().to_owned();
-        name.push(".new");
-        PathBuf::from(name)
-    };
-    // A leftover of a run that died while writing; the link itself if it is one.
-    match fs::remove_file(&new) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(OFlag::O_NOFOLLOW.bits())
-        .open(&new)?;
     let text = serde_json::to_vec(recorded).map_err(io::Error::other)?;
-    file.write_all(&text)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&new, path)?;
-    sync_dir(path)
+    safe_write::replace(path, &text, Kind::PRIVATE_DURABLE)
 }
 
 /// The marker at `path`, if there is one.
@@ -105,7 +85,7 @@ pub(crate) fn remove(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
-        Ok(()) => sync_dir(path),
+        Ok(()) => safe_write::sync_parent(path),
     }
 }
 
@@ -119,14 +99,6 @@ fn own(owner: u32, me: u32) -> Result<(), LockError> {
         io::ErrorKind::PermissionDenied,
         format!("it belongs to uid {owner}, not this user (uid {me}): its commands are not run"),
     )))
-}
-
-fn sync_dir(path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -57,7 +57,8 @@ fn write_text(err: &mut dyn Write, lines: &[String]) -> io::Result<()> {
     for line in lines {
         // Indented lines continue the message above them.
         let prefix = say::prefix(Level::Error, line.starts_with(' '));
-        writeln!(err, "{prefix}{line}")?;
+        // One write a line, as `say` does: nothing (a hook left behind) can come in between.
+        err.write_all(format!("{prefix}{line}\n").as_bytes())?;
     }
     Ok(())
 }
@@ -102,8 +103,10 @@ impl<'a> ErrorJson<'a> {
     /// Writes the line to `err` (with the journal's error priority where stderr is the
     /// journal: the message journald stores is the JSON alone).
     pub(crate) fn write(&self, err: &mut dyn Write) -> io::Result<()> {
-        err.write_all(say::prefix(Level::Error, true).as_bytes())?;
-        output::json(err, false, self)
+        // Built whole, then one write: the journal must not get the prefix and the JSON apart.
+        let mut line = say::prefix(Level::Error, true).into_bytes();
+        output::json(&mut line, false, self)?;
+        err.write_all(&line)
     }
 }
 

@@ -28,10 +28,7 @@ pub(super) fn save(
 ) -> Result<Saved, Failure> {
     // The directory must pass the rules a pins file is read with, or the file saved could
     // not be used; an existing file is read through them too (no FIFO, no planted link).
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = crate::safe_write::parent_dir(path);
     check_directory(dir).map_err(|e| config(e.describe("the directory of pins file")))?;
     let existing = path.symlink_metadata().is_ok();
     if existing && !force && !holds_no_pin(path)? {

@@ -8,24 +8,23 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, Invocation};
+use crate::harness::{BIN, Invocation, capable};
 
 /// A well-formed pin: the lookup fails before any certificate is seen.
 const ANY_PIN: &str = "abababababababababababababababababababababababababababababababab";
 
 /// Whether `unshare -rn` (an empty network namespace, in a user namespace so that no privilege
-/// is needed where those are allowed) works here; says so when it does not.
+/// is needed where those are allowed) works here; says so when it does not ([`capable`]: under
+/// CI, it fails the test).
 fn empty_netns_available() -> bool {
     let ok = Command::new("unshare")
         .args(["-rn", "true"])
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!(
-            "NOTE: `unshare -rn` is not available here; the name-lookup test checked nothing"
-        );
-    }
-    ok
+    capable(
+        ok,
+        "`unshare -rn` is not available here; the name-lookup test checked nothing",
+    )
 }
 
 /// The tool in an empty network namespace, with a token, pointed at a name that cannot resolve.

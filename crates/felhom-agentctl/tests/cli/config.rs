@@ -379,3 +379,19 @@ fn the_library_settings_give_the_cli_s_errors() {
     assert_eq!(pins, [agent.pin()]);
     assert_eq!(client.storage().unwrap().vmid, 101);
 }
+
+/// The pins file is for every user that runs the tool (a monitoring plugin, say): 0644 even
+/// under a umask of 077, which would make a new file 0600.
+#[test]
+fn fingerprint_save_writes_mode_0644_whatever_the_umask() {
+    let agent = agent();
+    let dir = TempDir::new();
+    let pins = dir.path().join("agent.pins");
+    let mut sh = Command::new("sh");
+    sh.args(["-c", "umask 077; exec \"$@\"", "sh", BIN])
+        .args(["--endpoint", &agent.endpoint(), "fingerprint", "--save"])
+        .arg(&pins);
+    Invocation::of(sh).run().exit_status(0);
+    let mode = std::os::unix::fs::MetadataExt::mode(&fs::metadata(&pins).unwrap()) & 0o777;
+    assert_eq!(mode, 0o644, "{mode:o}");
+}

@@ -5,7 +5,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use felhom_devagent::DevAgent;
@@ -135,14 +135,14 @@ esac
 exit 0
 "#;
 
-/// Stand-ins for the commands the hooks call, logging to `log`; `fsfreeze` fails for `fail`.
-fn stub_path(sandbox: &Sandbox, fail: Option<&str>) -> String {
+/// Stand-ins for the commands the hooks call, logging to `calls.log`; `fsfreeze` fails for the
+/// calls listed in the sandbox's `fsfreeze.fails` ([`fail_fsfreeze`]).
+fn stub_path(sandbox: &Sandbox) -> String {
     let bin = sandbox.path("bin");
     fs::create_dir(&bin).unwrap();
     let log = sandbox.path("calls.log").display().to_string();
-    let fail_case = fail.map_or(String::new(), |mount| {
-        format!("[ \"$1 $2\" = \"--freeze {mount}\" ] && exit 1\n")
-    });
+    let fails = sandbox.path("fsfreeze.fails").display().to_string();
+    let fail_case = format!("grep -qxF -- \"$1 $2\" '{fails}' 2>/dev/null && exit 1\n");
     for (name, extra) in [("psql", String::new()), ("fsfreeze", fail_case)] {
         let path = bin.join(name);
         fs::write(
@@ -160,6 +160,12 @@ fn stub_path(sandbox: &Sandbox, fail: Option<&str>) -> String {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     )
+}
+
+/// Makes the stand-in `fsfreeze` fail for these calls (`--freeze /srv/b`), and only these.
+fn fail_fsfreeze(sandbox: &Sandbox, calls: &[&str]) {
+    let lines: String = calls.iter().map(|c| format!("{c}\n")).collect();
+    fs::write(sandbox.path("fsfreeze.fails"), lines).unwrap();
 }
 
 /// The lines the stand-ins of [`stub_path`] logged: each call with its arguments.
@@ -194,7 +200,7 @@ fn backup_run_with_contrib_hooks(agent: &DevAgent, sandbox: &Sandbox, path: &str
 fn the_example_hooks_checkpoint_then_freeze_and_thaw_as_a_stack() {
     let agent = agent_with_jobs_of(Duration::from_millis(200));
     let sandbox = Sandbox::new();
-    let path = stub_path(&sandbox, None);
+    let path = stub_path(&sandbox);
     assert_eq!(backup_run_with_contrib_hooks(&agent, &sandbox, &path), 0);
     assert_eq!(
         stubs_called(&sandbox),
@@ -216,7 +222,8 @@ fn the_example_hooks_checkpoint_then_freeze_and_thaw_as_a_stack() {
 fn a_failed_fsfreeze_starts_no_backup_and_thaws_what_froze() {
     let agent = DevAgent::start().unwrap();
     let sandbox = Sandbox::new();
-    let path = stub_path(&sandbox, Some("/srv/b"));
+    let path = stub_path(&sandbox);
+    fail_fsfreeze(&sandbox, &["--freeze /srv/b"]);
     assert_eq!(backup_run_with_contrib_hooks(&agent, &sandbox, &path), 10);
     assert_eq!(
         stubs_called(&sandbox),
@@ -245,7 +252,7 @@ fn the_fsfreeze_hook_refuses_the_root_filesystem_and_what_is_no_mount_point() {
         ),
     ] {
         let sandbox = Sandbox::new();
-        let path = stub_path(&sandbox, None);
+        let path = stub_path(&sandbox);
         let out = Command::new(contrib("hooks/90-fsfreeze"))
             .arg("freeze")
             .env("PATH", &path)
@@ -268,6 +275,62 @@ fn the_fsfreeze_hook_refuses_the_root_filesystem_and_what_is_no_mount_point() {
     assert_eq!(unknown.status.code(), Some(2));
 }
 
+/// `90-fsfreeze thaw` as the tool runs it, after a freeze of /srv/a then /srv/b, with its
+/// output going to `output` (the tool's standard error).
+fn fsfreeze_thaw(sandbox: &Sandbox, path: &str, output: impl Into<Stdio>) -> Option<i32> {
+    let state = sandbox.path("fsfreeze.state");
+    if !state.exists() {
+        fs::write(&state, "/srv/a\n/srv/b\n").unwrap();
+    }
+    let mut hook = Command::new(contrib("hooks/90-fsfreeze"));
+    hook.arg("thaw")
+        .env("PATH", path)
+        .env("FELHOM_FSFREEZE_STATE", state)
+        .stdin(Stdio::null())
+        .stdout(output)
+        .stderr(Stdio::null());
+    hook.status().unwrap().code()
+}
+
+/// The tool's standard error may be a pipe whose reader died (`backup run … 2>&1 | tee`, then
+/// Ctrl-C): the thaw's messages must not end the hook with a mount still frozen.
+#[test]
+fn the_fsfreeze_thaw_unfreezes_every_mount_when_its_output_is_a_dead_pipe() {
+    let sandbox = Sandbox::new();
+    let path = stub_path(&sandbox);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    assert_eq!(fsfreeze_thaw(&sandbox, &path, writer), Some(0));
+    assert_eq!(
+        stubs_called(&sandbox),
+        ["fsfreeze --unfreeze /srv/b", "fsfreeze --unfreeze /srv/a"]
+    );
+    assert!(!sandbox.path("fsfreeze.state").exists());
+}
+
+/// A mount that would not unfreeze stays in the state file, alone: the next thaw (`backup
+/// thaw`) tries it again, and not those already thawed, which would fail it again.
+#[test]
+fn a_failed_fsfreeze_thaw_keeps_only_what_is_still_frozen() {
+    let sandbox = Sandbox::new();
+    let path = stub_path(&sandbox);
+    fail_fsfreeze(&sandbox, &["--unfreeze /srv/b"]);
+    assert_eq!(fsfreeze_thaw(&sandbox, &path, Stdio::null()), Some(1));
+    assert_eq!(read(&sandbox.path("fsfreeze.state")), "/srv/b\n");
+
+    fail_fsfreeze(&sandbox, &[]);
+    assert_eq!(fsfreeze_thaw(&sandbox, &path, Stdio::null()), Some(0));
+    assert_eq!(
+        stubs_called(&sandbox),
+        [
+            "fsfreeze --unfreeze /srv/b",
+            "fsfreeze --unfreeze /srv/a",
+            "fsfreeze --unfreeze /srv/b",
+        ]
+    );
+    assert!(!sandbox.path("fsfreeze.state").exists());
+}
+
 #[test]
 fn the_postgresql_hook_skips_with_a_note_where_there_is_no_postgresql() {
     let sandbox = Sandbox::new();
@@ -284,4 +347,19 @@ fn the_postgresql_hook_skips_with_a_note_where_there_is_no_postgresql() {
         stdout.contains("postgresql: skipped: psql is not installed"),
         "{stdout}"
     );
+}
+
+/// As for `90-fsfreeze`: a thaw whose output cannot be read any more still succeeds.
+#[test]
+fn the_postgresql_thaw_succeeds_when_its_output_is_a_dead_pipe() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = Command::new(contrib("hooks/10-postgresql"))
+        .arg("thaw")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{status}");
 }

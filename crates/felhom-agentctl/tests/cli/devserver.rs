@@ -2,12 +2,11 @@
 //! in the background with no standard input, stopped by a signal or its time limit.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, Invocation};
+use crate::harness::{BIN, CHILD_LIMIT, Invocation, KillOnDrop, Pipe, wait_within};
 
 /// The dev server's binary (`crates/felhom-devagent`), built next to the tool. Another
 /// package's binary has no `CARGO_BIN_EXE_` variable here, so it is built on demand; cargo
@@ -31,24 +30,29 @@ fn devagent_bin() -> PathBuf {
 
 /// A running example process, killed on drop if it is still running.
 struct Server {
-    child: Child,
+    child: KillOnDrop,
     env: HashMap<String, String>,
 }
 
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(devagent_bin())
-            .args(["--seconds", "60"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the devagent example");
+        let mut child = KillOnDrop(
+            Command::new(devagent_bin())
+                .args(["--seconds", "60"])
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start the devagent example"),
+        );
         let mut env = HashMap::new();
-        let stdout = child.stdout.take().unwrap();
-        for line in BufReader::new(stdout).lines().take(3) {
-            let line = line.unwrap();
+        let mut stdout = Pipe::new(child.stdout.take());
+        let deadline = Instant::now() + CHILD_LIMIT;
+        for _ in 0..3 {
+            let line = stdout.next_line(deadline).unwrap_or_else(|| {
+                panic!("fewer than 3 export lines in time: {:?}", stdout.text())
+            });
             let assignment = line.strip_prefix("export ").unwrap_or_else(|| {
                 panic!("not an export line: {line:?}");
             });
@@ -81,30 +85,15 @@ impl Server {
     /// Waits (at most 10 s) for the process to end; returns whether it succeeded and its
     /// standard error.
     fn wait(mut self) -> (bool, String) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "devagent did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut stderr = String::new();
-        use std::io::Read;
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        (status.success(), stderr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut stderr = Pipe::new(self.child.stderr.take());
+        let status = wait_within(&mut self.child, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("devagent did not stop: {:?}", stderr.text()));
+        assert!(
+            stderr.read_to_end(Instant::now() + CHILD_LIMIT),
+            "devagent ended, but its stderr stayed open: {:?}",
+            stderr.text()
+        );
+        (status.success(), stderr.text())
     }
 }
 
@@ -138,23 +127,26 @@ fn it_stops_on_sigint_and_after_its_time_limit() {
     assert!(ok);
     assert!(!dir.exists());
 
-    let mut child = Command::new(devagent_bin())
-        .args(["--seconds", "1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("--seconds 1 did not stop it");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--seconds elapsed"));
+    let mut child = KillOnDrop(
+        Command::new(devagent_bin())
+            .args(["--seconds", "1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = Pipe::new(child.stderr.take());
+    wait_within(&mut child, Duration::from_secs(15)).expect("--seconds 1 did not stop it");
+    assert!(
+        stderr.read_to_end(Instant::now() + CHILD_LIMIT),
+        "stderr stayed open"
+    );
+    assert!(
+        stderr.text().contains("--seconds elapsed"),
+        "{:?}",
+        stderr.text()
+    );
 }
 
 #[test]

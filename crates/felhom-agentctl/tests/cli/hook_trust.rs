@@ -12,7 +12,7 @@ use felhom_devagent::DevAgent;
 
 use crate::backup_run::agent_with_jobs_of;
 use crate::harness::{BIN, Invocation, TempDir, chmod, mkfifo};
-use crate::local_trust::{Identity, bounded, identities};
+use crate::local_trust::{Identity, identities};
 
 fn agent() -> DevAgent {
     agent_with_jobs_of(Duration::from_millis(200))
@@ -298,11 +298,11 @@ fn a_lock_in_a_directory_others_can_change_is_refused() {
 fn fingerprint_save_refuses_a_planted_fifo_or_link_instead_of_hanging() {
     each_identity(|who, agent, sandbox| {
         let save = |path: &Path| {
-            bounded(
-                who.tool()
-                    .args(["--endpoint", &agent.endpoint(), "fingerprint", "--save"])
-                    .arg_path(path),
-            )
+            // Bounded: a tool that hangs on the FIFO is killed (`Running::finish`).
+            who.tool()
+                .args(["--endpoint", &agent.endpoint(), "fingerprint", "--save"])
+                .arg_path(path)
+                .run()
         };
         let fifo = sandbox.path("work/fifo.pins");
         mkfifo(&fifo);

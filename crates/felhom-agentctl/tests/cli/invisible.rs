@@ -25,6 +25,16 @@ fn hidden(text: &str) -> String {
     s
 }
 
+/// [`hidden`]`(text)` as the tool prints it for people: each invisible character as `\u{..}`.
+fn escaped(text: &str) -> String {
+    let mut s = String::from(text);
+    for c in INVISIBLE {
+        s.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+    }
+    s.push('x');
+    s
+}
+
 #[track_caller]
 fn assert_visible(out: &Outcome) {
     for c in INVISIBLE {
@@ -77,8 +87,22 @@ fn agent_text_in_errors_human_tables_and_plugin_output_is_escaped() {
         .status(0);
     assert_visible(&human);
     assert!(human.stdout.contains("\\u{200b}"), "{human:#?}");
-    let plugin = Invocation::to(&agent).args(["check", "--backup"]).run();
+    // A failed backup is a warning, and the plugin's lines carry the agent's text escaped.
+    let plugin = Invocation::to(&agent)
+        .args(["check", "--backup"])
+        .run()
+        .exit_status(1);
     assert_visible(&plugin);
+    assert!(
+        plugin
+            .stdout
+            .starts_with("FELHOM WARNING - backup of guest 101: job job-1 failed: "),
+        "{plugin:#?}"
+    );
+    assert!(
+        plugin.stdout.contains(&escaped("vzdump failed")),
+        "{plugin:#?}"
+    );
 
     agent.set_fault(Fault::Answer {
         status: 500,

@@ -92,3 +92,48 @@ fn a_journal_stream_that_is_not_standard_error_changes_nothing() {
     );
     assert!(!out.stderr.contains("<3>"));
 }
+
+/// Each line of an error is one write(2), in text and in JSON: journald (and a reader of a
+/// pipe) takes what one write gives it, so a line written in parts could be split apart or
+/// have a hook's output come in between.
+#[test]
+fn each_error_line_is_one_write() {
+    if Command::new("strace").arg("-V").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "CI needs strace");
+        println!("NOTE: no strace here, not checked");
+        return;
+    }
+    let dir = crate::harness::TempDir::new();
+    for format in ["text", "json"] {
+        let trace = dir.path().join(format!("{format}.trace"));
+        let mut strace = Command::new("strace");
+        strace
+            .args(["-f", "-qq", "-s", "4096", "-e", "trace=write", "-o"])
+            .arg(&trace)
+            .args([BIN, "--error-format", format, "--endpoint"])
+            .arg(crate::harness::dead_endpoint())
+            .args([
+                "--fingerprint",
+                &agent().fingerprint().to_string(),
+                "storage",
+            ]);
+        let out = Invocation::of(strace)
+            .env("FELHOM_AGENT_TOKEN", "t0ken")
+            .secret("t0ken")
+            .run()
+            .exit_status(5);
+        let writes: Vec<String> = std::fs::read_to_string(&trace)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("write(2, "))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(writes.len(), lines(&out).len(), "{format}: {writes:#?}");
+        for write in &writes {
+            assert!(
+                write.contains("\\n\", "),
+                "{format}: a part of a line: {write}"
+            );
+        }
+    }
+}

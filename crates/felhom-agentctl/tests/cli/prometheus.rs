@@ -10,7 +10,7 @@ use serde_json::json;
 use felhom_devagent::DevAgent;
 
 use crate::exposition::{self, Family};
-use crate::harness::{Invocation, Outcome, TempDir, agent_with as agent};
+use crate::harness::{BIN, Invocation, Outcome, TempDir, agent_with as agent};
 
 fn run<I, S>(agent: &DevAgent, args: I) -> Outcome
 where
@@ -194,29 +194,14 @@ fn output_file_is_written_atomically_mode_0644_and_a_failure_writes_up_0() {
     let token = agent.token().to_string();
     // Through a shell, to run under a umask that would make the file unreadable to others.
     let write = |endpoint: &str| {
-        let output = Command::new("sh")
-            .arg("-c")
-            .arg("umask 077; exec \"$@\"")
-            .arg("sh")
-            .arg(env!("CARGO_BIN_EXE_felhom-agentctl"))
+        Invocation::of(sh_under_umask_077())
+            .arg(BIN)
             .args(["--endpoint", endpoint, "--fingerprint", &pin])
             .args(["metrics", "--format", "prometheus", "--output"])
-            .arg(&file)
-            .env_remove("FELHOM_AGENT_TOKEN_FILE")
+            .arg_path(&file)
             .env("FELHOM_AGENT_TOKEN", &token)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run felhom-agentctl under sh");
-        let outcome = Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        };
-        assert!(
-            !outcome.stdout.contains(&token) && !outcome.stderr.contains(&token),
-            "{outcome:#?}"
-        );
-        outcome
+            .secret(&token)
+            .run()
     };
     let out = write(&endpoint);
     assert_eq!(out.code, Some(0), "{out:#?}");
@@ -315,6 +300,13 @@ fn an_unwritable_output_fails_and_json_stays_the_default() {
     assert_eq!(out.code, Some(2), "{out:#?}");
     assert!(out.stderr.contains("add --format prometheus"), "{out:#?}");
     assert!(!Path::new("x.prom").exists());
+}
+
+/// `sh` that runs its arguments under umask 077, which would make a file unreadable to others.
+fn sh_under_umask_077() -> Command {
+    let mut sh = Command::new("sh");
+    sh.args(["-c", "umask 077; exec \"$@\"", "sh"]);
+    sh
 }
 
 fn only_files(dir: &Path) -> Vec<String> {

@@ -7,17 +7,19 @@ use std::process::Command;
 use felhom_devagent::DevAgent;
 
 use crate::common::agent;
-use crate::harness::{BIN, Invocation, Outcome};
+use crate::harness::{BIN, Invocation, Outcome, capable};
 
 /// Runs the tool with `args` on a pseudo-terminal, pointed at `agent`; its standard output
 /// and error both arrive, merged, as the run's stdout.
 fn on_a_terminal(agent: &DevAgent, args: &[&str]) -> Option<Outcome> {
-    if !Command::new("script")
+    let found = Command::new("script")
         .args(["-qc", "true", "/dev/null"])
         .status()
-        .is_ok_and(|s| s.success())
-    {
-        eprintln!("NOTE: `script` (util-linux) is missing; the terminal test checked nothing");
+        .is_ok_and(|s| s.success());
+    if !capable(
+        found,
+        "`script` (util-linux) is missing; the terminal test checked nothing",
+    ) {
         return None;
     }
     let mut line = format!(

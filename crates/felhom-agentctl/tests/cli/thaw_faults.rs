@@ -5,52 +5,60 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use felhom_devagent::{DevAgent, Fault};
 use serde_json::json;
 
 use crate::backup_run::{CHILD_LIMIT, SHORT_JOB, Sandbox, agent_with_jobs_of, run};
 use crate::frozen::{assert_each_freeze_thawed_once, like, run_with_hooks};
+use crate::harness::{KillOnDrop, capable, wait_within};
 
 const HOOKS: [(&str, &str); 2] = [("10-a", ""), ("20-b", "")];
 
 /// Waits for `child`, killing its process group past [`CHILD_LIMIT`] (strace and the tool it
-/// traces, which a kill of strace alone would leave running); its exit code (`None`: a signal).
-fn wait(mut child: Child, what: &dyn std::fmt::Debug) -> Option<i32> {
-    let deadline = Instant::now() + CHILD_LIMIT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        if Instant::now() > deadline {
-            let group = format!("-{}", child.id());
-            let _ = Command::new("kill")
-                .args(["-s", "KILL", "--", &group])
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("felhom-agentctl did not end: {what:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
+/// traces, which a kill of strace alone would leave running; [`crate::harness::kill`]); its exit
+/// code (`None`: a signal).
+fn wait(mut child: KillOnDrop, what: &dyn std::fmt::Debug) -> Option<i32> {
+    wait_within(&mut child, CHILD_LIMIT)
+        .unwrap_or_else(|| panic!("felhom-agentctl did not end and was killed: {what:?}"))
+        .code()
 }
 
 #[test]
 fn standard_error_that_goes_away_mid_run_still_thaws_every_hook() {
     let agent = agent_with_jobs_of(SHORT_JOB);
     let sandbox = Sandbox::new();
-    let mut child = run_with_hooks(&agent, &sandbox, &HOOKS).spawn().unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("starting the backup") {
-        line.clear();
-        assert_ne!(err.read_line(&mut line).unwrap(), 0, "stderr ended early");
+    let mut child = KillOnDrop(run_with_hooks(&agent, &sandbox, &HOOKS).spawn().unwrap());
+    // The reader goes once the backup has started, as a `| logger` that died: every later
+    // line meets EPIPE. It reads on a thread of its own, so that the wait for that line is
+    // bounded; the thread drops the pipe the moment it has read it.
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let (tx, seen) = mpsc::channel();
+    thread::spawn(move || {
+        let mut err = err;
+        let mut read = String::new();
+        let found = loop {
+            let mut line = String::new();
+            match err.read_line(&mut line) {
+                Ok(0) | Err(_) => break false,
+                Ok(_) => read.push_str(&line),
+            }
+            if line.contains("starting the backup") {
+                break true;
+            }
+        };
+        drop(err);
+        let _ = tx.send((found, read));
+    });
+    match seen.recv_timeout(CHILD_LIMIT) {
+        Ok((true, _)) => {}
+        Ok((false, read)) => panic!("stderr ended early: {read:?}"),
+        Err(_) => panic!("no \"starting the backup\" on stderr within {CHILD_LIMIT:?}"),
     }
-    // The reader goes, as a `| logger` that died: every later line meets EPIPE.
-    drop(err);
     assert_eq!(
         wait(child, &"stderr closed"),
         Some(0),
@@ -65,7 +73,10 @@ fn standard_error_on_dev_full_still_thaws_every_hook() {
     let sandbox = Sandbox::new();
     let mut command = run_with_hooks(&agent, &sandbox, &HOOKS);
     command.stderr(File::options().write(true).open("/dev/full").unwrap());
-    assert_eq!(wait(command.spawn().unwrap(), &"/dev/full"), Some(0));
+    assert_eq!(
+        wait(KillOnDrop(command.spawn().unwrap()), &"/dev/full"),
+        Some(0)
+    );
     assert_eq!(assert_each_freeze_thawed_once(&sandbox).len(), 2);
 }
 
@@ -117,14 +128,12 @@ fn strace() -> Option<()> {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "strace is missing: .ci/run installs it (apt-get install -y strace)"
-        );
-        println!("note: strace is not installed: the fault-injection test did not run");
-    }
-    found.then_some(())
+    capable(
+        found,
+        "strace is missing (.ci/run installs it: apt-get install -y strace): the \
+         fault-injection test did not run",
+    )
+    .then_some(())
 }
 
 /// One traced run against `agent`: `strace_args` before the tool. Returns the exit code.
@@ -150,7 +159,7 @@ fn traced_in(
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0);
-    let code = wait(command.spawn().unwrap(), &strace_args);
+    let code = wait(KillOnDrop(command.spawn().unwrap()), &strace_args);
     assert_ne!(code, Some(101), "panicked with {strace_args:?}");
     assert!(code.is_some(), "killed by a signal with {strace_args:?}");
     check(sandbox);

@@ -2,11 +2,11 @@
 
 use std::fs;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{BackupTest, ENDLESS_JOB, SHORT_JOB};
+use super::{BackupTest, CHILD_LIMIT, ENDLESS_JOB, SHORT_JOB};
 
 #[test]
 fn a_failed_pre_hook_starts_no_backup_and_the_post_hook_still_runs() {
@@ -127,18 +127,30 @@ fn a_huge_hook_timeout_waits_for_the_hook() {
 #[test]
 fn what_a_stopped_hook_started_cannot_outlive_the_thaw() {
     let t = BackupTest::new(SHORT_JOB);
+    let pid_file = t.sandbox.path("straggler.pid");
     let straggler = format!(
-        "(trap '' TERM; sleep 1; echo froze-late >> '{}') & wait",
-        t.log()
+        "(trap '' TERM; sleep 1; echo froze-late >> '{}') & echo $! > '{}'; wait",
+        t.log(),
+        pid_file.display()
     );
     t.backup_run()
         .hook_timeout("200ms")
         .pre(&straggler)
         .post_logs_phase()
         .exits(10);
-    // Longer than the straggler would have needed.
-    thread::sleep(Duration::from_millis(1500));
+    // Once the straggler has ended, killed or not, the log says whether it froze late.
+    let straggler = fs::read_to_string(&pid_file).expect("the hook wrote its straggler's pid");
+    wait_until_gone(straggler.trim());
     assert_eq!(t.logged(), ["post error"]);
+}
+
+/// Waits until process `pid` is gone ([`is_gone`]), at most [`CHILD_LIMIT`].
+fn wait_until_gone(pid: &str) {
+    let deadline = Instant::now() + CHILD_LIMIT;
+    while !is_gone(pid) {
+        assert!(Instant::now() < deadline, "process {pid} still runs");
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// A hook that is suspended (SIGTSTP here; SIGTTOU or SIGTTIN when it touches a terminal) can

@@ -4,7 +4,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
-use super::{BIN, BackupTest, SHORT_JOB, run};
+use super::{BIN, BackupTest, Running, SHORT_JOB};
 
 #[test]
 fn hooks_are_not_given_the_token() {
@@ -50,14 +50,16 @@ fn hooks_do_not_inherit_the_token_descriptor() {
         t.sandbox.lock().display(),
         token_file.display()
     );
+    // Kept from the caller's environment (`isolate`), and the token checked absent from the
+    // output: it is in play here though no variable holds it.
     let mut sh = Command::new("sh");
-    sh.args(["-c", &script, BIN, &post])
-        .env("STATE_DIRECTORY", crate::harness::shared_state_dir())
-        .env_remove("FELHOM_AGENT_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    run(sh).status(0);
+    sh.args(["-c", &script, BIN, &post]);
+    crate::harness::isolate(&mut sh);
+    sh.stdout(Stdio::piped()).stderr(Stdio::piped());
+    Running::spawn(sh)
+        .secret(t.agent.token())
+        .finish()
+        .status(0);
     let open: Vec<String> = fs::read_to_string(&fds)
         .unwrap()
         .lines()

@@ -2,10 +2,7 @@
 //! line by line as it comes, every child killed if it has not ended within [`CHILD_LIMIT`], and
 //! the token checked absent from every output.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use felhom_devagent::DevAgent;
@@ -14,11 +11,8 @@ use serde_json::Value;
 use super::Sandbox;
 use crate::harness::calls;
 
-pub(crate) use crate::harness::BIN;
-use crate::harness::at_default_signals;
-
-/// How long any child, line or file is waited for before the test fails.
-pub(crate) const CHILD_LIMIT: Duration = Duration::from_secs(60);
+pub(crate) use crate::harness::{BIN, CHILD_LIMIT};
+use crate::harness::{KillOnDrop, Pipe, at_default_signals, wait_within};
 
 /// A job that ends on its own, quickly.
 pub(crate) const SHORT_JOB: Duration = Duration::from_millis(200);
@@ -94,13 +88,14 @@ impl Ran {
     }
 }
 
-/// A child being watched: standard error is read line by line as it comes.
+/// A child being watched: standard error is read line by line as it comes. Dropped unfinished
+/// (a test that panicked), the child is killed: no tool is left running with hooks frozen.
 pub(crate) struct Running {
-    pub(crate) child: Child,
+    pub(crate) child: KillOnDrop,
     /// The token in play: it must appear in no output.
     token: Option<String>,
-    pub(crate) stdout: thread::JoinHandle<String>,
-    stderr_lines: mpsc::Receiver<String>,
+    stdout: Pipe,
+    stderr_pipe: Pipe,
     pub(crate) stderr: Vec<String>,
 }
 
@@ -116,27 +111,14 @@ impl Running {
             .find(|(k, _)| *k == "FELHOM_AGENT_TOKEN")
             .and_then(|(_, v)| v)
             .map(|v| v.to_string_lossy().into_owned());
-        let mut child = command.spawn().expect("start felhom-agentctl");
-        let mut out = child.stdout.take().unwrap();
-        let stdout = thread::spawn(move || {
-            let mut s = String::new();
-            let _ = out.read_to_string(&mut s);
-            s
-        });
-        let err = child.stderr.take().unwrap();
-        let (tx, stderr_lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let mut child = KillOnDrop(command.spawn().expect("start felhom-agentctl"));
+        let stdout = Pipe::new(child.stdout.take());
+        let stderr_pipe = Pipe::new(child.stderr.take());
         Running {
             child,
             token,
             stdout,
-            stderr_lines,
+            stderr_pipe,
             stderr: Vec::new(),
         }
     }
@@ -151,10 +133,9 @@ impl Running {
     pub(crate) fn wait_for_stderr(&mut self, needle: &str) {
         let deadline = Instant::now() + CHILD_LIMIT;
         while !self.stderr.iter().any(|l| l.contains(needle)) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr_lines.recv_timeout(left) {
-                Ok(line) => self.stderr.push(line),
-                Err(_) => panic!("no {needle:?} on stderr: {:?}", self.stderr),
+            match self.stderr_pipe.next_line(deadline) {
+                Some(line) => self.stderr.push(line),
+                None => panic!("no {needle:?} on stderr: {:?}", self.stderr),
             }
         }
     }
@@ -167,24 +148,33 @@ impl Running {
         assert!(status.success());
     }
 
-    /// Waits for the exit (killing the child past the limit) and collects the output.
+    /// Waits for the exit (killing the child past the limit) and collects the output, which
+    /// must be closed within the limit too (a hook left running that holds it fails the test).
     pub(crate) fn finish(mut self) -> Ran {
-        let deadline = Instant::now() + CHILD_LIMIT;
-        let code = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status.code();
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("felhom-agentctl did not end: {:?}", self.stderr);
-            }
-            thread::sleep(Duration::from_millis(10));
+        let Some(status) = wait_within(&mut self.child, CHILD_LIMIT) else {
+            self.drain_stderr(Instant::now());
+            panic!(
+                "felhom-agentctl did not end within {CHILD_LIMIT:?} and was killed: {:?}",
+                self.stderr
+            );
         };
-        self.stderr.extend(self.stderr_lines.iter());
+        let deadline = Instant::now() + CHILD_LIMIT;
+        self.drain_stderr(deadline);
+        assert!(
+            self.stderr_pipe.is_closed(),
+            "felhom-agentctl ended ({status}), but its stderr stayed open {CHILD_LIMIT:?} \
+             longer (held by a hook it left running?): {:?}",
+            self.stderr
+        );
+        assert!(
+            self.stdout.read_to_end(deadline),
+            "felhom-agentctl ended ({status}), but its stdout stayed open {CHILD_LIMIT:?} \
+             longer (held by a hook it left running?): {:?}",
+            self.stdout.text()
+        );
         let ran = Ran {
-            code,
-            stdout: self.stdout.join().unwrap(),
+            code: status.code(),
+            stdout: self.stdout.text(),
             stderr: self.stderr.join("\n"),
         };
         println!("{ran:#?}");
@@ -193,6 +183,13 @@ impl Running {
             assert!(!ran.stderr.contains(token.as_str()), "token on stderr");
         }
         ran
+    }
+
+    /// Adds the lines of standard error that arrive until `deadline` or its end.
+    fn drain_stderr(&mut self, deadline: Instant) {
+        while let Some(line) = self.stderr_pipe.next_line(deadline) {
+            self.stderr.push(line);
+        }
     }
 }
 
