@@ -297,8 +297,7 @@ impl StoresServerSessions for FaultAwareSessions {
 mod tests {
     use super::*;
 
-    // Test-only, so here in the test module: the layering check reads a file only up to its
-    // first test-only attribute, and must see all the code above it.
+    // Test-only, so here with the tests rather than among the code the layering check reads.
     impl KeyKind {
         /// Every kind, for the tests that cover them all.
         pub(crate) const ALL: [KeyKind; 4] = [
