@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, CHILD_LIMIT, Invocation, KillOnDrop, Pipe, wait_within};
+use crate::bounded::{CHILD_LIMIT, KillOnDrop, Pipe, wait_within};
+use crate::harness::{BIN, Invocation};
 
 /// The dev server's binary (`crates/felhom-devagent`), built next to the tool. Another
 /// package's binary has no `CARGO_BIN_EXE_` variable here, so it is built on demand; cargo

@@ -16,6 +16,7 @@
 //! job ids, strace), `thaw_stuck` (a hook stuck in the kernel), sharing `frozen`; the progress
 //! wording of `backup run` is in `backup_run_wording`.
 
+mod bounded;
 mod common;
 mod harness;
 

@@ -14,13 +14,14 @@ use felhom_devagent::{DevAgent, Fault};
 use serde_json::json;
 
 use crate::backup_run::{CHILD_LIMIT, SHORT_JOB, Sandbox, agent_with_jobs_of, run};
+use crate::bounded::{KillOnDrop, wait_within};
 use crate::frozen::{assert_each_freeze_thawed_once, like, run_with_hooks};
-use crate::harness::{KillOnDrop, capable, wait_within};
+use crate::harness::capable;
 
 const HOOKS: [(&str, &str); 2] = [("10-a", ""), ("20-b", "")];
 
 /// Waits for `child`, killing its process group past [`CHILD_LIMIT`] (strace and the tool it
-/// traces, which a kill of strace alone would leave running; [`crate::harness::kill`]); its exit
+/// traces, which a kill of strace alone would leave running; [`crate::bounded::kill`]); its exit
 /// code (`None`: a signal).
 fn wait(mut child: KillOnDrop, what: &dyn std::fmt::Debug) -> Option<i32> {
     wait_within(&mut child, CHILD_LIMIT)

@@ -11,8 +11,10 @@ use serde_json::Value;
 use super::Sandbox;
 use crate::harness::calls;
 
-pub(crate) use crate::harness::{BIN, CHILD_LIMIT};
-use crate::harness::{KillOnDrop, Pipe, at_default_signals, wait_within};
+pub(crate) use crate::bounded::CHILD_LIMIT;
+use crate::bounded::{KillOnDrop, Pipe, wait_within};
+pub(crate) use crate::harness::BIN;
+use crate::harness::at_default_signals;
 
 /// A job that ends on its own, quickly.
 pub(crate) const SHORT_JOB: Duration = Duration::from_millis(200);
